@@ -1,0 +1,39 @@
+# The two commands of the contract: `make demo` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_OUT ?= out/demo
+
+.PHONY: setup demo test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
+	# torch is pinned to 2.13.0 (a CPU build); a looser pin can pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/ttfb measure --all --runs 5 --json $(DEMO_OUT)/measure.json
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot tests examples benchmarks
+	$(BIN)/ruff format --check bot tests examples benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/probe_overhead.py
+
+clean:
+	rm -rf $(VENV) out .ttfb .pytest_cache .mypy_cache .ruff_cache

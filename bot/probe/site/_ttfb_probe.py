@@ -1,0 +1,421 @@
+"""The TTFB probe engine, injected into the measured process by ``sitecustomize``.
+
+Standard library only, and nothing here runs at import: ``install()`` activates it.
+
+What it records, in seconds since the parent stamped the submit time (``TTFB_LAB_T0_NS``,
+``CLOCK_MONOTONIC``, which is system-wide on Linux and macOS):
+
+- ``interpreter_ready``: when ``site`` ran this module;
+- ``import_torch``: when ``import torch`` finished (an import-system hook on the ``torch``
+  loader; the forward hook is only registered then, because registering it while torch is
+  still initialising fails);
+- ``cuda_init``: when ``torch.cuda._lazy_init`` first returned;
+- ``first_dataloader_batch``: the first item any DataLoader iterator yielded;
+- ``first_forward``: the first call seen by torch's global module forward pre-hook;
+- named marks from user code (``ttfb_lab.mark``) and ``first_batch``.
+
+First batch, by detection mode (``TTFB_LAB_DETECT``): ``auto`` takes whichever of an explicit
+``ttfb_lab.first_batch()`` or the first forward comes first; ``mark``, ``forward`` and
+``dataloader`` take only that event. If the process exits without its trigger, the report
+falls back to the best event seen (mark > forward > dataloader) and says so.
+
+Only one process reports: the first eligible one to claim ``<out>.claim`` with ``O_EXCL``.
+DataLoader workers and any ``multiprocessing`` child (fork or spawn) are never eligible, nor is
+a process forked from the one that installed the probe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+VERSION = 1
+
+ENV_OUT = "TTFB_LAB_OUT"
+ENV_T0 = "TTFB_LAB_T0_NS"
+ENV_STOP = "TTFB_LAB_STOP"
+ENV_DETECT = "TTFB_LAB_DETECT"
+ENV_ROOT = "TTFB_LAB_ROOT"
+ENV_DETERMINISTIC = "TTFB_LAB_DETERMINISTIC"
+
+DETECT_MODES = ("auto", "mark", "forward", "dataloader")
+_TRIGGERS = {
+    "auto": ("first_batch", "first_forward"),
+    "mark": ("first_batch",),
+    "forward": ("first_forward",),
+    "dataloader": ("first_dataloader_batch",),
+}
+_FALLBACK_ORDER = ("first_batch", "first_forward", "first_dataloader_batch")
+_DETECTED_BY = {
+    "first_batch": "mark",
+    "first_forward": "forward",
+    "first_dataloader_batch": "dataloader",
+}
+
+
+_MP_CHILD_MARKERS = (
+    "multiprocessing.spawn",
+    "multiprocessing.forkserver",
+    "--multiprocessing-fork",
+)
+
+
+def _clock_ns() -> int:
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+
+class _State:
+    def __init__(self, out: str, t0_ns: int, stop: str, detect: str, root: str) -> None:
+        self.out = out
+        self.t0_ns = t0_ns
+        self.stop_mode, _, k = stop.partition(":")
+        self.stop_steps = int(k) if self.stop_mode == "steps" and k else 0
+        self.detect = detect if detect in _TRIGGERS else "auto"
+        self.root = os.path.join(os.path.realpath(root), "") if root else ""
+        self.pid = os.getpid()
+        self.phases: dict[str, float] = {}
+        self.snapshots: dict[str, tuple[float | None, float | None]] = {}
+        self.opened: set[str] = set()
+        self.reported = False  # this process wrote the report
+        self.finished = False  # first batch handled; stop recording opened files
+        self.steps_done = 0
+        self.notes: list[str] = []
+        self.forward_handle: Any = None
+        self.in_fetch = 0  # >0 while a DataLoader is producing a batch in this process
+        # A multiprocessing child (spawn or forkserver) runs this module too; it never reports.
+        argv = " ".join(getattr(sys, "orig_argv", sys.argv))
+        self.mp_child = any(m in argv for m in _MP_CHILD_MARKERS)
+
+    def now(self) -> float:
+        return (_clock_ns() - self.t0_ns) / 1e9
+
+
+_state: _State | None = None
+
+
+# --- eligibility ------------------------------------------------------------------------
+
+
+def _eligible() -> bool:
+    """Whether this process may report: not forked from the installer, not a worker."""
+    st = _state
+    if st is None or st.mp_child or os.getpid() != st.pid:
+        return False
+    mp = sys.modules.get("multiprocessing.process")
+    if mp is not None and getattr(mp, "_parent_process", None) is not None:
+        return False
+    worker = sys.modules.get("torch.utils.data._utils.worker")
+    return not (worker is not None and getattr(worker, "_worker_info", None) is not None)
+
+
+def _claim(out: str) -> bool:
+    try:
+        fd = os.open(out + ".claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        return False
+    except OSError:
+        return False
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    return True
+
+
+# --- resource snapshots --------------------------------------------------------------------
+
+
+def _proc_children(pid: int) -> list[int]:
+    kids: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return kids
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids.extend(int(x) for x in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return kids
+
+
+def _proc_cpu_ticks(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return 0
+    fields = stat[stat.rfind(")") + 2 :].split()
+    # utime, stime, cutime, cstime are fields 14-17 of stat(5); fields[0] is field 3.
+    return sum(int(x) for x in fields[11:15])
+
+
+def cpu_seconds() -> float:
+    """User+system CPU of this process, its reaped children, and its live descendants.
+
+    ``os.times`` covers this process and waited-for children; DataLoader workers are still
+    alive at the first batch, so on Linux their CPU is read from ``/proc/<pid>/stat``.
+    """
+    t = os.times()
+    total = t.user + t.system + t.children_user + t.children_system
+    if sys.platform.startswith("linux"):
+        ticks = 0
+        stack = _proc_children(os.getpid())
+        seen: set[int] = set()
+        while stack:
+            pid = stack.pop()
+            if pid in seen:
+                continue
+            seen.add(pid)
+            ticks += _proc_cpu_ticks(pid)
+            stack.extend(_proc_children(pid))
+        total += ticks / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def peak_rss_mb() -> float | None:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+def record(name: str) -> None:
+    """Record phase ``name`` (first occurrence wins) and stop if it is this run's trigger."""
+    st = _state
+    if st is None or st.finished or name in st.phases or not _eligible():
+        return
+    st.phases[name] = st.now()
+    if name in _FALLBACK_ORDER:
+        st.snapshots[name] = (cpu_seconds(), peak_rss_mb())
+    if name in _TRIGGERS[st.detect]:
+        _first_batch(name)
+
+
+def _first_batch(trigger: str) -> None:
+    st = _state
+    assert st is not None
+    st.finished = True
+    st.phases.setdefault("first_batch", st.phases[trigger])
+    if not _claim(st.out):
+        return
+    st.reported = True
+    _write_report(trigger, at_exit=False)
+    if st.stop_mode == "first_batch":
+        _exit_now()
+
+
+def _on_step() -> None:
+    st = _state
+    if st is None or not st.reported or st.stop_mode != "steps":
+        return
+    st.steps_done += 1
+    st.phases[f"step_{st.steps_done}"] = st.now()
+    if st.steps_done >= st.stop_steps:
+        _write_report(None, at_exit=False)
+        _exit_now()
+
+
+def _exit_now() -> None:
+    import contextlib
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
+
+
+def _at_exit() -> None:
+    st = _state
+    if st is None or st.reported or not _eligible():
+        return
+    trigger = next((n for n in _FALLBACK_ORDER if n in st.phases), None)
+    if trigger is not None:
+        st.notes.append(
+            f"the {st.detect!r} trigger never fired; first batch taken from {trigger} at exit"
+        )
+        st.phases.setdefault("first_batch", st.phases[trigger])
+    if _claim(st.out):
+        st.reported = True
+        _write_report(trigger, at_exit=True)
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def _repo_files_imported(root: str) -> list[str]:
+    files = set()
+    for mod in list(sys.modules.values()):
+        path = getattr(mod, "__file__", None)
+        if isinstance(path, str):
+            real = os.path.realpath(path)
+            if real.startswith(root):
+                files.add(real[len(root) :])
+    return sorted(files)
+
+
+def _write_report(trigger: str | None, *, at_exit: bool) -> None:
+    st = _state
+    assert st is not None
+    cpu, rss = st.snapshots.get(trigger, (None, None)) if trigger else (None, None)
+    torch = sys.modules.get("torch")
+    report = {
+        "version": VERSION,
+        "pid": os.getpid(),
+        "detected_by": _DETECTED_BY.get(trigger) if trigger else None,
+        "at_exit": at_exit,
+        "first_batch_s": st.phases.get("first_batch"),
+        "cpu_s": cpu,
+        "peak_rss_mb": rss,
+        "phases": dict(sorted(st.phases.items(), key=lambda kv: kv[1])),
+        "steps": st.steps_done,
+        "imported_files": _repo_files_imported(st.root) if st.root else [],
+        "opened_files": sorted(st.opened),
+        "python": sys.version.split()[0],
+        "torch": getattr(torch, "__version__", None) if torch else None,
+        "notes": st.notes,
+    }
+    tmp = f"{st.out}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(report, f)
+    os.replace(tmp, st.out)
+
+
+# --- hooks into the import system and torch --------------------------------------------------
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event != "open":
+        return
+    st = _state
+    if st is None or st.finished or not st.root:
+        return
+    path = args[0]
+    if isinstance(path, str):
+        if not os.path.isabs(path):
+            path = os.path.join(os.getcwd(), path)
+        if path.startswith(st.root):
+            st.opened.add(os.path.normpath(path)[len(st.root) :])
+
+
+class _TorchFinder:
+    """A meta-path finder that only wraps ``torch``'s loader to learn when its import ends."""
+
+    def find_spec(self, name, path=None, target=None):  # type: ignore[no-untyped-def]
+        if name != "torch":
+            return None
+        sys.meta_path.remove(self)
+        import importlib.util
+
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        original = spec.loader.exec_module
+
+        def exec_module(module):  # type: ignore[no-untyped-def]
+            original(module)
+            try:
+                _torch_ready(module)
+            except Exception as exc:  # the probe must never break the job
+                if _state is not None:
+                    _state.notes.append(f"torch hooks not installed: {exc!r}")
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+def _torch_ready(torch) -> None:  # type: ignore[no-untyped-def]
+    record("import_torch")
+    st = _state
+    assert st is not None
+    if os.environ.get(ENV_DETERMINISTIC) == "1":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+    def forward_pre_hook(module, args):  # type: ignore[no-untyped-def]
+        # A module called while a DataLoader builds a batch is a transform, not the model.
+        if st.in_fetch or not _eligible():
+            return None
+        if st.forward_handle is not None:
+            st.forward_handle.remove()
+            st.forward_handle = None
+        record("first_forward")
+        return None
+
+    # Typed Any on purpose: the probe must not depend on torch's annotations.
+    modules: Any = sys.modules
+    nn_module = modules["torch.nn.modules.module"]
+    st.forward_handle = nn_module.register_module_forward_pre_hook(forward_pre_hook)
+
+    base = modules["torch.utils.data.dataloader"]._BaseDataLoaderIter
+    original_next = base.__next__
+
+    def __next__(self):  # type: ignore[no-untyped-def]
+        st.in_fetch += 1
+        try:
+            item = original_next(self)
+        finally:
+            st.in_fetch -= 1
+        if _eligible():
+            base.__next__ = original_next
+            record("first_dataloader_batch")
+        return item
+
+    base.__next__ = __next__
+
+    cuda: Any = getattr(torch, "cuda", None)
+    lazy_init = getattr(cuda, "_lazy_init", None)
+    if lazy_init is not None:
+
+        def _lazy_init():  # type: ignore[no-untyped-def]
+            lazy_init()
+            if _eligible():
+                cuda._lazy_init = lazy_init
+                record("cuda_init")
+
+        cuda._lazy_init = _lazy_init
+
+    if st.stop_mode == "steps":
+        modules["torch.optim.optimizer"].register_optimizer_step_post_hook(
+            lambda opt, args, kwargs: _on_step()
+        )
+
+
+def mark(name: str) -> None:
+    """Record a named phase from user code; ``first_batch`` is the explicit first batch."""
+    record(str(name))
+
+
+def active() -> bool:
+    return _state is not None
+
+
+def install() -> None:
+    """Activate the probe if the runner asked for it (``TTFB_LAB_OUT`` is set)."""
+    global _state
+    out = os.environ.get(ENV_OUT)
+    t0 = os.environ.get(ENV_T0)
+    if _state is not None or not out or not t0:
+        return
+    _state = _State(
+        out=out,
+        t0_ns=int(t0),
+        stop=os.environ.get(ENV_STOP, "first_batch"),
+        detect=os.environ.get(ENV_DETECT, "auto"),
+        root=os.environ.get(ENV_ROOT, ""),
+    )
+    _state.phases["interpreter_ready"] = _state.now()
+    if "torch" in sys.modules:  # pragma: no cover - cannot happen from sitecustomize
+        _torch_ready(sys.modules["torch"])
+    else:
+        sys.meta_path.insert(0, _TorchFinder())
+    sys.addaudithook(_audit)
+    import atexit
+
+    atexit.register(_at_exit)

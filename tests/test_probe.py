@@ -1,0 +1,254 @@
+"""The probe on real torch processes: detection, phases, workers, chaining, files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot.sample import Job, ProcessExecutor, clock_ns, end_group, probe_env
+
+from .conftest import PYTHON
+
+pytestmark = pytest.mark.slow
+
+TRAIN = """
+import os, sys
+import torch
+
+class Scaled(torch.utils.data.Dataset):
+    # A dataset whose items go through an nn.Module: workers make forward calls too.
+    def __init__(self):
+        self.t = torch.nn.Linear(4, 4)
+    def __len__(self):
+        return 64
+    def __getitem__(self, i):
+        with torch.no_grad():
+            return self.t(torch.ones(4) * i)
+
+def main():
+    Path = __import__("pathlib").Path
+    Path(sys.argv[3]).write_text(str(os.getpid()))
+    workers, ctx = int(sys.argv[1]), sys.argv[2]
+    dl = torch.utils.data.DataLoader(
+        Scaled(), batch_size=8, num_workers=workers,
+        multiprocessing_context=ctx if workers else None)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for step, x in enumerate(dl):
+        loss = model(x).pow(2).mean()
+        opt.zero_grad(); loss.backward(); opt.step()
+    print("done", step)
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def run_probe(
+    script: Path,
+    *args: str,
+    stop: str = "first_batch",
+    detect: str = "auto",
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 120,
+):
+    """Run ``script`` under the probe directly (no runner) and return (report, completed)."""
+    out = script.parent / "probe.json"
+    job = Job(
+        argv=(),
+        cwd=script.parent,
+        stop=stop,
+        detect=detect,
+        root=script.parent,
+        env=extra_env or {},
+    )
+    env = probe_env(job, out, clock_ns())
+    # Files, not pipes, and the whole group ended after: orphaned DataLoader workers would
+    # otherwise hold a pipe open long after the measured process exited.
+    with open(script.parent / "stdout", "w+") as so, open(script.parent / "stderr", "w+") as se:
+        popen = subprocess.Popen(
+            [PYTHON, str(script), *args],
+            cwd=script.parent,
+            env=env,
+            stdout=so,
+            stderr=se,
+            start_new_session=True,
+        )
+        try:
+            code = popen.wait(timeout=timeout)
+        finally:
+            end_group(popen.pid)
+        so.seek(0)
+        se.seek(0)
+        proc = subprocess.CompletedProcess(popen.args, code, so.read(), se.read())
+    report = json.loads(out.read_text()) if out.exists() else None
+    return report, proc
+
+
+def test_unmodified_script_first_forward_and_phases_in_order(write_script, tmp_path):
+    script = write_script("train.py", TRAIN)
+    report, proc = run_probe(script, "0", "fork", str(tmp_path / "pid"))
+    assert proc.returncode == 0, proc.stderr
+    assert "done" not in proc.stdout  # stopped at the first batch, not run to the end
+    assert report["detected_by"] == "forward"
+    phases = report["phases"]
+    order = ["interpreter_ready", "import_torch", "first_dataloader_batch", "first_forward"]
+    times = [phases[name] for name in order]
+    assert times == sorted(times), phases
+    assert 0 < phases["interpreter_ready"] < phases["import_torch"]
+    assert report["first_batch_s"] == phases["first_forward"]
+    assert report["cpu_s"] > 0.3 and report["peak_rss_mb"] > 50
+
+
+@pytest.mark.parametrize("ctx", ["fork", "spawn"])
+def test_dataloader_workers_never_report(write_script, tmp_path, ctx):
+    """Workers call nn.Module forward in __getitem__; only the main process may report."""
+    script = write_script("train.py", TRAIN)
+    report, proc = run_probe(script, "2", ctx, str(tmp_path / "pid"))
+    assert proc.returncode == 0, proc.stderr
+    main_pid = int((tmp_path / "pid").read_text())
+    assert report["pid"] == main_pid
+    assert (tmp_path / "probe.json.claim").read_text() == str(main_pid)
+    assert report["detected_by"] == "forward"
+    # The main process's first forward comes after its first batch; a worker's would not.
+    assert report["phases"]["first_forward"] >= report["phases"]["first_dataloader_batch"]
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+def test_spawn_workers_cpu_counted(write_script, tmp_path):
+    script = write_script("train.py", TRAIN)
+    alone, _ = run_probe(script, "0", "fork", str(tmp_path / "pid"))
+    (tmp_path / "probe.json").unlink()
+    (tmp_path / "probe.json.claim").unlink()
+    with_workers, _ = run_probe(script, "2", "spawn", str(tmp_path / "pid"))
+    # Two spawned workers each import torch again: their CPU is in the total.
+    assert with_workers["cpu_s"] > 1.5 * alone["cpu_s"], (alone["cpu_s"], with_workers["cpu_s"])
+
+
+def test_explicit_mark_wins_and_named_marks_recorded(write_script, tmp_path):
+    script = write_script(
+        "train.py",
+        """
+        import torch
+        import ttfb_lab
+        model = torch.nn.Linear(2, 2)
+        model(torch.zeros(2))          # a warm-up forward the mark must override
+        ttfb_lab.mark("config_validated")
+        ttfb_lab.first_batch()
+        print("after mark")
+        """,
+    )
+    report, proc = run_probe(script, detect="mark")
+    assert proc.returncode == 0, proc.stderr
+    assert report["detected_by"] == "mark"
+    assert "after mark" not in proc.stdout
+    phases = report["phases"]
+    assert phases["first_forward"] < phases["config_validated"] <= phases["first_batch"]
+
+
+def test_auto_mode_takes_whichever_comes_first(write_script):
+    script = write_script(
+        "train.py",
+        """
+        import torch, ttfb_lab
+        ttfb_lab.first_batch()
+        torch.nn.Linear(2, 2)(torch.zeros(2))
+        """,
+    )
+    report, proc = run_probe(script)
+    assert proc.returncode == 0, proc.stderr
+    assert report["detected_by"] == "mark"
+    assert "first_forward" not in report["phases"]
+
+
+def test_dataloader_mode_and_fallback_at_exit(write_script):
+    script = write_script(
+        "data_only.py",
+        """
+        import torch
+        dl = torch.utils.data.DataLoader(list(range(10)), batch_size=2)
+        print(sum(int(b.sum()) for b in dl))
+        """,
+    )
+    report, proc = run_probe(script, detect="dataloader")
+    assert report["detected_by"] == "dataloader" and not report["at_exit"]
+    assert proc.stdout == ""  # stopped at the first batch
+    (script.parent / "probe.json").unlink()
+    (script.parent / "probe.json.claim").unlink()
+    report, proc = run_probe(script)  # auto: no forward ever comes
+    assert proc.stdout.strip() == "45"
+    assert report["at_exit"] and report["detected_by"] == "dataloader"
+    assert "never fired" in report["notes"][0]
+
+
+def test_stop_after_k_optimizer_steps(write_script, tmp_path):
+    script = write_script("train.py", TRAIN)
+    report, proc = run_probe(script, "0", "fork", str(tmp_path / "pid"), stop="steps:3")
+    assert proc.returncode == 0, proc.stderr
+    assert "done" not in proc.stdout
+    assert report["steps"] == 3
+    phases = report["phases"]
+    assert phases["first_batch"] < phases["step_1"] < phases["step_2"] < phases["step_3"]
+
+
+def test_chains_to_existing_sitecustomize(write_script, tmp_path):
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "sitecustomize.py").write_text(
+        "import os\nopen(os.environ['MARKER'], 'w').write('ran')\n"
+    )
+    script = write_script("train.py", "import torch\ntorch.nn.Linear(1, 1)(torch.zeros(1))\n")
+    marker = tmp_path / "marker"
+    report, proc = run_probe(script, extra_env={"PYTHONPATH": str(theirs), "MARKER": str(marker)})
+    assert proc.returncode == 0, proc.stderr
+    assert marker.read_text() == "ran"
+    assert report["detected_by"] == "forward"
+
+
+def test_repo_files_imported_and_opened(write_script, tmp_path):
+    write_script("helper.py", "VALUE = 3\n")
+    (tmp_path / "data.txt").write_text("1 2 3\n")
+    script = write_script(
+        "train.py",
+        """
+        import json, torch, helper
+        rows = open("data.txt").read().split()
+        torch.nn.Linear(1, 1)(torch.zeros(1))
+        """,
+    )
+    report, proc = run_probe(script)
+    assert proc.returncode == 0, proc.stderr
+    assert {"helper.py", "train.py"} <= set(report["imported_files"])
+    assert "data.txt" in report["opened_files"]
+    assert not any(f.startswith("/") or "json" in f for f in report["imported_files"])
+
+
+def test_inactive_without_contract(write_script):
+    """Without TTFB_LAB_OUT the sitecustomize does nothing visible."""
+    script = write_script("t.py", "import ttfb_lab\nprint(ttfb_lab.active())\n")
+    import os
+
+    from bot import probe
+
+    env = {**os.environ, "PYTHONPATH": str(probe.SITE_DIR)}
+    proc = subprocess.run([PYTHON, str(script)], env=env, capture_output=True, text=True)
+    assert proc.stdout.strip() == "False" and proc.stderr == ""
+
+
+def test_runner_reports_through_sample(write_script, tmp_path):
+    script = write_script("train.py", TRAIN)
+    job = Job(
+        argv=(PYTHON, str(script), "2", "fork", str(tmp_path / "pid")),
+        cwd=tmp_path,
+        root=tmp_path,
+        timeout_s=120,
+    )
+    sample = ProcessExecutor().run(job)
+    assert sample.ok, sample.error
+    assert sample.detected_by == "forward"
+    assert sample.ttfb_s == pytest.approx(sample.phases["first_batch"])
+    assert sample.wall_s >= sample.ttfb_s
