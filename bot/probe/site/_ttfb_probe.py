@@ -10,6 +10,9 @@ What it records, in seconds since the parent stamped the submit time (``TTFB_LAB
   loader; the forward hook is only registered then, because registering it while torch is
   still initialising fails);
 - ``cuda_init``: when ``torch.cuda._lazy_init`` first returned;
+- ``optimizer_created``: when the first ``torch.optim.Optimizer.__init__`` returned (it lazily
+  imports ``torch._dynamo``, often the largest cost after ``import torch``);
+- ``dataloader_iter``: when the first DataLoader iterator was created (worker start-up follows);
 - ``first_dataloader_batch``: the first item any DataLoader iterator yielded;
 - ``first_forward``: the first call seen by torch's global module forward pre-hook;
 - named marks from user code (``ttfb_lab.mark``) and ``first_batch``.
@@ -368,6 +371,28 @@ def _torch_ready(torch) -> None:  # type: ignore[no-untyped-def]
         return item
 
     base.__next__ = __next__
+
+    optimizer_cls = modules["torch.optim.optimizer"].Optimizer
+    optimizer_init = optimizer_cls.__init__
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        optimizer_init(self, *args, **kwargs)
+        if _eligible():
+            optimizer_cls.__init__ = optimizer_init
+            record("optimizer_created")
+
+    optimizer_cls.__init__ = __init__
+
+    loader_cls = modules["torch.utils.data.dataloader"].DataLoader
+    loader_iter = loader_cls.__iter__
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        if _eligible():
+            loader_cls.__iter__ = loader_iter
+            record("dataloader_iter")
+        return loader_iter(self)
+
+    loader_cls.__iter__ = __iter__
 
     cuda: Any = getattr(torch, "cuda", None)
     lazy_init = getattr(cuda, "_lazy_init", None)

@@ -1,0 +1,1 @@
+"""Dataset builders, one module per family; imported lazily through ``registry``."""
