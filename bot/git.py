@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import GitError
@@ -31,3 +35,52 @@ def toplevel(path: str | Path = ".") -> Path | None:
     except GitError:
         return None
     return Path(out) if out else None
+
+
+def resolve(rev: str, *, cwd: str | Path, what: str = "revision") -> str:
+    """The full commit id of ``rev``; an unknown one is a ``GitError`` naming ``what``."""
+    out = run(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=cwd, check=False)
+    sha = out.strip()
+    if not sha:
+        raise GitError(f"{what}: unknown git revision {rev!r} in {cwd}")
+    return sha
+
+
+def short(sha: str, *, cwd: str | Path) -> str:
+    return run(["rev-parse", "--short", sha], cwd=cwd).strip()
+
+
+def default_branch(*, cwd: str | Path) -> str | None:
+    """``origin/HEAD``'s target, else the first of main/master/trunk that exists."""
+    out = run(["symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"], cwd=cwd, check=False)
+    if out.strip():
+        return out.strip().removeprefix("refs/remotes/")
+    for name in ("origin/main", "origin/master", "main", "master", "trunk"):
+        if run(["rev-parse", "--verify", "--quiet", name], cwd=cwd, check=False).strip():
+            return name
+    return None
+
+
+def merge_base(a: str, b: str, *, cwd: str | Path) -> str:
+    out = run(["merge-base", a, b], cwd=cwd, check=False).strip()
+    if not out:
+        raise GitError(f"no merge base between {a!r} and {b!r} in {cwd}")
+    return out
+
+
+def subject(sha: str, *, cwd: str | Path) -> str:
+    return run(["log", "-1", "--format=%s", sha], cwd=cwd).strip()
+
+
+@contextmanager
+def worktree(sha: str, *, cwd: str | Path, parent: str | Path | None = None) -> Iterator[Path]:
+    """A detached worktree of ``sha`` in a temporary directory, removed afterwards."""
+    base = Path(tempfile.mkdtemp(prefix="ttfb-wt-", dir=parent))
+    path = base / sha[:12]
+    run(["worktree", "add", "--detach", "--quiet", str(path), sha], cwd=cwd)
+    try:
+        yield path
+    finally:
+        run(["worktree", "remove", "--force", str(path)], cwd=cwd, check=False)
+        shutil.rmtree(base, ignore_errors=True)
+        run(["worktree", "prune"], cwd=cwd, check=False)

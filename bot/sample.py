@@ -46,6 +46,7 @@ class Job:
     detect: str = "auto"
     root: Path | None = None  # repo root: files under it are listed as imported/opened
     unset: tuple[str, ...] = ()  # variables removed from the inherited environment
+    label: str = ""  # which arm this job belongs to ("base", "head"): logs and fake executors
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Sample:
     opened_files: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     arm: str = ""
+    probe_self_s: float | None = None  # time in probe code before the first batch, if asked
 
     @property
     def ok(self) -> bool:
@@ -101,7 +103,8 @@ def probe_env(job: Job, out: Path, t0_ns: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in job.unset}
     env.update(job.env)
     existing = env.get("PYTHONPATH", "")
-    env["PYTHONPATH"] = str(probe.SITE_DIR) + (os.pathsep + existing if existing else "")
+    site = probe.site_dir(job.argv[0] if job.argv else None)
+    env["PYTHONPATH"] = str(site) + (os.pathsep + existing if existing else "")
     env[probe.ENV_OUT] = str(out)
     env[probe.ENV_T0] = str(t0_ns)
     env[probe.ENV_STOP] = job.stop
@@ -189,6 +192,7 @@ class ProcessExecutor:
             imported_files=tuple(report.get("imported_files", ())),
             opened_files=tuple(report.get("opened_files", ())),
             notes=tuple(notes + list(report.get("notes", ()))),
+            probe_self_s=report.get("probe_self_s"),
         )
 
 

@@ -252,3 +252,30 @@ def test_runner_reports_through_sample(write_script, tmp_path):
     assert sample.detected_by == "forward"
     assert sample.ttfb_s == pytest.approx(sample.phases["first_batch"])
     assert sample.wall_s >= sample.ttfb_s
+
+
+def test_self_time_accounting(write_script, tmp_path):
+    from bot import probe
+
+    script = write_script("train.py", "import torch\ntorch.nn.Linear(1, 1)(torch.zeros(1))\n")
+    timed, _ = run_probe(script, extra_env={probe.ENV_SELF_TIME: "1"})
+    parts = timed["probe_self_breakdown_s"]
+    assert {"startup", "torch_hooks", "audit_hook"} <= set(parts)
+    assert 0 < timed["probe_self_s"] < timed["first_batch_s"]
+    assert timed["probe_self_s"] == pytest.approx(sum(parts.values()))
+    assert timed["probe_audit_events"] > 100  # importing torch alone raises thousands
+    (tmp_path / "probe.json").unlink()
+    (tmp_path / "probe.json.claim").unlink()
+    plain, _ = run_probe(script)
+    assert plain["probe_self_s"] is None
+
+
+def test_site_dir_is_byte_compiled_copy():
+    from bot import probe
+
+    site = probe.site_dir()
+    assert site != probe.SITE_DIR
+    for name in ("sitecustomize.py", "_ttfb_probe.py", "ttfb_lab.py"):
+        assert (site / name).read_bytes() == (probe.SITE_DIR / name).read_bytes()
+    tag = __import__("sys").implementation.cache_tag
+    assert (site / "__pycache__" / f"_ttfb_probe.{tag}.pyc").is_file()

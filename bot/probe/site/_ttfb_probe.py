@@ -29,11 +29,15 @@ a process forked from the one that installed the probe.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
-from typing import Any
+
+# Kept off the start-up path: ``typing`` and ``json`` cost milliseconds to import, and every
+# millisecond here is added to the TTFB being measured.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 VERSION = 1
 
@@ -43,6 +47,7 @@ ENV_STOP = "TTFB_LAB_STOP"
 ENV_DETECT = "TTFB_LAB_DETECT"
 ENV_ROOT = "TTFB_LAB_ROOT"
 ENV_DETERMINISTIC = "TTFB_LAB_DETERMINISTIC"
+ENV_SELF_TIME = "TTFB_LAB_SELF_TIME"  # "1": account the time spent in probe code (benchmarks)
 
 DETECT_MODES = ("auto", "mark", "forward", "dataloader")
 _TRIGGERS = {
@@ -88,6 +93,10 @@ class _State:
         self.notes: list[str] = []
         self.forward_handle: Any = None
         self.in_fetch = 0  # >0 while a DataLoader is producing a batch in this process
+        self.self_time = os.environ.get(ENV_SELF_TIME) == "1"
+        # Time spent in probe code before the first batch, by component (when self_time).
+        self.self_ns: dict[str, int] = {}
+        self.audit_events = 0
         # A multiprocessing child (spawn or forkserver) runs this module too; it never reports.
         argv = " ".join(getattr(sys, "orig_argv", sys.argv))
         self.mp_child = any(m in argv for m in _MP_CHILD_MARKERS)
@@ -197,7 +206,10 @@ def record(name: str) -> None:
         return
     st.phases[name] = st.now()
     if name in _FALLBACK_ORDER:
+        started = time.perf_counter_ns()
         st.snapshots[name] = (cpu_seconds(), peak_rss_mb())
+        if st.self_time:
+            _add(st, "snapshots", time.perf_counter_ns() - started)
     if name in _TRIGGERS[st.detect]:
         _first_batch(name)
 
@@ -254,13 +266,17 @@ def _at_exit() -> None:
 
 
 def _repo_files_imported(root: str) -> list[str]:
+    """Files under ``root`` of every loaded module (string checks only: no per-file syscalls)."""
     files = set()
+    cwd = os.getcwd()
     for mod in list(sys.modules.values()):
         path = getattr(mod, "__file__", None)
-        if isinstance(path, str):
-            real = os.path.realpath(path)
-            if real.startswith(root):
-                files.add(real[len(root) :])
+        if not isinstance(path, str):
+            continue
+        if not os.path.isabs(path):
+            path = os.path.join(cwd, path)
+        if path.startswith(root):
+            files.add(os.path.normpath(path)[len(root) :])
     return sorted(files)
 
 
@@ -284,7 +300,10 @@ def _write_report(trigger: str | None, *, at_exit: bool) -> None:
         "python": sys.version.split()[0],
         "torch": getattr(torch, "__version__", None) if torch else None,
         "notes": st.notes,
+        **_self_time_fields(st),
     }
+    import json
+
     tmp = f"{st.out}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
         json.dump(report, f)
@@ -324,11 +343,14 @@ class _TorchFinder:
 
         def exec_module(module):  # type: ignore[no-untyped-def]
             original(module)
+            started = time.perf_counter_ns()
             try:
                 _torch_ready(module)
             except Exception as exc:  # the probe must never break the job
                 if _state is not None:
                     _state.notes.append(f"torch hooks not installed: {exc!r}")
+            if _state is not None and _state.self_time:
+                _add(_state, "torch_hooks", time.perf_counter_ns() - started)
 
         spec.loader.exec_module = exec_module
         return spec
@@ -440,7 +462,46 @@ def install() -> None:
         _torch_ready(sys.modules["torch"])
     else:
         sys.meta_path.insert(0, _TorchFinder())
-    sys.addaudithook(_audit)
+    sys.addaudithook(_counting_audit if _state.self_time else _audit)
     import atexit
 
     atexit.register(_at_exit)
+
+
+def account(ns: int) -> None:
+    """Add ``ns`` of probe start-up work (measured by ``sitecustomize``) to the self-time."""
+    if _state is not None and _state.self_time:
+        _add(_state, "startup", ns)
+
+
+def _add(st: _State, component: str, ns: int) -> None:
+    st.self_ns[component] = st.self_ns.get(component, 0) + ns
+
+
+def _counting_audit(event: str, args: tuple) -> None:
+    _audit(event, args)
+    st = _state
+    if st is not None and not st.finished:
+        st.audit_events += 1
+
+
+def _self_time_fields(st: _State) -> dict[str, object]:
+    """The self-time report: measured components, plus audit events x their cost per call.
+
+    The per-call cost is an upper bound: 20,000 ``sys._getframe()`` calls (each raises an audit
+    event that reaches our hook), timed after the first batch, divided by their number.
+    """
+    if not st.self_time:
+        return {"probe_self_s": None}
+    calls = 20_000
+    started = time.perf_counter_ns()
+    for _ in range(calls):
+        sys._getframe()
+    per_call = (time.perf_counter_ns() - started) / calls
+    parts = dict(st.self_ns)
+    parts["audit_hook"] = int(st.audit_events * per_call)
+    return {
+        "probe_self_s": sum(parts.values()) / 1e9,
+        "probe_self_breakdown_s": {k: v / 1e9 for k, v in parts.items()},
+        "probe_audit_events": st.audit_events,
+    }

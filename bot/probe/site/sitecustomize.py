@@ -6,28 +6,33 @@ The runner prepends this directory to ``PYTHONPATH`` for the measured process on
 
 import os
 import sys
+import time
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+_STARTED_NS = time.perf_counter_ns()
 
 try:
     import _ttfb_probe
 
     _ttfb_probe.install()
 except Exception as _exc:  # the probe must never break the measured job
+    _ttfb_probe = None
     sys.stderr.write(f"ttfb-lab probe: not installed: {_exc!r}\n")
 
 
-def _chain() -> None:
+def _shadowed_spec():  # type: ignore[no-untyped-def]
     import importlib.machinery
-    import importlib.util
 
     rest = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
-    if spec is None or spec.loader is None:
-        return
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["sitecustomize"] = module
-    spec.loader.exec_module(module)
+    return importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
 
 
-_chain()
+_spec = _shadowed_spec()
+if _ttfb_probe is not None:
+    _ttfb_probe.account(time.perf_counter_ns() - _STARTED_NS)
+if _spec is not None and _spec.loader is not None:
+    import importlib.util
+
+    _module = importlib.util.module_from_spec(_spec)
+    sys.modules["sitecustomize"] = _module
+    _spec.loader.exec_module(_module)

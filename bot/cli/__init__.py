@@ -1,0 +1,54 @@
+"""The ``ttfb`` command line. Thin: parse arguments, call core functions, print.
+
+Each command lives in its own module here with a ``register`` (its arguments) and a ``run``
+(arguments to keyword calls of the core). Every command takes ``--json PATH``. A
+``TTFBError`` prints ``error: …`` on one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import TTFBError
+from . import measure
+
+COMMANDS = (measure,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ttfb", description="Measure and guard the time to first batch of training jobs."
+    )
+    parser.add_argument("--version", action="version", version=f"ttfb-lab {__version__}")
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("--json", metavar="PATH", help="write machine-readable results here")
+    shared.add_argument(
+        "--scenarios-dir", default="scenarios", metavar="DIR", help="where scenario YAML lives"
+    )
+    shared.add_argument("--root", metavar="DIR", help="repository root (default: git top level)")
+    shared.add_argument("--fake", metavar="SPEC", help=argparse.SUPPRESS)
+    for command in COMMANDS:
+        command.register(sub, [shared])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except TTFBError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

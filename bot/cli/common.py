@@ -1,0 +1,103 @@
+"""Helpers shared by the command modules: argument types, roots, executors, progress."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+from .. import git, measure, report
+from ..fake import FakeExecutor
+from ..sample import Executor, ProcessExecutor, Sample
+
+
+def progress(name: str) -> measure.ProgressFn:
+    tty = sys.stderr.isatty()
+
+    def show(i: int, n: int, sample: Sample) -> None:
+        value = report.fmt_s(sample.ttfb_s) if sample.ok else sample.status
+        line = f"{name}  sample {i}/{n}  {value}"
+        if tty:
+            end = "\n" if i == n else ""
+            sys.stderr.write(f"\r\033[K{line}{end}")
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def executor(args: argparse.Namespace) -> Executor:
+    """Real processes, or scripted timings with the hidden ``--fake SPEC`` flag (tests)."""
+    if getattr(args, "fake", None):
+        return FakeExecutor.from_file(args.fake)
+    return ProcessExecutor()
+
+
+def root(args: argparse.Namespace) -> Path:
+    if args.root:
+        return Path(args.root).resolve()
+    return git.toplevel(Path.cwd()) or Path.cwd()
+
+
+def samples_path(args: argparse.Namespace, name: str, *, several: bool) -> Path:
+    """Where the JSONL sample log goes: --samples, next to --json, or under .ttfb/samples/."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")[:48] or "command"
+    if args.samples or args.json:
+        path = Path(args.samples) if args.samples else Path(args.json).with_suffix(".samples.jsonl")
+        return path.with_name(f"{path.stem}-{name}{path.suffix}") if several else path
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return Path(".ttfb") / "samples" / f"measure-{name}-{stamp}.jsonl"
+
+
+def parse_stop(value: str) -> str:
+    if value in ("first_batch", "exit") or (
+        value.startswith("steps:") and value[6:].isdigit() and int(value[6:]) > 0
+    ):
+        return value
+    raise argparse.ArgumentTypeError("expected first_batch, exit or steps:K (K >= 1)")
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
+
+
+def nonneg_int(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value!r}")
+    return int(value)
+
+
+def positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}")
+    return number
+
+
+def nonneg_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if not number >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value!r}")
+    return number
+
+
+def probability(value: str) -> float:
+    number = nonneg_float(value)
+    if not 0 < number < 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value!r}")
+    return number
