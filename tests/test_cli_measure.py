@@ -25,7 +25,10 @@ for b in dl:
 
 def ttfb(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [PYTHON, "-m", "bot.cli", *args], cwd=cwd or REPO, capture_output=True, text=True,
+        [PYTHON, "-m", "bot.cli", *args],
+        cwd=cwd or REPO,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
 
@@ -34,8 +37,19 @@ def ttfb(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
 def test_measure_command_writes_versioned_json_and_log(tmp_path, write_script):
     script = write_script("train.py", SCRIPT)
     out = tmp_path / "m.json"
-    proc = ttfb("measure", "--runs", "2", "--warmup", "0", "--json", str(out), "--",
-                PYTHON, str(script), cwd=tmp_path)
+    proc = ttfb(
+        "measure",
+        "--runs",
+        "2",
+        "--warmup",
+        "0",
+        "--json",
+        str(out),
+        "--",
+        PYTHON,
+        str(script),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text())
     assert doc["version"] == 1
@@ -63,8 +77,17 @@ def test_gpu_scenario_is_skipped_not_failed(tmp_path, monkeypatch, capsys):
     from bot import hostinfo
 
     hostinfo.gpus.cache_clear()
-    code = main(["measure", "--scenario", "ranker-gpu", "--scenarios-dir",
-                 str(REPO / "scenarios"), "--json", str(tmp_path / "m.json")])
+    code = main(
+        [
+            "measure",
+            "--scenario",
+            "ranker-gpu",
+            "--scenarios-dir",
+            str(REPO / "scenarios"),
+            "--json",
+            str(tmp_path / "m.json"),
+        ]
+    )
     hostinfo.gpus.cache_clear()
     assert code == 0
     out = capsys.readouterr().out
@@ -100,7 +123,10 @@ def test_malformed_scenario_file(tmp_path, capsys):
 
 @pytest.mark.parametrize("runs", ["0", "-1", "many"])
 def test_bad_runs_argument(runs):
-    proc = subprocess.run([sys.executable, "-m", "bot.cli", "measure", "--runs", runs, "--",
-                           "true"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "measure", "--runs", runs, "--", "true"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     assert "--runs" in proc.stderr and "positive integer" in proc.stderr
