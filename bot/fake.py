@@ -19,7 +19,9 @@ arms of a pair (which is what pairing cancels on real shared runners)::
         fail_status: crashed
         fail_error: "ValueError: boom"
 
-Arms not named in the spec reuse ``base``. No process is started.
+Arms not named in the spec reuse ``base``. Per-scenario arms go under
+``scenarios: {NAME: {arms: {...}}}`` and win over the top-level ``arms`` for that scenario.
+No process is started.
 """
 
 from __future__ import annotations
@@ -43,8 +45,17 @@ class FakeExecutor:
     def __init__(self, spec: Mapping[str, Any]) -> None:
         if spec.get("version") != FAKE_VERSION:
             raise ResultsError(f"fake spec: version: expected {FAKE_VERSION}")
-        arms = spec.get("arms")
-        if not isinstance(arms, dict) or "base" not in arms:
+        arms = spec.get("arms", {})
+        self.scenarios: dict[str, dict[str, Any]] = {
+            name: sub.get("arms", {}) for name, sub in (spec.get("scenarios") or {}).items()
+        }
+        for where, table in [
+            ("arms", arms),
+            *((f"scenarios.{n}.arms", a) for n, a in self.scenarios.items()),
+        ]:
+            if table and "base" not in table:
+                raise ResultsError(f"fake spec: {where}: needs at least a 'base' arm")
+        if not arms and not self.scenarios:
             raise ResultsError("fake spec: arms: needs at least a 'base' arm")
         self.arms: dict[str, dict[str, Any]] = arms
         self.rng = np.random.default_rng(int(spec.get("seed", 0)))
@@ -64,10 +75,13 @@ class FakeExecutor:
         return cls(spec)
 
     def run(self, job: Job) -> Sample:
-        arm_name = job.label if job.label in self.arms else "base"
-        arm = self.arms[arm_name]
-        count = self.calls.get(job.label, 0) + 1
-        self.calls[job.label] = count
+        table = self.scenarios.get(job.scenario) or self.arms
+        if not table:
+            raise ResultsError(f"fake spec: no arms for scenario {job.scenario!r}")
+        arm = table[job.label if job.label in table else "base"]
+        key = f"{job.scenario}:{job.label}"
+        count = self.calls.get(key, 0) + 1
+        self.calls[key] = count
         # A new shared load factor every 4 calls: one ABBA block sees one machine state.
         if self.total_calls % 4 == 0:
             self._load = float(np.exp(self.rng.normal(0.0, self.load_sd)))

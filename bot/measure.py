@@ -37,6 +37,7 @@ def scenario_job(
         stop=scenario.stop.env_value,
         detect=scenario.first_batch,
         root=root.resolve(),
+        scenario=scenario.name,
     )
 
 

@@ -49,6 +49,8 @@ def fmt_ds(seconds: float | None) -> str:
     """A signed duration: ``+251 ms``, ``-1.20 s``."""
     if seconds is None:
         return "–"
+    if abs(seconds) < 0.0005:
+        return "±0 ms"
     sign = "+" if seconds >= 0 else "-"
     return sign + fmt_s(abs(seconds))
 

@@ -47,6 +47,7 @@ class Job:
     root: Path | None = None  # repo root: files under it are listed as imported/opened
     unset: tuple[str, ...] = ()  # variables removed from the inherited environment
     label: str = ""  # which arm this job belongs to ("base", "head"): logs and fake executors
+    scenario: str = ""  # which scenario (or ad-hoc command) it measures
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import TTFBError
-from . import measure
+from . import compare, measure
 
-COMMANDS = (measure,)
+COMMANDS = (measure, compare)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,63 @@
+"""One PNG per scenario: the TTFB distributions of both arms and the per-pair ratios.
+
+matplotlib is optional (the ``plot`` extra); without it no plot is written and a note says so.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "scenario"
+
+
+def write_plots(doc: Mapping[str, Any], out_dir: Path) -> list[Path]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("note: matplotlib is not installed; no plots written", file=sys.stderr)
+        return []
+    written = []
+    for s in doc["scenarios"]:
+        samples = [x for x in s.get("samples", []) if x.get("base_s") and x.get("head_s")]
+        if not samples:
+            continue
+        base = [x["base_s"] for x in samples]
+        head = [x["head_s"] for x in samples]
+        ratios = [(h / b - 1) * 100 for b, h in zip(base, head, strict=True)]
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+        parts = left.violinplot([base, head], showmedians=True)
+        for body in parts["bodies"]:
+            body.set_alpha(0.35)
+        for i, values in enumerate((base, head), start=1):
+            left.scatter([i] * len(values), values, s=9, alpha=0.6)
+        left.set_xticks([1, 2], ["base", "head"])
+        left.set_ylabel("wall TTFB (s)")
+        left.set_title(f"{s['name']}: {s['verdict'].replace('_', ' ')}")
+        colors = ["tab:blue" if x["stage"] == "primary" else "tab:orange" for x in samples]
+        right.scatter(range(1, len(ratios) + 1), ratios, c=colors, s=12)
+        right.axhline(0, color="grey", lw=0.8)
+        if s.get("delta_pct") is not None:
+            right.axhline(s["delta_pct"], color="tab:red", lw=1, label="median Δ")
+            if s.get("ci_low_pct") is not None:
+                right.axhspan(
+                    s["ci_low_pct"], s["ci_high_pct"], color="tab:red", alpha=0.12, label="95% CI"
+                )
+        for threshold in (s["threshold_pct"], -s["threshold_pct"]):
+            right.axhline(threshold, color="grey", lw=0.8, ls="--")
+        right.set_xlabel("pair (blue: primary ABBA, orange: confirmation BAAB)")
+        right.set_ylabel("head / base − 1 (%)")
+        right.legend(loc="best", fontsize=8)
+        path = out_dir / f"{_slug(s['name'])}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written

@@ -1,0 +1,270 @@
+"""Paired statistics for A/B timing, checked against scipy in tests. Pure: no I/O.
+
+Two effect scales:
+
+- **ratio** (whole TTFB, CPU time): per pair ``log(head / base)``. The point estimate is the
+  median ratio ``exp(median(log r)) - 1`` as a percent; its 95% CI is a seeded percentile
+  bootstrap of that median (``scipy.stats.bootstrap``).
+- **difference** (phase segments, whose durations can be near zero so ratios are unstable):
+  per pair ``head - base`` in seconds, reported as a percent of the base median TTFB so every
+  endpoint of a scenario is on the same scale.
+
+On either scale: Wilcoxon signed-rank (two-sided, zeros dropped, exact when scipy can) and the
+one-sample t-test of the paired values against 0 (the paired t-test). The minimum detectable
+effect is the normal-approximation ``(z_{1-a/2} + z_{power}) * sd / sqrt(n)``. Degenerate data
+(n < 3, zero variance, all pairs tied) give a result with ``degenerate`` set and no p-values,
+never an exception.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+MIN_PAIRS = 3
+BOOTSTRAP_RESAMPLES = 2000
+
+
+@dataclass(frozen=True)
+class PairedResult:
+    """One endpoint's paired comparison. Percentages are of base (ratio) or base TTFB (diff)."""
+
+    n: int
+    scale: str  # "ratio" | "difference"
+    delta_pct: float
+    ci_low_pct: float
+    ci_high_pct: float
+    p_ttest: float | None
+    p_wilcoxon: float | None
+    sd: float  # sd of the paired values (log units, or seconds)
+    mde_pct: float | None
+    degenerate: str | None = None
+    delta_s: float | None = None  # difference scale: median paired difference in seconds
+    ci_low_s: float | None = None
+    ci_high_s: float | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.degenerate is None
+
+    def p(self, test: str = "ttest") -> float | None:
+        return self.p_ttest if test == "ttest" else self.p_wilcoxon
+
+
+def _degenerate(values: np.ndarray) -> str | None:
+    if values.size < MIN_PAIRS:
+        return f"only {values.size} pair(s); need at least {MIN_PAIRS}"
+    if not np.all(np.isfinite(values)):
+        return "non-finite values"
+    # Spreads below 1e-12 are floating-point error (the clock resolves 1e-9 s), not data.
+    if float(np.ptp(values)) <= 1e-12:
+        return "zero variance: every pair gave the same value"
+    return None
+
+
+def ttest_p(values: Sequence[float] | np.ndarray) -> float | None:
+    """Two-sided one-sample t-test of ``values`` against 0 (= paired t-test)."""
+    x = np.asarray(values, dtype=float)
+    if _degenerate(x) or float(np.std(x, ddof=1)) == 0.0:
+        return None
+    return float(sps.ttest_1samp(x, 0.0).pvalue)
+
+
+def wilcoxon_p(values: Sequence[float] | np.ndarray) -> float | None:
+    """Two-sided Wilcoxon signed-rank p of ``values`` against 0; None if all are zero.
+
+    Values are rounded to 1e-12 first, so ties and zeros that differ only by floating-point
+    error (``log(b/a)`` vs ``-log(a/b)``) rank the same way whichever arm is called base.
+    """
+    x = np.round(np.asarray(values, dtype=float), 12)
+    nonzero = x[x != 0]
+    if _degenerate(x) or nonzero.size < MIN_PAIRS:
+        return None
+    return float(sps.wilcoxon(x, zero_method="wilcox", alternative="two-sided").pvalue)
+
+
+def one_sided_ttest_p(values: Sequence[float] | np.ndarray, direction: int) -> float | None:
+    """One-sided t-test p that the mean of ``values`` is > 0 (direction 1) or < 0 (-1)."""
+    x = np.asarray(values, dtype=float)
+    if _degenerate(x) or float(np.std(x, ddof=1)) == 0.0:
+        return None
+    alternative = "greater" if direction > 0 else "less"
+    return float(sps.ttest_1samp(x, 0.0, alternative=alternative).pvalue)
+
+
+def bootstrap_median_ci(
+    values: Sequence[float] | np.ndarray, *, seed: int, confidence: float = 0.95
+) -> tuple[float, float]:
+    """Percentile-bootstrap CI of the median, seeded so reruns print the same interval."""
+    x = np.asarray(values, dtype=float)
+    if x.size < 2 or float(np.ptp(x)) <= 1e-12:
+        m = float(np.median(x))
+        return m, m
+    res = sps.bootstrap(
+        (x,),
+        np.median,
+        confidence_level=confidence,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        method="percentile",
+        vectorized=True,
+        rng=np.random.default_rng(seed),
+    )
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def mde(sd: float, n: int, *, alpha: float, power: float = 0.8) -> float | None:
+    """Smallest true mean shift a two-sided level-``alpha`` test detects with ``power``."""
+    if n < MIN_PAIRS or not sd > 0 or not 0 < alpha < 1:
+        return None
+    z = sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)
+    return float(z * sd / math.sqrt(n))
+
+
+def _pct(log_value: float) -> float:
+    return (math.exp(log_value) - 1.0) * 100.0
+
+
+def compare_ratio(
+    base: Sequence[float], head: Sequence[float], *, alpha: float, seed: int = 0
+) -> PairedResult:
+    """Paired comparison on ``log(head/base)``; effect as the median ratio in percent."""
+    b = np.asarray(base, dtype=float)
+    h = np.asarray(head, dtype=float)
+    if b.shape != h.shape:
+        raise ValueError("base and head must be paired (same length)")
+    if b.size and (np.any(b <= 0) or np.any(h <= 0)):
+        raise ValueError("ratio scale needs positive values")
+    x = np.log(h / b) if b.size else np.array([])
+    why = _degenerate(x)
+    med = float(np.median(x)) if x.size else 0.0
+    if why:
+        return PairedResult(
+            x.size, "ratio", _pct(med), _pct(med), _pct(med), None, None, 0.0, None, degenerate=why
+        )
+    lo, hi = bootstrap_median_ci(x, seed=seed)
+    sd = float(np.std(x, ddof=1))
+    m = mde(sd, x.size, alpha=alpha)
+    return PairedResult(
+        n=int(x.size),
+        scale="ratio",
+        delta_pct=_pct(med),
+        ci_low_pct=_pct(lo),
+        ci_high_pct=_pct(hi),
+        p_ttest=ttest_p(x),
+        p_wilcoxon=wilcoxon_p(x),
+        sd=sd,
+        mde_pct=_pct(m) if m is not None else None,
+    )
+
+
+def compare_difference(
+    base: Sequence[float],
+    head: Sequence[float],
+    *,
+    scale_s: float,
+    alpha: float,
+    seed: int = 0,
+) -> PairedResult:
+    """Paired comparison on ``head - base`` seconds, reported as % of ``scale_s``."""
+    b = np.asarray(base, dtype=float)
+    h = np.asarray(head, dtype=float)
+    if b.shape != h.shape:
+        raise ValueError("base and head must be paired (same length)")
+    if not scale_s > 0:
+        raise ValueError("scale_s must be positive")
+    x = h - b
+    why = _degenerate(x)
+    med = float(np.median(x)) if x.size else 0.0
+    to_pct = 100.0 / scale_s
+    if why:
+        return PairedResult(
+            x.size,
+            "difference",
+            med * to_pct,
+            med * to_pct,
+            med * to_pct,
+            None,
+            None,
+            0.0,
+            None,
+            degenerate=why,
+            delta_s=med,
+            ci_low_s=med,
+            ci_high_s=med,
+        )
+    lo, hi = bootstrap_median_ci(x, seed=seed)
+    sd = float(np.std(x, ddof=1))
+    m = mde(sd, x.size, alpha=alpha)
+    return PairedResult(
+        n=int(x.size),
+        scale="difference",
+        delta_pct=med * to_pct,
+        ci_low_pct=lo * to_pct,
+        ci_high_pct=hi * to_pct,
+        p_ttest=ttest_p(x),
+        p_wilcoxon=wilcoxon_p(x),
+        sd=sd,
+        mde_pct=m * to_pct if m is not None else None,
+        delta_s=med,
+        ci_low_s=lo,
+        ci_high_s=hi,
+    )
+
+
+def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided Welch t-test for unpaired samples (e.g. runs on different machines)."""
+    x = np.asarray(a, dtype=float)
+    y = np.asarray(b, dtype=float)
+    if x.size < 2 or y.size < 2 or (np.std(x) == 0 and np.std(y) == 0):
+        return None
+    return float(sps.ttest_ind(x, y, equal_var=False).pvalue)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm–Bonferroni step-down adjusted p-values (family-wise error control)."""
+    p = np.asarray(pvalues, dtype=float)
+    m = p.size
+    if m == 0:
+        return []
+    order = np.argsort(p, kind="stable")
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, idx in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[idx]))
+        adjusted[idx] = running
+    return [float(v) for v in adjusted]
+
+
+def benjamini_hochberg(pvalues: Sequence[float]) -> list[float]:
+    """Benjamini–Hochberg adjusted p-values (false discovery rate), via scipy."""
+    if len(pvalues) == 0:
+        return []
+    return [float(v) for v in sps.false_discovery_control(np.asarray(pvalues, dtype=float))]
+
+
+def pocock_spending(t: float, alpha: float) -> float:
+    """Lan–DeMets Pocock-type alpha spending: ``alpha * ln(1 + (e - 1) t)``, t in [0, 1]."""
+    t = min(max(t, 0.0), 1.0)
+    return alpha * math.log(1.0 + (math.e - 1.0) * t)
+
+
+def look_levels(looks: Sequence[int], alpha: float) -> list[float]:
+    """Nominal level of each planned look: the increments of Pocock-type spending.
+
+    ``looks`` are the planned cumulative pair counts. Spending only the increment at each look
+    keeps the overall type-I error at most ``alpha`` by the union bound, whatever the
+    correlation between looks, so the adaptive schedule never inflates false positives.
+    """
+    if not looks:
+        return []
+    total = looks[-1]
+    levels, spent = [], 0.0
+    for n in looks:
+        cumulative = pocock_spending(n / total, alpha)
+        levels.append(cumulative - spent)
+        spent = cumulative
+    return levels
