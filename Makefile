@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/ttfb measure --all --runs 5 --json $(DEMO_OUT)/measure.json
+	$(BIN)/ttfb demo --out-dir $(DEMO_OUT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests examples benchmarks

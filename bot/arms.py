@@ -88,12 +88,10 @@ def _label(spec: ArmSpec, env: Mapping[str, str], sha: str | None, root: Path) -
 def prepare(
     base: ArmSpec, head: ArmSpec, *, repo: Path, stack_dir: Path | None = None
 ) -> Iterator[tuple[Arm, Arm]]:
-    """Resolve both arms, creating a detached worktree per revision; removed on exit."""
-    if base == head:
-        raise UsageError(
-            "compare: base and head are identical; give --base/--head revisions, "
-            "--base-cmd/--head-cmd, --base-env/--head-env or --base-python/--head-python"
-        )
+    """Resolve both arms, creating a detached worktree per revision; removed on exit.
+
+    Identical arms are allowed: that is an A/A run, the way to see a machine's noise.
+    """
     with ExitStack() as stack:
         arms = []
         for name, spec in (("base", base), ("head", head)):
@@ -119,6 +117,7 @@ def job_for(
     stop: str | None = None,
     detect: str | None = None,
     cwd: Path | None = None,
+    workdir: Path | None = None,
 ) -> Job:
     """The job one sample of this arm runs: the scenario's, or the arm's own command."""
     if arm.argv is not None:

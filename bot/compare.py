@@ -49,6 +49,7 @@ class Target:
     threshold_note: str = "floor"
     skipped: str | None = None
     description: str = ""
+    broken: str | None = None  # the arms could not even be prepared (e.g. shrink validation)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def run_compare(
     """Run every target's A/B and return the outcomes (see the module docstring)."""
     started = time.monotonic()
     end = started + budget_s if budget_s else None
-    active = [t for t in targets if not t.skipped]
+    active = [t for t in targets if not t.skipped and not t.broken]
     family = max(1, len(active))
     primaries: dict[str, ABRun] = {}
     schedulers: dict[str, Scheduler] = {}
@@ -249,6 +250,10 @@ def _scenario_json(o: ScenarioOutcome, policy: Policy) -> dict[str, Any]:
         "stop_reason": o.primary.stop_reason if o.primary else None,
         "looks": list(o.primary.looks_done) if o.primary else [],
         "samples": [],
+        "shrink": {
+            "base": t.base.shrink if t.base else None,
+            "head": t.head.shrink if t.head else None,
+        },
     }
     if o.primary is not None:
         doc["samples"] = [

@@ -74,6 +74,10 @@ class FakeExecutor:
             raise ResultsError(f"{path}: fake spec must be a mapping")
         return cls(spec)
 
+    def new_block(self) -> None:
+        """The scheduler starts a block: one ABBA block sees one machine state (load)."""
+        self._load = float(np.exp(self.rng.normal(0.0, self.load_sd)))
+
     def run(self, job: Job) -> Sample:
         table = self.scenarios.get(job.scenario) or self.arms
         if not table:
@@ -82,9 +86,6 @@ class FakeExecutor:
         key = f"{job.scenario}:{job.label}"
         count = self.calls.get(key, 0) + 1
         self.calls[key] = count
-        # A new shared load factor every 4 calls: one ABBA block sees one machine state.
-        if self.total_calls % 4 == 0:
-            self._load = float(np.exp(self.rng.normal(0.0, self.load_sd)))
         self.total_calls += 1
         if arm.get("fail_at") == count:
             return Sample(

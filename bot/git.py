@@ -84,3 +84,17 @@ def worktree(sha: str, *, cwd: str | Path, parent: str | Path | None = None) -> 
         run(["worktree", "remove", "--force", str(path)], cwd=cwd, check=False)
         shutil.rmtree(base, ignore_errors=True)
         run(["worktree", "prune"], cwd=cwd, check=False)
+
+
+IDENTITY = ("-c", "user.name=TTFB Lab demo", "-c", "user.email=demo@ttfb-lab.invalid")
+
+
+def init_repo(path: str | Path) -> None:
+    run(["init", "--quiet", "--initial-branch=main", str(path)], cwd=Path(path).parent)
+
+
+def commit_all(path: str | Path, message: str) -> str:
+    """Stage everything in ``path`` and commit it (a fixed identity); return the commit id."""
+    run(["add", "--all"], cwd=path)
+    run([*IDENTITY, "commit", "--quiet", "--no-verify", "-m", message], cwd=path)
+    return run(["rev-parse", "HEAD"], cwd=path).strip()

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import statistics
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from . import hostinfo
+from . import hostinfo, shrinkrun
 from .results import SampleLog
 from .sample import Executor, Job, Sample
 from .scenarios import Scenario
@@ -27,18 +31,45 @@ def scenario_job(
     python: str = sys.executable,
     env: Mapping[str, str] | None = None,
     timeout_s: float | None = None,
+    workdir: Path | None = None,
 ) -> Job:
-    """The job for one sample of ``scenario`` in the checkout at ``root``."""
+    """The job for one sample of ``scenario`` in the checkout at ``root``.
+
+    A scenario with a ``shrink:`` block gets its production command shrunk for this checkout
+    (``shrinkrun``); the shrunk config goes to ``workdir`` (a temporary directory by default).
+    """
+    argv = scenario.command_for(python)
+    base_env: dict[str, str] = {}
+    report = None
+    if scenario.shrink is not None:
+        shrunk = shrinkrun.shrink_command(
+            argv,
+            scenario.shrink,
+            root=root,
+            workdir=workdir or _workdir(),
+            python=python,
+            name=scenario.name,
+        )
+        argv, base_env, report = list(shrunk.argv), dict(shrunk.env), shrunk.to_json()
     return Job(
-        argv=tuple(scenario.command_for(python)),
+        argv=tuple(argv),
         cwd=(root / scenario.cwd).resolve(),
-        env={**scenario.env, **(env or {})},
+        env={**base_env, **scenario.env, **(env or {})},
+        shrink=report,
         timeout_s=timeout_s if timeout_s is not None else scenario.timeout_s,
         stop=scenario.stop.env_value,
         detect=scenario.first_batch,
         root=root.resolve(),
         scenario=scenario.name,
     )
+
+
+@cache
+def _workdir() -> Path:
+    """A temporary directory for shrunk configs, removed when the process exits."""
+    path = Path(tempfile.mkdtemp(prefix="ttfb-shrunk-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def gpu_skip_reason(scenario: Scenario) -> str | None:

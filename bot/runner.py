@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .results import SampleLog
 from .sample import Executor, Job, Sample
@@ -71,8 +71,9 @@ class Scheduler:
         progress: ProgressFn | None = None,
         name: str = "",
     ) -> None:
-        self.base = base
-        self.head = head
+        # Jobs carry their arm, which logs and modelled executors (fake, resampling) read.
+        self.base = replace(base, label="base")
+        self.head = replace(head, label="head")
         self.executor = executor
         self.log = log
         self.progress = progress
@@ -88,7 +89,14 @@ class Scheduler:
             self.log.append(sample, scenario=self.name, stage=stage, block=block)
         return sample
 
+    def _new_block(self) -> None:
+        """Tell executors that model a machine state per block (fake, resampling) a block starts."""
+        hook = getattr(self.executor, "new_block", None)
+        if hook is not None:
+            hook()
+
     def warm_up(self) -> tuple[tuple[Sample, ...], str | None]:
+        self._new_block()
         warmups = []
         for arm in ("base", "head"):
             sample = self._run(arm, "warmup", -1)
@@ -100,6 +108,7 @@ class Scheduler:
     def block(self, index: int, *, reverse: bool, stage: str) -> tuple[list[Pair], str | None]:
         """One ABBA (or BAAB) block: two pairs, or the failure that stopped it."""
         order = ("head", "base", "base", "head") if reverse else ("base", "head", "head", "base")
+        self._new_block()
         got: dict[str, list[Sample]] = {"base": [], "head": []}
         for arm in order:
             sample = self._run(arm, stage, index)

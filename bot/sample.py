@@ -48,6 +48,7 @@ class Job:
     unset: tuple[str, ...] = ()  # variables removed from the inherited environment
     label: str = ""  # which arm this job belongs to ("base", "head"): logs and fake executors
     scenario: str = ""  # which scenario (or ad-hoc command) it measures
+    shrink: Mapping[str, Any] | None = None  # what the shrinker changed (report), if anything
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .errors import ScenarioError
+from .errors import ConfigError, ScenarioError
+from .shrink import ShrinkSpec
 
 DEFAULT_TIMEOUT_S = 300.0
 DEFAULT_FLOOR_PCT = 2.0
@@ -66,7 +67,7 @@ class Scenario:
     cwd: str = "."
     env: Mapping[str, str] = field(default_factory=dict)
     paths: tuple[str, ...] = ()
-    shrink: Mapping[str, Any] = field(default_factory=dict)
+    shrink: ShrinkSpec | None = None
     resources: Resources = Resources()
     stop: Stop = Stop()
     first_batch: str = "auto"
@@ -133,6 +134,12 @@ def parse_scenario(data: Any, *, source: str | Path = "<scenario>") -> Scenario:
             raise ScenarioError(f"{source}: command: cannot split: {exc}") from exc
         if not command:
             raise ScenarioError(f"{source}: command: empty")
+    shrink_spec = None
+    if data.get("shrink"):
+        try:
+            shrink_spec = ShrinkSpec.parse(data["shrink"], source=str(source))
+        except ConfigError as exc:
+            raise ScenarioError(str(exc)) from None
     res = data.get("resources", {})
     gpu = int(res.get("gpu", 0))
     runner = tuple(res.get("runner", GPU_RUNNER if gpu else DEFAULT_RUNNER))
@@ -145,7 +152,7 @@ def parse_scenario(data: Any, *, source: str | Path = "<scenario>") -> Scenario:
         cwd=data.get("cwd", "."),
         env={str(k): _env_str(v) for k, v in data.get("env", {}).items()},
         paths=tuple(data.get("paths", ())),
-        shrink=dict(data.get("shrink", {})),
+        shrink=shrink_spec,
         resources=Resources(
             runner=runner, gpu=gpu, est_seconds=float(res.get("est_seconds", 10.0))
         ),

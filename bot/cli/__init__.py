@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import TTFBError
-from . import compare, measure
+from . import compare, demo, measure, report
 
-COMMANDS = (measure, compare)
+COMMANDS = (measure, compare, report, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

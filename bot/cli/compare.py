@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from .. import arms, compare, git, measure, outputs, report, results
-from ..errors import UsageError
+from ..errors import ConfigError, UsageError
 from ..runner import plan_looks
 from ..scenarios import Scenario, find, load_all
 from ..verdict import Policy
@@ -68,7 +69,11 @@ def chosen_scenarios(args: argparse.Namespace, scenarios_dir: Path) -> list[Scen
 
 
 def targets_for(
-    args: argparse.Namespace, base: arms.Arm, head: arms.Arm, scenarios_dir: Path
+    args: argparse.Namespace,
+    base: arms.Arm,
+    head: arms.Arm,
+    scenarios_dir: Path,
+    workdir: Path,
 ) -> list[compare.Target]:
     targets = []
     for scenario in chosen_scenarios(args, scenarios_dir):
@@ -82,17 +87,30 @@ def targets_for(
         if skip:
             targets.append(compare.Target(name, None, None, floor, skipped=skip))
             continue
-        kw = {"timeout_s": args.timeout, "stop": args.stop, "detect": args.first_batch}
-        targets.append(
-            compare.Target(
-                name,
-                arms.job_for(base, scenario, **kw),
-                arms.job_for(head, scenario, **kw),
-                floor,
-                "set with --threshold-pct" if args.threshold_pct is not None else "floor",
-                description=scenario.description if scenario else "",
+        kw = {
+            "timeout_s": args.timeout,
+            "stop": args.stop,
+            "detect": args.first_batch,
+            "workdir": workdir,
+        }
+        jobs = []
+        for arm in (base, head):
+            try:
+                jobs.append(arms.job_for(arm, scenario, **kw))
+            except ConfigError as exc:  # e.g. the shrunk config fails the head's validation
+                targets.append(compare.Target(name, None, None, floor, broken=f"{arm.name}: {exc}"))
+                break
+        else:
+            targets.append(
+                compare.Target(
+                    name,
+                    jobs[0],
+                    jobs[1],
+                    floor,
+                    "set with --threshold-pct" if args.threshold_pct is not None else "floor",
+                    description=scenario.description if scenario else "",
+                )
             )
-        )
     return targets
 
 
@@ -110,8 +128,11 @@ def run(args: argparse.Namespace) -> int:
     base_spec, head_spec = arm_specs(args, root)
     out_dir = Path(args.out_dir) if args.out_dir else None
     started = time.monotonic()
-    with arms.prepare(base_spec, head_spec, repo=root) as (base, head):
-        targets = targets_for(args, base, head, scenarios_dir)
+    with (
+        arms.prepare(base_spec, head_spec, repo=root) as (base, head),
+        tempfile.TemporaryDirectory(prefix="ttfb-shrunk-") as workdir,
+    ):
+        targets = targets_for(args, base, head, scenarios_dir, Path(workdir))
         log_path = (
             Path(args.samples)
             if args.samples
