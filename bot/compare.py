@@ -26,7 +26,17 @@ from .arms import Arm
 from .results import SampleLog
 from .runner import ABRun, Scheduler, confirmation_size, run_confirmation, run_primary
 from .sample import Executor, Job
-from .verdict import Analysis, Confirmation, Endpoint, Pair, Policy, Verdict, analyze, confirm
+from .verdict import (
+    Analysis,
+    Confirmation,
+    Endpoint,
+    Pair,
+    Policy,
+    Verdict,
+    analyze,
+    confirm,
+    confirmation_values,
+)
 from .verdict import decide as decide_verdict
 
 COMPARE_VERSION = 1
@@ -313,6 +323,11 @@ def _scenario_json(o: ScenarioOutcome, policy: Policy) -> dict[str, Any]:
             "effect_pct": f.effect_pct,
             "summary": f.summary,
         }
+        if f.endpoint.startswith("segment:") and o.primary is not None:
+            stages = (("primary", o.primary.pairs), ("confirm", o.confirmation_pairs))
+            doc["finding"]["values_s"] = {
+                stage: confirmation_values(pairs, f.endpoint) for stage, pairs in stages
+            }
         doc["confirmed"] = bool(v.confirmation and v.confirmation.reproduced)
     if v.confirmation is not None:
         c = v.confirmation

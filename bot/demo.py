@@ -111,8 +111,8 @@ def run_demo(
     out_dir: Path,
     *,
     executor: Executor,
-    max_pairs: int = 20,
-    budget_s: float | None = 270.0,
+    max_pairs: int = 10,
+    budget_s: float | None = 280.0,
     keep: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:

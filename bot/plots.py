@@ -33,7 +33,11 @@ def write_plots(doc: Mapping[str, Any], out_dir: Path) -> list[Path]:
         base = [x["base_s"] for x in samples]
         head = [x["head_s"] for x in samples]
         ratios = [(h / b - 1) * 100 for b, h in zip(base, head, strict=True)]
-        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+        finding = s.get("finding") or {}
+        series = finding.get("values_s")
+        panels = 3 if series else 2
+        fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4), constrained_layout=True)
+        left, right = axes[0], axes[1]
         parts = left.violinplot([base, head], showmedians=True)
         for body in parts["bodies"]:
             body.set_alpha(0.35)
@@ -56,6 +60,22 @@ def write_plots(doc: Mapping[str, Any], out_dir: Path) -> list[Path]:
         right.set_xlabel("pair (blue: primary ABBA, orange: confirmation BAAB)")
         right.set_ylabel("head / base − 1 (%)")
         right.legend(loc="best", fontsize=8)
+        if series:
+            third = axes[2]
+            primary = [v * 1000 for v in series.get("primary", [])]
+            confirm = [v * 1000 for v in series.get("confirm", [])]
+            third.scatter(range(1, len(primary) + 1), primary, s=12, c="tab:blue")
+            third.scatter(
+                range(len(primary) + 1, len(primary) + len(confirm) + 1),
+                confirm,
+                s=12,
+                c="tab:orange",
+            )
+            third.axhline(0, color="grey", lw=0.8)
+            phase = finding["endpoint"].split(":", 1)[1]
+            third.set_title(f"where: segment ending at {phase}")
+            third.set_xlabel("pair")
+            third.set_ylabel("head − base (ms)")
         path = out_dir / f"{_slug(s['name'])}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)

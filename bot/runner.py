@@ -143,7 +143,11 @@ def run_primary(
     block = 0
     for look, target in enumerate(policy.looks):
         while len(pairs) < target:
-            if deadline is not None and time.monotonic() + scheduler.block_seconds() > deadline:
+            # The budget applies from the second look on: a scenario always gets its first.
+            over = deadline is not None and (
+                time.monotonic() + scheduler.block_seconds() > deadline
+            )
+            if over and looks_done:
                 reason = f"time budget spent after {len(pairs)} pairs"
                 final = analysis if analysis and analysis.n == len(pairs) else None
                 if final is None and pairs:

@@ -8,17 +8,23 @@ import subprocess
 import yaml
 
 from bot import demo
-
-from .conftest import PYTHON
 from bot.cli import main
 
-SEGMENTS = {"interpreter_ready": 0.03, "import_torch": 1.2, "data_ready": 0.05,
-            "optimizer_created": 1.0, "first_forward": 0.01}
+from .conftest import PYTHON
+
+SEGMENTS = {
+    "interpreter_ready": 0.03,
+    "import_torch": 1.2,
+    "data_ready": 0.05,
+    "optimizer_created": 1.0,
+    "first_forward": 0.01,
+}
 
 
 def git(repo, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_build_repo_plants_a_synchronous_metrics_call(tmp_path):
@@ -31,21 +37,32 @@ def test_build_repo_plants_a_synchronous_metrics_call(tmp_path):
     assert "time.sleep(COLLECTOR_LATENCY_S)" in diff
     assert "telemetry.report_stats(" in diff
     assert sorted(p.name for p in (repo.path / "scenarios").iterdir()) == [
-        "cnn-cpu.yaml", "ranker-cpu.yaml"]
+        "cnn-cpu.yaml",
+        "ranker-cpu.yaml",
+    ]
     # the head still passes the trainer's own config validation and imports cleanly
     proc = subprocess.run(
-        [PYTHON, "-c", "import examples.trainer.datasets.ranker"], cwd=repo.path,
-        capture_output=True, text=True)
+        [PYTHON, "-c", "import examples.trainer.datasets.ranker"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
 def test_demo_flow_with_scripted_timings(tmp_path, capsys):
     slow = dict(SEGMENTS, data_ready=0.25)
     spec = {
-        "version": 1, "seed": 3, "load_sd_pct": 3,
+        "version": 1,
+        "seed": 3,
+        "load_sd_pct": 3,
         "scenarios": {
-            "ranker-cpu": {"arms": {"base": {"segments": SEGMENTS, "sd_pct": 4},
-                                    "head": {"segments": slow, "sd_pct": 4}}},
+            "ranker-cpu": {
+                "arms": {
+                    "base": {"segments": SEGMENTS, "sd_pct": 4},
+                    "head": {"segments": slow, "sd_pct": 4},
+                }
+            },
             "cnn-cpu": {"arms": {"base": {"segments": SEGMENTS, "sd_pct": 4}}},
         },
     }

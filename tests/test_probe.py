@@ -279,3 +279,17 @@ def test_site_dir_is_byte_compiled_copy():
         assert (site / name).read_bytes() == (probe.SITE_DIR / name).read_bytes()
     tag = __import__("sys").implementation.cache_tag
     assert (site / "__pycache__" / f"_ttfb_probe.{tag}.pyc").is_file()
+
+
+def test_deterministic_flag_does_not_import_dynamo(write_script, tmp_path):
+    from bot import probe
+
+    script = write_script(
+        "t.py",
+        """
+        import sys, torch
+        print(torch.are_deterministic_algorithms_enabled(), "torch._dynamo" in sys.modules)
+        """,
+    )
+    _, proc = run_probe(script, stop="exit", extra_env={probe.ENV_DETERMINISTIC: "1"})
+    assert proc.stdout.split() == ["True", "False"], proc.stderr

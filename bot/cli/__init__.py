@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import TTFBError
-from . import compare, demo, measure, report
+from . import compare, demo, measure, report, shrink
 
-COMMANDS = (measure, compare, report, demo)
+COMMANDS = (measure, compare, report, shrink, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,14 +39,14 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
     d.add_argument(
         "--max-pairs",
         type=common.positive_int,
-        default=20,
-        help="pairs at the last look (default 20)",
+        default=10,
+        help="pairs at the last look (default 10: a single look)",
     )
     d.add_argument(
         "--budget-s",
         type=common.positive_float,
-        default=270.0,
-        help="wall-clock budget (default 270)",
+        default=280.0,
+        help="wall-clock budget (default 280)",
     )
     d.add_argument("--keep", action="store_true", help="keep the temporary git repository")
     d.set_defaults(func=run)

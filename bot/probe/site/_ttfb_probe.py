@@ -361,7 +361,14 @@ def _torch_ready(torch) -> None:  # type: ignore[no-untyped-def]
     st = _state
     assert st is not None
     if os.environ.get(ENV_DETERMINISTIC) == "1":
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        # The C-level switch eager ops consult. The public torch.use_deterministic_algorithms
+        # also imports torch._inductor.config, which pulls in torch._dynamo (~1.5 s): that would
+        # add a cost production may not have and move the optimizer's lazy import elsewhere.
+        setter = getattr(getattr(torch, "_C", None), "_set_deterministic_algorithms", None)
+        if setter is not None:
+            setter(True, warn_only=True)
+        else:
+            st.notes.append("deterministic algorithms not set: no torch._C switch here")
 
     def forward_pre_hook(module, args):  # type: ignore[no-untyped-def]
         # A module called while a DataLoader builds a batch is a transform, not the model.
