@@ -40,6 +40,8 @@ PHASES = (
 def production_run(argv: list[str], tmp: Path) -> dict:
     """Run to completion with the probe; return wall, CPU (wait4) and the probe report."""
     out = tmp / "probe.json"
+    for stale in tmp.glob("probe.json*"):  # a leftover claim would stop this run's report
+        stale.unlink()
     job = Job(argv=tuple(argv), cwd=REPO, root=REPO, stop="exit")
     t0 = clock_ns()
     env = probe_env(job, out, t0)

@@ -91,12 +91,18 @@ def run_compare(
     budget_s: float | None = None,
     log: SampleLog | None = None,
     progress: Callable[[str], None] | None = None,
+    family_size: int | None = None,
 ) -> list[ScenarioOutcome]:
-    """Run every target's A/B and return the outcomes (see the module docstring)."""
+    """Run every target's A/B and return the outcomes (see the module docstring).
+
+    ``family_size`` is the number of scenarios compared in the whole run when this process
+    does only some of them (one CI job per scenario): the correction across scenarios is then
+    Bonferroni over that many, since the other scenarios' p-values live in other jobs.
+    """
     started = time.monotonic()
     end = started + budget_s if budget_s else None
     active = [t for t in targets if not t.skipped and not t.broken]
-    family = max(1, len(active))
+    family = max(1, len(active), family_size or 0)
     primaries: dict[str, ABRun] = {}
     schedulers: dict[str, Scheduler] = {}
     for i, target in enumerate(active):
@@ -118,7 +124,16 @@ def run_compare(
             sched, _policy_for(policy, target), family_factor=family, deadline=deadline
         )
 
-    finals = _holm_across(active, primaries, policy)
+    if family > len(active):
+        finals = {
+            t.name: analyze(
+                primaries[t.name].pairs, _policy_for(policy, t), look=a.look, family_factor=family
+            )
+            for t in active
+            if (a := primaries[t.name].analysis) is not None
+        }
+    else:
+        finals = _holm_across(active, primaries, policy)
     outcomes: list[ScenarioOutcome] = []
     with_findings = [t for t in active if finals.get(t.name) and finals[t.name].finding]
     for target in targets:

@@ -98,3 +98,25 @@ def commit_all(path: str | Path, message: str) -> str:
     run(["add", "--all"], cwd=path)
     run([*IDENTITY, "commit", "--quiet", "--no-verify", "-m", message], cwd=path)
     return run(["rev-parse", "HEAD"], cwd=path).strip()
+
+
+def changed_paths(base: str, head: str, *, cwd: str | Path) -> list[tuple[str, str, str | None]]:
+    """(status, path, old path) of every file that differs, renames detected (``-M``)."""
+    out = run(["diff", "--name-status", "-z", "-M", base, head], cwd=cwd)
+    fields = out.split("\0")
+    changes: list[tuple[str, str, str | None]] = []
+    i = 0
+    while i < len(fields) and fields[i]:
+        status = fields[i]
+        if status[0] in "RC":
+            changes.append((status[0], fields[i + 2], fields[i + 1]))
+            i += 3
+        else:
+            changes.append((status[0], fields[i + 1], None))
+            i += 2
+    return changes
+
+
+def head_revision(cwd: str | Path) -> str | None:
+    out = run(["rev-parse", "--verify", "--quiet", "HEAD"], cwd=cwd, check=False).strip()
+    return out or None

@@ -211,11 +211,16 @@ def test_chains_to_existing_sitecustomize(write_script, tmp_path):
 
 def test_repo_files_imported_and_opened(write_script, tmp_path):
     write_script("helper.py", "VALUE = 3\n")
+    vendored = tmp_path / "lib" / "site-packages"
+    vendored.mkdir(parents=True)
+    (vendored / "vendored.py").write_text("X = 1\n")
     (tmp_path / "data.txt").write_text("1 2 3\n")
     script = write_script(
         "train.py",
         """
-        import json, torch, helper
+        import json, sys, torch, helper
+        sys.path.insert(0, "lib/site-packages")
+        import vendored
         rows = open("data.txt").read().split()
         torch.nn.Linear(1, 1)(torch.zeros(1))
         """,
@@ -225,6 +230,8 @@ def test_repo_files_imported_and_opened(write_script, tmp_path):
     assert {"helper.py", "train.py"} <= set(report["imported_files"])
     assert "data.txt" in report["opened_files"]
     assert not any(f.startswith("/") or "json" in f for f in report["imported_files"])
+    listed = report["imported_files"] + report["opened_files"]
+    assert not any("site-packages" in f or "__pycache__" in f for f in listed), listed
 
 
 def test_inactive_without_contract(write_script):

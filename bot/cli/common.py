@@ -101,3 +101,10 @@ def probability(value: str) -> float:
     if not 0 < number < 1:
         raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value!r}")
     return number
+
+
+def fraction(value: str) -> float:
+    number = nonneg_float(value)
+    if number >= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value!r}")
+    return number

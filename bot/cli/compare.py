@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import arms, compare, git, measure, outputs, report, results
+from .. import arms, compare, depmap, git, measure, outputs, report, results
 from ..errors import ConfigError, UsageError
 from ..runner import plan_looks
 from ..scenarios import Scenario, find, load_all
@@ -149,9 +149,21 @@ def run(args: argparse.Namespace) -> int:
                 policy=policy,
                 executor=common.executor(args),
                 budget_s=args.budget_s,
+                family_size=args.family_size,
                 log=log,
                 progress=lambda line: print(line, file=sys.stderr, flush=True),
             )
+        if not args.no_depmap:
+            path = args.depmap or depmap.default_path(root)
+            for outcome in outcomes:
+                if outcome.primary is not None and outcome.target.base is not None:
+                    depmap.record_samples(
+                        path,
+                        outcome.target.name,
+                        [p.head for p in outcome.primary.pairs],
+                        revision=head.revision or git.head_revision(root),
+                        verdict=outcome.verdict.verdict,
+                    )
         doc = compare.results_document(
             outcomes,
             base=base,
@@ -228,6 +240,12 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         help="override every scenario's threshold.floor_pct",
     )
     c.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    c.add_argument(
+        "--family-size",
+        type=common.positive_int,
+        metavar="N",
+        help="scenarios compared in the whole run, when jobs split them",
+    )
     c.add_argument("--timeout", type=common.positive_float, metavar="S", help="per sample")
     c.add_argument("--stop", type=common.parse_stop, help="first_batch (default), exit, steps:K")
     c.add_argument("--first-batch", choices=("auto", "mark", "forward", "dataloader"))
@@ -237,4 +255,6 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         "--gate", action="store_true", help="exit 1 on a confirmed regression or a broken scenario"
     )
     c.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS... (both arms)")
+    c.add_argument("--depmap", metavar="PATH", help="dependency map (default .ttfb/depmap.json)")
+    c.add_argument("--no-depmap", action="store_true", help="do not record imported files")
     c.set_defaults(func=run)

@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from .. import measure, probe, report, results
+from .. import depmap, git, measure, probe, report, results
 from ..errors import UsageError
 from ..sample import Job
 from ..scenarios import Scenario, find, load_all
@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     targets = _targets(args, root)
     executor = common.executor(args)
     summaries, all_samples = [], {}
+    is_scenario = not args.command
     for name, job, skip in targets:
         if job is None:
             summaries.append(measure.summarize(name, [], skipped=skip))
@@ -74,6 +75,13 @@ def run(args: argparse.Namespace) -> int:
                 executor=executor,
                 log=log,
                 progress=common.progress(name),
+            )
+        if is_scenario and not args.no_depmap:
+            depmap.record_samples(
+                args.depmap or depmap.default_path(root),
+                name,
+                samples,
+                revision=git.head_revision(root),
             )
         failed_warmup = [w for w in warmups if not w.ok]
         summaries.append(measure.summarize(name, samples or failed_warmup))
@@ -109,4 +117,6 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
     m.add_argument("--stop", type=common.parse_stop, help="first_batch (default), exit or steps:K")
     m.add_argument("--samples", metavar="PATH", help="JSONL sample log (default under .ttfb/)")
     m.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
+    m.add_argument("--depmap", metavar="PATH", help="dependency map (default .ttfb/depmap.json)")
+    m.add_argument("--no-depmap", action="store_true", help="do not record imported files")
     m.set_defaults(func=run)

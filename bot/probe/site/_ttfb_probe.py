@@ -265,19 +265,38 @@ def _at_exit() -> None:
 # --- report --------------------------------------------------------------------------------
 
 
-def _repo_files_imported(root: str) -> list[str]:
-    """Files under ``root`` of every loaded module (string checks only: no per-file syscalls)."""
-    files = set()
+_NOT_REPO_MARKERS = ("/site-packages/", "/dist-packages/", "/__pycache__/", "/.git/")
+
+
+def _repo_relative(paths: list[str] | set[str], root: str) -> list[str]:
+    """The paths under ``root`` that belong to the repository, relative to it.
+
+    Anything inside the interpreter's prefixes (a ``.venv`` in the repository, say),
+    site-packages, ``__pycache__`` or ``.git`` is left out: selection maps *source* files.
+    """
+    excluded = tuple(
+        os.path.join(os.path.realpath(p), "")
+        for p in {sys.prefix, sys.exec_prefix, sys.base_prefix}
+    )
+    out = set()
+    for path in paths:
+        if not path.startswith(root) or path.startswith(excluded):
+            continue
+        if any(marker in path for marker in _NOT_REPO_MARKERS):
+            continue
+        out.add(path[len(root) :])
+    return sorted(out)
+
+
+def _loaded_module_files() -> list[str]:
+    """Absolute paths of every loaded module's file (string work only: no per-file syscalls)."""
+    files = []
     cwd = os.getcwd()
     for mod in list(sys.modules.values()):
         path = getattr(mod, "__file__", None)
-        if not isinstance(path, str):
-            continue
-        if not os.path.isabs(path):
-            path = os.path.join(cwd, path)
-        if path.startswith(root):
-            files.add(os.path.normpath(path)[len(root) :])
-    return sorted(files)
+        if isinstance(path, str):
+            files.append(os.path.normpath(path if os.path.isabs(path) else os.path.join(cwd, path)))
+    return files
 
 
 def _write_report(trigger: str | None, *, at_exit: bool) -> None:
@@ -295,8 +314,8 @@ def _write_report(trigger: str | None, *, at_exit: bool) -> None:
         "peak_rss_mb": rss,
         "phases": dict(sorted(st.phases.items(), key=lambda kv: kv[1])),
         "steps": st.steps_done,
-        "imported_files": _repo_files_imported(st.root) if st.root else [],
-        "opened_files": sorted(st.opened),
+        "imported_files": _repo_relative(_loaded_module_files(), st.root) if st.root else [],
+        "opened_files": _repo_relative(st.opened, st.root) if st.root else [],
         "python": sys.version.split()[0],
         "torch": getattr(torch, "__version__", None) if torch else None,
         "notes": st.notes,
@@ -324,7 +343,7 @@ def _audit(event: str, args: tuple) -> None:
         if not os.path.isabs(path):
             path = os.path.join(os.getcwd(), path)
         if path.startswith(st.root):
-            st.opened.add(os.path.normpath(path)[len(st.root) :])
+            st.opened.add(os.path.normpath(path))
 
 
 class _TorchFinder:

@@ -1,0 +1,104 @@
+"""``ttfb depmap``: record (``update``) or print (``show``) the scenario → files map."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .. import depmap, git, measure, results
+from ..errors import UsageError
+from ..render import text_table
+from ..scenarios import find, load_all
+from . import common
+
+
+def _path(args: argparse.Namespace) -> Path:
+    return Path(args.depmap) if args.depmap else depmap.default_path(common.root(args))
+
+
+def run_update(args: argparse.Namespace) -> int:
+    root = common.root(args)
+    path = _path(args)
+    if args.reset and path.exists():
+        path.unlink()
+    if args.all or not args.scenario:
+        scenarios = load_all(args.scenarios_dir)
+    else:
+        scenarios = [find(name, args.scenarios_dir) for name in args.scenario]
+    executor = common.executor(args)
+    failed = 0
+    for scenario in scenarios:
+        skip = measure.gpu_skip_reason(scenario)
+        if skip:
+            print(f"{scenario.name}: {skip}", file=sys.stderr)
+            continue
+        job = measure.scenario_job(scenario, root=root)
+        _, samples = measure.run_samples(job, runs=args.runs, warmup=0, executor=executor)
+        dm = depmap.record_samples(path, scenario.name, samples, revision=git.head_revision(root))
+        if dm is None:
+            failed += 1
+            print(
+                f"{scenario.name}: no ok sample: {samples[0].error if samples else ''}",
+                file=sys.stderr,
+            )
+            continue
+        entry = dm.entries[scenario.name]
+        print(
+            f"{scenario.name}: {len(entry.imported)} imported, "
+            f"{len(entry.opened - entry.imported)} more opened"
+        )
+    print(f"wrote {path}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    path = _path(args)
+    if not path.exists():
+        raise UsageError(f"depmap: {path}: no map yet; run `ttfb depmap update`")
+    dm = depmap.load(path)
+    doc = dm.to_json()
+    if args.json:
+        results.write_json(args.json, doc)
+    if args.format == "json":
+        print(json.dumps(doc, indent=2))
+        return 0
+    rows = [["scenario", "imported", "opened", "revision", "updated", "compares", "moved"]]
+    for name, e in sorted(dm.entries.items()):
+        rows.append(
+            [
+                name,
+                str(len(e.imported)),
+                str(len(e.opened - e.imported)),
+                (e.revision or "–")[:10],
+                e.updated or "–",
+                str(e.compares),
+                str(e.moved),
+            ]
+        )
+    print(text_table(rows))
+    for name, e in sorted(dm.entries.items()):
+        if args.files:
+            for f in sorted(e.imported):
+                print(f"  {name}  import  {f}")
+            for f in sorted(e.opened - e.imported):
+                print(f"  {name}  open    {f}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    d = sub.add_parser("depmap", help="the learned map of scenario → repository files")
+    dsub = d.add_subparsers(dest="depmap_cmd", required=True, metavar="ACTION")
+    u = dsub.add_parser("update", parents=parents, help="measure scenarios to record their files")
+    u.add_argument("--scenario", action="append", metavar="NAME", help="repeatable")
+    u.add_argument("--all", action="store_true", help="every scenario (the default)")
+    u.add_argument("--runs", type=common.positive_int, default=1, help="samples per scenario")
+    u.add_argument("--reset", action="store_true", help="forget the old map first")
+    u.add_argument("--depmap", metavar="PATH", help="default .ttfb/depmap.json")
+    u.set_defaults(func=run_update)
+    s = dsub.add_parser("show", parents=parents, help="print the map")
+    s.add_argument("--depmap", metavar="PATH", help="default .ttfb/depmap.json")
+    s.add_argument("--files", action="store_true", help="list every file")
+    s.add_argument("--format", choices=("text", "json"), default="text")
+    s.set_defaults(func=run_show)

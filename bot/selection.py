@@ -1,0 +1,420 @@
+"""Predictive scenario selection: changed paths → ranked scenarios → a plan within budget.
+
+Pure: the caller supplies the changes (from git), the scenarios, the dependency map and the
+history. (Named ``selection`` rather than ``select`` so it can never shadow the stdlib module.)
+
+**Candidates.** A changed path touches a scenario if the scenario *imported* it at its first
+batch (learned map), *opened* it, matches one of its declared ``paths`` globs, or is a *seed* file
+(dependency manifests, lock files, Dockerfiles, ``.github/**``, the scenario's own YAML and its
+config files) — seed files make every scenario a candidate, and a hit on the scenario's own
+files makes it a must-run. A renamed file counts under both names; a deleted one still counts.
+
+**Value.** Each touch has a strength (import 1.0 > open 0.6 > glob 0.35 > seed 0.25); with a
+per-scenario rate ``r`` at which changes moved its TTFB (from stored verdicts, Beta(1, 9) prior:
+(moved + 1) / (runs + 10)), the chance that the change moves the scenario is
+``1 - Π(1 - strength · r)`` over its touches, raised by up to ×2 for a scenario not run for 30
+days. **Cost** is ``est_seconds × (2 · pairs + 2)``. Each budget (CPU-seconds, GPU-seconds) is
+filled greedily by value/cost after the must-runs; a seeded random exploration slice (10% by
+default) of each budget then runs scenarios nothing selected, so misses of the map can be
+measured without bias.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import shrinkargs
+
+PLAN_VERSION = 1
+STRENGTH = {"import": 1.0, "open": 0.6, "glob": 0.35, "seed": 0.25}
+DEFAULT_SEEDS = (
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "requirements*.txt",
+    "requirements/**",
+    "constraints*.txt",
+    "*.lock",
+    "poetry.lock",
+    "uv.lock",
+    "Pipfile",
+    "Pipfile.lock",
+    "environment.yml",
+    "environment.yaml",
+    "conda-lock.yml",
+    ".python-version",
+    "Dockerfile*",
+    "**/Dockerfile*",
+    ".github/**",
+)
+DEFAULT_IGNORE = (
+    "*.md",
+    "**/*.md",
+    "*.rst",
+    "**/*.rst",
+    "docs/**",
+    "LICENSE*",
+    "NOTICE*",
+    ".gitignore",
+    "**/.gitignore",
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str
+    status: str = "M"  # A, M, D, R (renamed: old_path is set)
+    old_path: str | None = None
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path, self.old_path) if self.old_path else (self.path,)
+
+
+@dataclass(frozen=True)
+class ScenarioInfo:
+    """What selection needs to know about a scenario."""
+
+    name: str
+    globs: tuple[str, ...] = ()
+    own_files: tuple[str, ...] = ()  # its YAML and config files (repository-relative)
+    est_seconds: float = 10.0
+    gpu: int = 0
+    runner: tuple[str, ...] = ("ubuntu-latest",)
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class History:
+    """Per scenario: compares run, how many moved TTFB, days since the last run."""
+
+    runs: Mapping[str, int] = field(default_factory=dict)
+    moved: Mapping[str, int] = field(default_factory=dict)
+    days_since: Mapping[str, float] = field(default_factory=dict)
+
+    def rate(self, name: str) -> float:
+        return (self.moved.get(name, 0) + 1) / (self.runs.get(name, 0) + 10)
+
+    def staleness(self, name: str) -> float:
+        days = self.days_since.get(name)
+        return 2.0 if days is None else 1.0 + min(days, 30.0) / 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    seeds: tuple[str, ...] = DEFAULT_SEEDS
+    ignore: tuple[str, ...] = DEFAULT_IGNORE
+    pairs: int = 20  # planned pairs per scenario (first look + confirmation)
+    explore_fraction: float = 0.1
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Touch:
+    path: str
+    how: str  # import | open | glob | seed | own
+
+
+@dataclass(frozen=True)
+class Pick:
+    scenario: str
+    reason: str
+    score: float
+    cost_s: float
+    runner: tuple[str, ...]
+    gpu: bool
+    why: str  # must-run | ranked | exploration
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "reason": self.reason,
+            "score": round(self.score, 4),
+            "cost_s": round(self.cost_s, 1),
+            "runner": list(self.runner),
+            "why": self.why,
+            "gpu": self.gpu,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    selected: tuple[Pick, ...]
+    skipped: tuple[tuple[str, str], ...]
+    unmapped: tuple[str, ...]
+    ignored: tuple[str, ...]
+    budget: Mapping[str, float]
+    warnings: tuple[str, ...] = ()
+
+    def matrix(self) -> dict[str, Any]:
+        """GitHub Actions matrix: one entry per selected scenario, on its runner labels."""
+        family = len(self.selected)
+        return {
+            "include": [
+                {"scenario": p.scenario, "runs-on": list(p.runner), "gpu": p.gpu, "family": family}
+                for p in self.selected
+            ]
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": PLAN_VERSION,
+            "kind": "ttfb-plan",
+            "selected": [p.to_json() for p in self.selected],
+            "skipped": [{"scenario": s, "reason": r} for s, r in self.skipped],
+            "unmapped": list(self.unmapped),
+            "ignored": list(self.ignored),
+            "budget": dict(self.budget),
+            "warnings": list(self.warnings),
+            "matrix": self.matrix(),
+        }
+
+
+def matches(path: str, pattern: str) -> bool:
+    """Glob match where ``*`` may cross directories and a leading ``**/`` may match nothing."""
+    if fnmatch.fnmatchcase(path, pattern):
+        return True
+    return pattern.startswith("**/") and fnmatch.fnmatchcase(path, pattern[3:])
+
+
+def touches(
+    changes: Sequence[Change],
+    scenario: ScenarioInfo,
+    depmap: Mapping[str, tuple[frozenset[str], frozenset[str]]],
+    settings: Settings,
+) -> list[Touch]:
+    """How each changed path reaches ``scenario`` (the strongest way per path)."""
+    imported, opened = depmap.get(scenario.name, (frozenset(), frozenset()))
+    order = ("own", "import", "open", "glob", "seed")
+    found = []
+    for change in changes:  # a rename reaches a scenario the strongest way either name does
+        best: Touch | None = None
+        for path in change.paths:
+            if path in scenario.own_files:
+                how = "own"
+            elif path in imported:
+                how = "import"
+            elif path in opened:
+                how = "open"
+            elif any(matches(path, g) for g in scenario.globs):
+                how = "glob"
+            elif any(matches(path, g) for g in settings.seeds):
+                how = "seed"
+            else:
+                continue
+            if best is None or order.index(how) < order.index(best.how):
+                best = Touch(path, how)
+        if best is not None:
+            found.append(best)
+    return found
+
+
+def _value(ts: Sequence[Touch], name: str, history: History) -> float:
+    rate = history.rate(name)
+    miss = 1.0
+    for t in ts:
+        miss *= 1.0 - STRENGTH.get(t.how, 1.0) * rate
+    return (1.0 - miss) * history.staleness(name)
+
+
+def _reason(ts: Sequence[Touch]) -> str:
+    order = ("own", "import", "open", "glob", "seed")
+    best = sorted(ts, key=lambda t: order.index(t.how))
+    shown = ", ".join(f"{t.path} ({t.how})" for t in best[:3])
+    return shown + (f" and {len(best) - 3} more" if len(best) > 3 else "")
+
+
+def plan(
+    changes: Sequence[Change],
+    scenarios: Sequence[ScenarioInfo],
+    depmap: Mapping[str, tuple[frozenset[str], frozenset[str]]],
+    *,
+    budget_cpu_s: float,
+    budget_gpu_s: float,
+    history: History | None = None,
+    settings: Settings | None = None,
+) -> Plan:
+    """Choose scenarios for ``changes`` within the budgets (see the module docstring)."""
+    history = history or History()
+    settings = settings or Settings()
+    relevant = [c for c in changes if not all(_ignored(p, settings) for p in c.paths)]
+    ignored = tuple(sorted(c.path for c in changes if c not in relevant))
+    per: dict[str, list[Touch]] = {}
+    for s in scenarios:
+        ts = touches(relevant, s, depmap, settings)
+        if ts:
+            per[s.name] = ts
+    reached = {t.path for ts in per.values() for t in ts}
+    unmapped = tuple(sorted(c.path for c in relevant if not set(c.paths) & reached))
+
+    budgets = {"cpu": budget_cpu_s, "gpu": budget_gpu_s}
+    explore = {k: v * settings.explore_fraction for k, v in budgets.items()}
+    left = {k: v - explore[k] for k, v in budgets.items()}
+    cost = {s.name: s.est_seconds * (2 * settings.pairs + 2) for s in scenarios}
+    info = {s.name: s for s in scenarios}
+    selected: list[Pick] = []
+    skipped: list[tuple[str, str]] = []
+    warnings: list[str] = []
+
+    def pool(s: ScenarioInfo) -> str:
+        return "gpu" if s.gpu else "cpu"
+
+    def take(name: str, why: str, value: float, reason: str) -> bool:
+        s = info[name]
+        if cost[name] > left[pool(s)]:
+            return False
+        left[pool(s)] -= cost[name]
+        selected.append(
+            Pick(name, reason, value / cost[name], cost[name], s.runner, bool(s.gpu), why)
+        )
+        return True
+
+    ranked = sorted(per, key=lambda n: (-_value(per[n], n, history) / cost[n], n))
+    must = [
+        n
+        for n in ranked
+        if any(t.how == "own" for t in per[n]) or any(t.how == "seed" for t in per[n])
+    ]
+    for name in must:
+        if not take(name, "must-run", _value(per[name], name, history), _reason(per[name])):
+            b = pool(info[name])
+            skipped.append(
+                (
+                    name,
+                    f"must-run, but over the {b.upper()} budget "
+                    f"({cost[name]:.0f} s > {left[b]:.0f} s left)",
+                )
+            )
+            warnings.append(
+                f"must-run scenario {name} dropped: the {b.upper()} budget "
+                f"({budgets[b]:.0f} s) is too small for the must-run set"
+            )
+    for name in ranked:
+        if name in must:
+            continue
+        if not take(name, "ranked", _value(per[name], name, history), _reason(per[name])):
+            b = pool(info[name])
+            why = (
+                "no GPU budget"
+                if b == "gpu" and budgets["gpu"] <= 0
+                else f"over the {b.upper()} budget ({cost[name]:.0f} s > {left[b]:.0f} s left)"
+            )
+            skipped.append((name, why))
+    # Exploration: a seeded draw among scenarios nothing selected, within the held-back slice.
+    chosen = {p.scenario for p in selected} | {n for n, _ in skipped}
+    rng = random.Random(settings.seed)
+    rest = [s.name for s in scenarios if s.name not in chosen]
+    rng.shuffle(rest)
+    for name in rest:  # none of these is a candidate: every candidate was taken or skipped
+        b = pool(info[name])
+        if cost[name] <= explore[b]:
+            explore[b] -= cost[name]
+            selected.append(
+                Pick(
+                    name,
+                    "exploration (random, to measure recall)",
+                    0.0,
+                    cost[name],
+                    info[name].runner,
+                    bool(info[name].gpu),
+                    "exploration",
+                )
+            )
+        else:
+            skipped.append((name, "not affected by the change"))
+    spent = {b: sum(p.cost_s for p in selected if pool(info[p.scenario]) == b) for b in budgets}
+    return Plan(
+        selected=tuple(selected),
+        skipped=tuple(sorted(skipped)),
+        unmapped=unmapped,
+        ignored=ignored,
+        budget={
+            "cpu_s": budget_cpu_s,
+            "gpu_s": budget_gpu_s,
+            "cpu_spent_s": spent["cpu"],
+            "gpu_spent_s": spent["gpu"],
+            "explore_fraction": settings.explore_fraction,
+            "pairs": settings.pairs,
+        },
+        warnings=tuple(warnings),
+    )
+
+
+def _ignored(path: str, settings: Settings) -> bool:
+    return any(matches(path, g) for g in settings.ignore)
+
+
+def scenario_info(scenario: Any, *, root: Path) -> ScenarioInfo:
+    """ScenarioInfo for a loaded ``bot.scenarios.Scenario`` (its YAML and config files)."""
+    own: list[str] = []
+    source = Path(scenario.source).resolve() if scenario.source is not None else None
+    if source is not None and source.is_relative_to(root.resolve()):
+        own.append(source.relative_to(root.resolve()).as_posix())
+    config = shrinkargs.config_path(scenario.command)
+    if scenario.shrink is not None and scenario.shrink.config:
+        config = scenario.shrink.config
+    if config and not Path(config).is_absolute():
+        own.append(Path(config).as_posix())
+    return ScenarioInfo(
+        name=scenario.name,
+        globs=tuple(scenario.paths),
+        own_files=tuple(own),
+        est_seconds=scenario.resources.est_seconds,
+        gpu=scenario.resources.gpu,
+        runner=tuple(scenario.resources.runner),
+        tags=tuple(scenario.tags),
+    )
+
+
+def plan_requested(
+    scenarios: Sequence[ScenarioInfo], *, requested_by: str, pairs: int = 20
+) -> Plan:
+    """A plan of exactly the scenarios someone asked for (``/ttfb rerun scenario=…``)."""
+    who = f"requested by @{requested_by}" if requested_by else "requested"
+    picks = tuple(
+        Pick(s.name, who, 0.0, s.est_seconds * (2 * pairs + 2), s.runner, bool(s.gpu), "requested")
+        for s in scenarios
+    )
+    spent = sum(p.cost_s for p in picks)
+    return Plan(
+        picks,
+        (),
+        (),
+        (),
+        {
+            "cpu_s": spent,
+            "gpu_s": 0.0,
+            "cpu_spent_s": spent,
+            "gpu_spent_s": 0.0,
+            "explore_fraction": 0.0,
+            "pairs": pairs,
+        },
+    )
+
+
+def with_runners(plan_: Plan, labels: Mapping[str, Sequence[str]]) -> Plan:
+    """The plan with CPU and/or GPU scenarios sent to other runner labels (``cpu``/``gpu``)."""
+    picks = tuple(
+        replace(p, runner=tuple(labels.get("gpu" if p.gpu else "cpu") or p.runner))
+        for p in plan_.selected
+    )
+    return replace(plan_, selected=picks)
+
+
+def without_self_hosted(plan_: Plan, reason: str) -> Plan:
+    """The plan minus scenarios bound for self-hosted runners (fork PRs must not reach them)."""
+    keep = tuple(p for p in plan_.selected if "self-hosted" not in p.runner)
+    dropped = tuple((p.scenario, reason) for p in plan_.selected if "self-hosted" in p.runner)
+    if not dropped:
+        return plan_
+    return replace(
+        plan_,
+        selected=keep,
+        skipped=tuple(sorted(plan_.skipped + dropped)),
+        warnings=plan_.warnings + tuple(f"{s}: {r}" for s, r in dropped),
+    )

@@ -1,0 +1,305 @@
+"""Selection: the pure ranking and budgets, then a real git repository of the example trainer."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.selection import Change, History, ScenarioInfo, Settings, matches, plan
+
+from .conftest import REPO
+
+A = ScenarioInfo(
+    "a", globs=("src/a/**",), own_files=("scenarios/a.yaml", "configs/a.yaml"), est_seconds=5
+)
+B = ScenarioInfo("b", globs=("src/b/**",), own_files=("scenarios/b.yaml",), est_seconds=5)
+G = ScenarioInfo("g", globs=("src/a/**",), est_seconds=10, gpu=1, runner=("self-hosted", "gpu"))
+DEPMAP = {
+    "a": (frozenset({"src/a/model.py", "src/common.py"}), frozenset({"data/a.csv"})),
+    "b": (frozenset({"src/b/model.py", "src/common.py"}), frozenset()),
+    "g": (frozenset({"src/a/model.py", "src/common.py"}), frozenset()),
+}
+COST = 5 * (2 * 20 + 2)  # est_seconds × (2 × pairs + 2)
+
+
+def run_plan(paths, *, cpu=10_000.0, gpu=10_000.0, explore=0.0, history=None, seed=0):
+    changes = [p if isinstance(p, Change) else Change(p) for p in paths]
+    return plan(
+        changes,
+        [A, B, G],
+        DEPMAP,
+        budget_cpu_s=cpu,
+        budget_gpu_s=gpu,
+        history=history,
+        settings=Settings(explore_fraction=explore, seed=seed),
+    )
+
+
+def names(p):
+    return [x.scenario for x in p.selected]
+
+
+def test_empty_change_selects_nothing():
+    p = run_plan([])
+    assert p.selected == () and p.unmapped == ()
+    assert {s for s, _ in p.skipped} == {"a", "b", "g"}
+
+
+def test_docs_only_change_selects_nothing_and_is_ignored_not_unmapped():
+    p = run_plan(["README.md", "docs/guide.md", "docs/img/x.png"])
+    assert p.selected == ()
+    assert p.ignored == ("README.md", "docs/guide.md", "docs/img/x.png")
+    assert p.unmapped == ()
+
+
+def test_import_beats_glob_and_reasons_name_the_path():
+    p = run_plan(["src/b/model.py"])
+    assert names(p) == ["b"]
+    assert p.selected[0].reason == "src/b/model.py (import)"
+    p = run_plan(["src/a/new_helper.py"])  # nobody imports it yet: the globs still catch it
+    assert set(names(p)) == {"a", "g"}
+    assert all("(glob)" in x.reason for x in p.selected)
+
+
+def test_shared_module_selects_everything_that_imports_it():
+    assert set(names(run_plan(["src/common.py"]))) == {"a", "b", "g"}
+
+
+def test_opened_data_file():
+    p = run_plan(["data/a.csv"])
+    assert names(p) == ["a"] and "(open)" in p.selected[0].reason
+
+
+def test_seed_file_makes_every_scenario_a_must_run():
+    p = run_plan(["requirements.txt"])
+    assert set(names(p)) == {"a", "b", "g"}
+    assert all(x.why == "must-run" for x in p.selected)
+    own = run_plan(["configs/a.yaml"])
+    assert names(own) == ["a"] and own.selected[0].why == "must-run"
+
+
+def test_unmapped_paths_are_reported():
+    p = run_plan(["tools/new_module.py", "src/b/model.py"])
+    assert p.unmapped == ("tools/new_module.py",)
+    assert names(p) == ["b"]
+
+
+def test_renames_and_deletions_count_under_both_names():
+    p = run_plan([Change("src/renamed.py", "R", old_path="src/b/model.py")])
+    assert names(p) == ["b"]
+    assert run_plan([Change("src/common.py", "D")]).selected != ()
+
+
+def test_tiny_budget_never_exceeded_and_must_runs_dropped_plainly():
+    p = run_plan(["src/common.py"], cpu=COST + 1)
+    cpu = [x for x in p.selected if not x.gpu]
+    assert len(cpu) == 1 and sum(x.cost_s for x in cpu) <= COST + 1
+    assert any(s == "b" or s == "a" for s, r in p.skipped if "over the CPU budget" in r)
+    seeds = run_plan(["pyproject.toml"], cpu=COST + 1, gpu=0)
+    assert seeds.budget["cpu_spent_s"] <= COST + 1
+    assert any("must-run scenario" in w for w in seeds.warnings)
+    dropped = {s for s, r in seeds.skipped if "must-run" in r}
+    assert dropped >= {"g"} and len(dropped) == 2
+
+
+def test_gpu_scenario_with_zero_gpu_budget_is_skipped_with_that_reason():
+    p = run_plan(["src/a/model.py"], gpu=0)
+    assert names(p) == ["a"]
+    assert dict(p.skipped)["g"] == "no GPU budget"
+
+
+def test_ties_are_broken_by_name_and_history_moves_the_rank():
+    p = run_plan(["src/common.py"], cpu=COST + 1, gpu=0)
+    assert names(p) == ["a"]  # a and b tie on value and cost: the name decides
+    hot = History(runs={"a": 50, "b": 50}, moved={"a": 0, "b": 20})
+    assert names(run_plan(["src/common.py"], cpu=COST + 1, gpu=0, history=hot)) == ["b"]
+
+
+def test_exploration_is_seeded_and_within_its_slice():
+    budget = 10 * COST
+    p1 = run_plan(["src/b/model.py"], cpu=budget, gpu=0, explore=0.5, seed=7)
+    p2 = run_plan(["src/b/model.py"], cpu=budget, gpu=0, explore=0.5, seed=7)
+    assert p1 == p2
+    explored = [x for x in p1.selected if x.why == "exploration"]
+    assert [x.scenario for x in explored] == ["a"]
+    assert sum(x.cost_s for x in explored) <= 0.5 * budget
+
+
+def test_plan_json_and_matrix():
+    doc = run_plan(["src/a/model.py"]).to_json()
+    assert doc["version"] == 1
+    assert {e["scenario"]: e["runs-on"] for e in doc["matrix"]["include"]} == {
+        "a": ["ubuntu-latest"],
+        "g": ["self-hosted", "gpu"],
+    }
+    assert all(e["family"] == 2 for e in doc["matrix"]["include"])
+
+
+def test_glob_semantics():
+    assert matches("README.md", "**/*.md") and matches("a/b/c.md", "**/*.md")
+    assert matches("src/a/x/y.py", "src/a/**")
+    assert not matches("src/ab.py", "src/a/**")
+
+
+# --- a real repository ------------------------------------------------------------------------
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout
+
+
+@pytest.fixture(scope="module")
+def example_repo(tmp_path_factory):
+    """The example trainer and its CPU scenarios in a git repo, with a learned depmap."""
+    repo = tmp_path_factory.mktemp("sel") / "repo"
+    repo.mkdir()
+    shutil.copytree(
+        REPO / "examples", repo / "examples", ignore=shutil.ignore_patterns("__pycache__", "runs")
+    )
+    (repo / "scenarios").mkdir()
+    for name in ("ranker-cpu", "lm-cpu", "cnn-cpu"):
+        shutil.copy(REPO / "scenarios" / f"{name}.yaml", repo / "scenarios")
+    (repo / ".gitignore").write_text("runs/\n.ttfb/\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base")
+    assert (
+        main(
+            [
+                "depmap",
+                "update",
+                "--all",
+                "--root",
+                str(repo),
+                "--scenarios-dir",
+                str(repo / "scenarios"),
+            ]
+        )
+        == 0
+    )
+    return repo
+
+
+def commit(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message)
+
+
+def select(repo: Path, capsys, *extra: str) -> dict:
+    out = repo.parent / "plan.json"
+    assert (
+        main(
+            [
+                "select",
+                "--root",
+                str(repo),
+                "--scenarios-dir",
+                str(repo / "scenarios"),
+                "--base",
+                "main",
+                "--head",
+                "HEAD",
+                "--json",
+                str(out),
+                "--explore",
+                "0",
+                *extra,
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    return json.loads(out.read_text())
+
+
+@pytest.mark.slow
+def test_learned_map_has_family_specific_files(example_repo):
+    dm = json.loads((example_repo / ".ttfb" / "depmap.json").read_text())["scenarios"]
+    assert "examples/trainer/models/cnn.py" in dm["cnn-cpu"]["imported"]
+    assert "examples/trainer/models/cnn.py" not in dm["ranker-cpu"]["imported"]
+    assert "examples/trainer/loop.py" in dm["ranker-cpu"]["imported"]
+    # The production config is read by the shrinker, not the measured process: it reaches
+    # the scenario as one of its own files instead.
+    from bot.scenarios import load_scenario
+    from bot.selection import scenario_info
+
+    info = scenario_info(
+        load_scenario(example_repo / "scenarios" / "ranker-cpu.yaml"), root=example_repo
+    )
+    assert "examples/configs/ranker.yaml" in info.own_files
+    assert not any(".venv" in f or "site-packages" in f for f in dm["ranker-cpu"]["opened"])
+
+
+@pytest.mark.slow
+def test_family_module_change_selects_that_scenario_first(example_repo, capsys):
+    git(example_repo, "checkout", "-q", "-b", "cnn-change", "main")
+    path = example_repo / "examples" / "trainer" / "models" / "cnn.py"
+    path.write_text(path.read_text() + "\nimport time  # planted\n")
+    commit(example_repo, "cnn change")
+    doc = select(example_repo, capsys, "--budget-cpu-s", "400")
+    assert doc["selected"][0]["scenario"] == "cnn-cpu"
+    assert "examples/trainer/models/cnn.py (import)" in doc["selected"][0]["reason"]
+    assert doc["selected"][0]["score"] > max((s["score"] for s in doc["selected"][1:]), default=0)
+
+
+@pytest.mark.slow
+def test_shared_module_selects_all_that_import_it(example_repo, capsys):
+    git(example_repo, "checkout", "-q", "-b", "shared-change", "main")
+    path = example_repo / "examples" / "trainer" / "loop.py"
+    path.write_text(path.read_text() + "\n# planted\n")
+    commit(example_repo, "shared change")
+    doc = select(example_repo, capsys)
+    chosen = {s["scenario"]: s["reason"] for s in doc["selected"]}
+    assert set(chosen) == {"ranker-cpu", "lm-cpu", "cnn-cpu"}
+    assert all("loop.py (import)" in r for r in chosen.values())
+
+
+@pytest.mark.slow
+def test_rename_is_followed(example_repo, capsys):
+    git(example_repo, "checkout", "-q", "-b", "rename", "main")
+    git(example_repo, "mv", "examples/trainer/models/lm.py", "examples/trainer/models/gpt.py")
+    commit(example_repo, "rename")
+    doc = select(example_repo, capsys)
+    first = doc["selected"][0]
+    assert first["scenario"] == "lm-cpu"  # found through the old name it imported
+    assert "examples/trainer/models/lm.py (import)" in first["reason"]
+    assert all("(glob)" in s["reason"] for s in doc["selected"][1:])  # paths: globs only
+    assert "examples/trainer/models/gpt.py" not in doc["unmapped"]
+    matrix = subprocess.run(
+        [
+            __import__("sys").executable,
+            "-m",
+            "bot.cli",
+            "select",
+            "--root",
+            str(example_repo),
+            "--scenarios-dir",
+            str(example_repo / "scenarios"),
+            "--base",
+            "main",
+            "--explore",
+            "0",
+            "--budget-cpu-s",
+            "200",
+            "--matrix",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert json.loads(matrix) == {
+        "include": [{"scenario": "lm-cpu", "runs-on": ["ubuntu-latest"], "gpu": False, "family": 1}]
+    }
+
+
+def test_select_bad_revision_is_one_line(capsys, tmp_path):
+    assert main(["select", "--base", "nope-rev", "--root", str(REPO)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --base: unknown git revision 'nope-rev'") and err.count("\n") == 1
