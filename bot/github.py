@@ -215,12 +215,19 @@ class GitHubAPI:
             f"POST reply on #{number}: {body.splitlines()[0][:80]!r}", issue.create_comment, body
         )
 
-    def react(self, number: int, comment_id: int, content: str = "eyes") -> None:
+    def react(self, number: int, comment_id: int, content: str = "eyes") -> bool:
+        """Best effort: a reaction that fails (comment deleted meanwhile) is only reported."""
+
         def do() -> None:
             comment = self.repo.get_issue(number).get_comment(comment_id)
             comment.create_reaction(content)
 
-        self._write(f"POST reaction {content!r} on comment {comment_id}", do)
+        try:
+            self._write(f"POST reaction {content!r} on comment {comment_id}", do)
+        except GitHubError as exc:
+            print(f"warning: {exc}", file=sys.stderr)
+            return False
+        return True
 
     # --- permissions, pulls, commits -------------------------------------------------------
 
@@ -338,7 +345,12 @@ def from_environment(
         max_wait_s=max_wait_s,
         throttle=throttle and env.get("TTFB_LAB_GH_THROTTLE", "1") != "0",
     )
-    return GitHubAPI(gh, repository, bot_login=env.get("TTFB_LAB_BOT_LOGIN"), dry_run=dry_run)
+    # Inside Actions the token is the Actions bot's (GET /user would answer 403); a GitHub App
+    # token posts as "<app>[bot]": say so with TTFB_LAB_BOT_LOGIN.
+    login = env.get("TTFB_LAB_BOT_LOGIN") or (
+        ACTIONS_BOT if env.get("GITHUB_ACTIONS") == "true" else None
+    )
+    return GitHubAPI(gh, repository, bot_login=login, dry_run=dry_run)
 
 
 __all__ = ["GitHubAPI", "PullInfo", "connect", "from_environment", "github"]

@@ -276,8 +276,10 @@ class FakeGitHub:
         bot_login: str = "github-actions[bot]",
         user_endpoint: bool = False,
         default_branch: str = "main",
+        port: int = 0,
     ) -> None:
         """Create the fake; nothing listens until :meth:`start` (or ``with``)."""
+        self.port = port
         self.owner = owner
         self.repo = repo
         self.bot_login = bot_login
@@ -1390,7 +1392,7 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, fake: FakeGitHub) -> None:
         self.fake = fake
-        super().__init__(("127.0.0.1", 0), _RequestHandler)
+        super().__init__(("127.0.0.1", fake.port), _RequestHandler)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -1446,3 +1448,57 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve a fake repository for trying ``ttfb gh`` locally; prints every call on exit.
+
+    ``python -m tests.fakegh --port 8765 --pull 5:<head sha> --user alice:write``
+    """
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(prog="python -m tests.fakegh", description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--repository", default="octo/lab", help="owner/name")
+    parser.add_argument(
+        "--pull",
+        action="append",
+        default=[],
+        metavar="N:SHA",
+        help="an open pull request (repeatable)",
+    )
+    parser.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="LOGIN:PERMISSION",
+        help="a collaborator (repeatable)",
+    )
+    parser.add_argument("--workflow", action="append", default=["ttfb-pr.yml"])
+    args = parser.parse_args(argv)
+    owner, _, repo = args.repository.partition("/")
+    fake = FakeGitHub(owner=owner, repo=repo, port=args.port)
+    for spec in args.pull:
+        number, _, sha = spec.partition(":")
+        fake.add_pull(int(number), head_sha=sha or "0" * 40)
+    for spec in args.user:
+        login, _, permission = spec.partition(":")
+        fake.add_user(login, permission=permission or "read")
+    for i, workflow in enumerate(args.workflow, start=1):
+        fake.add_workflow(workflow, id=i)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with fake:
+        print(
+            f"GITHUB_API_URL={fake.url}  (repository {args.repository}; Ctrl-C to stop)", flush=True
+        )
+        stop.wait()
+        for call in fake.calls:
+            print(f"{call.status} {call.method} {call.path} {json.dumps(call.body)[:200]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -408,3 +408,12 @@ def test_select_writes_the_matrix_and_keeps_forks_off_self_hosted(fake, actions_
         "self-hosted runners never run code from forks" in s["reason"] for s in plan["skipped"]
     )
     assert fake.calls == []  # a pull_request select needs no API at all
+
+
+def test_rerun_still_dispatches_when_the_reaction_fails(fake, actions_env, tmp_path, capsys):
+    event = comment_event("/ttfb rerun", user="writer")
+    event["comment"]["id"] = 123456  # deleted before we could react
+    actions_env("issue_comment", event)
+    assert gh("command", "--scenarios-dir", str(scenarios_dir(tmp_path))) == 0
+    assert len(fake.dispatches) == 1
+    assert "warning: GitHub API: POST reaction 'eyes'" in capsys.readouterr().err
