@@ -120,3 +120,24 @@ def changed_paths(base: str, head: str, *, cwd: str | Path) -> list[tuple[str, s
 def head_revision(cwd: str | Path) -> str | None:
     out = run(["rev-parse", "--verify", "--quiet", "HEAD"], cwd=cwd, check=False).strip()
     return out or None
+
+
+def first_parent_range(good: str, bad: str, *, cwd: str | Path) -> list[str]:
+    """``[good, c1, …, bad]``: the first-parent commits after ``good`` up to ``bad``, in order."""
+    good_sha = resolve(good, cwd=cwd, what="--good")
+    bad_sha = resolve(bad, cwd=cwd, what="--bad")
+    out = run(["rev-list", "--first-parent", "--reverse", f"{good_sha}..{bad_sha}"], cwd=cwd)
+    commits = out.split()
+    if not commits:
+        raise GitError(f"--bad: {bad} has no commits after {good} on its first-parent line")
+    if commits[-1] != bad_sha:
+        raise GitError(f"--good: {good} is not an ancestor of {bad} on its first-parent line")
+    return [good_sha, *commits]
+
+
+def previous_tag(head: str, *, cwd: str | Path, pattern: str = "v*") -> str | None:
+    """The newest tag matching ``pattern`` reachable from ``head``'s parent (not ``head``)."""
+    out = run(
+        ["describe", "--tags", "--abbrev=0", f"--match={pattern}", f"{head}^"], cwd=cwd, check=False
+    ).strip()
+    return out or None

@@ -300,3 +300,21 @@ def test_deterministic_flag_does_not_import_dynamo(write_script, tmp_path):
     )
     _, proc = run_probe(script, stop="exit", extra_env={probe.ENV_DETERMINISTIC: "1"})
     assert proc.stdout.split() == ["True", "False"], proc.stderr
+
+
+def test_named_mark_as_first_batch_without_torch(write_script):
+    """``mark:NAME`` makes a custom milestone the first batch (here, a config check)."""
+    script = write_script(
+        "check.py",
+        """
+        import time, ttfb_lab
+        time.sleep(0.05)
+        ttfb_lab.mark("config_loaded")
+        print("after")
+        """,
+    )
+    report, proc = run_probe(script, detect="mark:config_loaded")
+    assert proc.returncode == 0 and "after" not in proc.stdout
+    assert report["detected_by"] == "mark:config_loaded"
+    assert report["first_batch_s"] == report["phases"]["config_loaded"] > 0.05
+    assert report["cpu_s"] is not None

@@ -108,3 +108,14 @@ def test_command_workflow_only_for_pr_comments():
     for step in steps(job):
         if str(step.get("uses", "")).startswith("actions/checkout"):
             assert "ref" not in step.get("with", {})
+
+
+def test_release_workflow_gates_release_branches():
+    wf = load(REPO / ".github" / "workflows" / "ttfb-release.yml")
+    assert wf["on"]["push"]["branches"] == ["release/**"]
+    assert "workflow_dispatch" in wf["on"]
+    job = wf["jobs"]["release"]
+    assert job["permissions"]["statuses"] == "write"
+    assert job["permissions"]["contents"] == "read"
+    checkout = next(s for s in steps(job) if s.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["fetch-depth"] == 0  # the previous release tag must be reachable

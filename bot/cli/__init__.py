@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import TTFBError
-from . import compare, demo, depmap, gh, measure, report, select, shrink
+from . import bisect, compare, demo, depmap, gh, measure, report, select, shrink
 
-COMMANDS = (measure, compare, report, shrink, select, depmap, gh, demo)
+COMMANDS = (measure, compare, report, shrink, select, depmap, bisect, gh, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

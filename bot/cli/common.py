@@ -108,3 +108,12 @@ def fraction(value: str) -> float:
     if number >= 1:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value!r}")
     return number
+
+
+def detect_mode(value: str) -> str:
+    """A first-batch detection mode: auto, mark, forward, dataloader or mark:NAME."""
+    if value in ("auto", "mark", "forward", "dataloader") or (
+        value.startswith("mark:") and re.fullmatch(r"[A-Za-z0-9_.-]+", value[5:])
+    ):
+        return value
+    raise argparse.ArgumentTypeError("expected auto, mark, forward, dataloader or mark:NAME")

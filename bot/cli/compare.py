@@ -248,7 +248,11 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
     )
     c.add_argument("--timeout", type=common.positive_float, metavar="S", help="per sample")
     c.add_argument("--stop", type=common.parse_stop, help="first_batch (default), exit, steps:K")
-    c.add_argument("--first-batch", choices=("auto", "mark", "forward", "dataloader"))
+    c.add_argument(
+        "--first-batch",
+        type=common.detect_mode,
+        help="auto, mark, forward, dataloader or mark:NAME",
+    )
     c.add_argument("--out-dir", metavar="DIR", help="write results.json, comment.md and plots")
     c.add_argument("--samples", metavar="PATH", help="JSONL sample log")
     c.add_argument(

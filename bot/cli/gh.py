@@ -146,7 +146,9 @@ def run_handle(args: argparse.Namespace) -> int:
         return run_report(args, event)
     if route.mode == "command":
         return run_command(args, event)
-    raise UsageError(f"{route.why}: run `ttfb gh release` for the release suite")
+    from . import release as release_cli
+
+    return release_cli.run(args, event)
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -177,7 +179,10 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
     shared.add_argument("--artifacts", default="artifacts", help="downloaded artifacts (report)")
     shared.add_argument("--ref", help="ref the rerun dispatch runs on (default branch)")
 
+    from . import release
+
     h = gsub.add_parser("handle", parents=[shared], help="do what the current event calls for")
+    release.add_arguments(h)
     h.set_defaults(func=run_handle)
     s = gsub.add_parser("select", parents=[shared], help="plan the bench matrix")
     s.set_defaults(func=run_select)
@@ -193,3 +198,9 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
     b.add_argument("--max-pairs", type=common.positive_int, default=40)
     b.add_argument("--alpha", type=common.probability, default=0.01)
     b.set_defaults(func=run_bench)
+    from . import release
+
+    rel = gsub.add_parser(
+        "release", parents=[shared], help="release suite: compare, bisect, notify, gate"
+    )
+    release.add_arguments(rel)

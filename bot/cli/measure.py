@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from .. import depmap, git, measure, probe, report, results
+from .. import depmap, git, measure, report, results
 from ..errors import UsageError
 from ..sample import Job
 from ..scenarios import Scenario, find, load_all
@@ -113,7 +113,11 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         "--timeout", type=common.positive_float, metavar="S", help="hard timeout per sample"
     )
     m.add_argument("--python", metavar="PATH", help="interpreter for `python` in scenarios")
-    m.add_argument("--first-batch", choices=probe.DETECT_MODES, help="first-batch detection")
+    m.add_argument(
+        "--first-batch",
+        type=common.detect_mode,
+        help="auto, mark, forward, dataloader or mark:NAME",
+    )
     m.add_argument("--stop", type=common.parse_stop, help="first_batch (default), exit or steps:K")
     m.add_argument("--samples", metavar="PATH", help="JSONL sample log (default under .ttfb/)")
     m.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS...")

@@ -81,7 +81,13 @@ class _State:
         self.t0_ns = t0_ns
         self.stop_mode, _, k = stop.partition(":")
         self.stop_steps = int(k) if self.stop_mode == "steps" and k else 0
-        self.detect = detect if detect in _TRIGGERS else "auto"
+        # "mark:NAME": the first batch is the named mark (a custom milestone, e.g. a config check)
+        self.triggers = (
+            (detect[5:],)
+            if detect.startswith("mark:") and len(detect) > 5
+            else _TRIGGERS.get(detect, _TRIGGERS["auto"])
+        )
+        self.detect = detect if detect in _TRIGGERS or detect.startswith("mark:") else "auto"
         self.root = os.path.join(os.path.realpath(root), "") if root else ""
         self.pid = os.getpid()
         self.phases: dict[str, float] = {}
@@ -210,7 +216,7 @@ def record(name: str) -> None:
         st.snapshots[name] = (cpu_seconds(), peak_rss_mb())
         if st.self_time:
             _add(st, "snapshots", time.perf_counter_ns() - started)
-    if name in _TRIGGERS[st.detect]:
+    if name in st.triggers:
         _first_batch(name)
 
 
@@ -219,6 +225,8 @@ def _first_batch(trigger: str) -> None:
     assert st is not None
     st.finished = True
     st.phases.setdefault("first_batch", st.phases[trigger])
+    if trigger not in _FALLBACK_ORDER:
+        st.snapshots[trigger] = (cpu_seconds(), peak_rss_mb())
     if not _claim(st.out):
         return
     st.reported = True
@@ -307,7 +315,7 @@ def _write_report(trigger: str | None, *, at_exit: bool) -> None:
     report = {
         "version": VERSION,
         "pid": os.getpid(),
-        "detected_by": _DETECTED_BY.get(trigger) if trigger else None,
+        "detected_by": _DETECTED_BY.get(trigger, f"mark:{trigger}") if trigger else None,
         "at_exit": at_exit,
         "first_batch_s": st.phases.get("first_batch"),
         "cpu_s": cpu,

@@ -1,0 +1,325 @@
+"""Bisect a TTFB regression to the commit that made it. Pure: ``compare`` is injected.
+
+Positions: 0 is the known-good commit, 1…N the first-parent commits after it, N the bad one.
+Each step asks ``compare(good, candidate, attempt)`` — in production a whole statistical A/B
+with the PR engine's schedule and verdict rules, against the known-good endpoint — whether the
+candidate regressed. The search assumes a regression stays once made.
+
+- **Inconclusive** steps are asked again with ``attempt`` + 1 (the caller gives more pairs),
+  up to ``retries`` times; after that the step is judged by its effect: at least half the
+  end-to-end regression counts as regressed.
+- **Broken** candidates (fail to build, install or run) are skipped: the next untested commit
+  nearest the middle is tried instead. More than ``max_skips`` is an error; if skipped commits
+  leave the culprit ambiguous, the range is reported.
+- **Several regressions**: the culprit's own step (its parent vs it) is measured; if the ends
+  differ by more than it explains, the rest of the range is searched once more, and the
+  largest culprit is reported first with what remains unexplained.
+
+A step the PR rules call inconclusive is still decided when its confidence interval lies
+wholly below (good) or above (regressed) half the end-to-end regression. On clean data this
+costs at most ⌈log2 N⌉ search comparisons plus two (the culprit's own step and the check of the
+rest of the range).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+MOVED = ("regression",)
+GOOD = ("no_change", "improvement")
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One comparison's answer."""
+
+    verdict: str  # regression | no_change | improvement | inconclusive | broken
+    delta_pct: float | None = None
+    ci_low_pct: float | None = None
+    ci_high_pct: float | None = None
+    p: float | None = None
+    pairs: int = 0
+    error: str | None = None
+
+
+Compare = Callable[[str, str, int], StepResult]
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    good: str
+    candidate: str
+    position: int
+    attempt: int
+    result: StepResult
+    judged: str  # regressed | good | skipped
+
+
+@dataclass(frozen=True)
+class Culprit:
+    commit: str
+    position: int
+    effect_pct: float | None  # its own step: parent → culprit
+    evidence: StepResult | None
+
+
+@dataclass(frozen=True)
+class BisectResult:
+    culprits: tuple[Culprit, ...]
+    steps: tuple[Step, ...]
+    comparisons: int
+    skipped: tuple[str, ...]
+    total_pct: float | None
+    unexplained_pct: float | None
+    ambiguous: tuple[str, ...] = ()  # the culprit is one of these (skipped commits in the way)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def culprit(self) -> Culprit | None:
+        return self.culprits[0] if self.culprits else None
+
+
+class BisectError(Exception):
+    """Too many commits failed to build or run: the search cannot go on."""
+
+
+class _Search:
+    def __init__(
+        self,
+        commits: Sequence[str],
+        compare: Compare,
+        *,
+        retries: int,
+        max_skips: int,
+        total_pct: float | None,
+    ) -> None:
+        self.commits = list(commits)  # position 0 is the known-good commit
+        self.compare = compare
+        self.retries = retries
+        self.max_skips = max_skips
+        self.total_pct = total_pct
+        self.steps: list[Step] = []
+        self.cache: dict[tuple[int, int], tuple[StepResult, str]] = {}
+        self.skipped: set[int] = set()
+
+    def ask(self, a: int, b: int) -> tuple[StepResult, str]:
+        """Compare positions a and b (retrying inconclusive answers); (result, judgement)."""
+        if (a, b) not in self.cache:
+            result, judged = StepResult("inconclusive"), "good"
+            for attempt in range(self.retries + 1):
+                result = self.compare(self.commits[a], self.commits[b], attempt)
+                maybe = self._judge(result, final=attempt == self.retries)
+                self.steps.append(
+                    Step(
+                        len(self.steps) + 1,
+                        self.commits[a],
+                        self.commits[b],
+                        b,
+                        attempt,
+                        result,
+                        maybe or "inconclusive",
+                    )
+                )
+                if maybe is not None:
+                    judged = maybe
+                    break
+            self.cache[(a, b)] = (result, judged)
+        return self.cache[(a, b)]
+
+    def known(self, a: int, b: int, result: StepResult) -> None:
+        self.cache[(a, b)] = (result, self._judge(result, final=True) or "good")
+
+    def _judge(self, r: StepResult, *, final: bool) -> str | None:
+        if r.verdict == "broken":
+            return "skipped"
+        if r.verdict in MOVED:
+            return "regressed"
+        if r.verdict in GOOD:
+            return "good"
+        # Inconclusive for the PR rules (say, a CI wider than ±threshold) can still be clear
+        # for the question a bisect asks: does this commit carry the regression we hunt?
+        half = self.total_pct / 2 if self.total_pct else None
+        if half is not None and r.ci_high_pct is not None and r.ci_high_pct < half:
+            return "good"
+        if half is not None and r.ci_low_pct is not None and r.ci_low_pct > half:
+            return "regressed"
+        if not final:
+            return None
+        if r.delta_pct is not None and half is not None:
+            return "regressed" if r.delta_pct >= half else "good"
+        return "good"
+
+    def regressed(self, b: int) -> bool | None:
+        """Whether position b regressed against the good end; None if it cannot be run."""
+        _, judged = self.ask(0, b)
+        if judged == "skipped":
+            self.skipped.add(b)
+            if len(self.skipped) > self.max_skips:
+                names = ", ".join(self.commits[i][:10] for i in sorted(self.skipped))
+                raise BisectError(
+                    f"{len(self.skipped)} commits failed to build or run "
+                    f"({names}); more than the {self.max_skips} allowed"
+                )
+            return None
+        return judged == "regressed"
+
+    def search(self, lo: int, hi: int) -> tuple[int, tuple[int, ...]]:
+        """The first regressed position in (lo, hi], hi known regressed; and any ambiguity."""
+        while hi - lo > 1:
+            untested = [p for p in range(lo + 1, hi) if p not in self.skipped]
+            if not untested:
+                return hi, tuple(range(lo + 1, hi + 1))
+            mid = (lo + hi) // 2
+            pick = min(untested, key=lambda p: (abs(p - mid), p))
+            verdict = self.regressed(pick)
+            if verdict is None:
+                continue
+            if verdict:
+                hi = pick
+            else:
+                lo = pick
+        return hi, ()
+
+
+def bisect(
+    commits: Sequence[str],
+    compare: Compare,
+    *,
+    bad_result: StepResult | None = None,
+    retries: int = 2,
+    max_skips: int = 5,
+    threshold_pct: float = 2.0,
+    max_culprits: int = 2,
+) -> BisectResult:
+    """Find the culprit among ``commits`` (``commits[0]`` good, ``commits[-1]`` bad).
+
+    ``bad_result`` is the known good→bad comparison (from the release suite); without it the
+    bad end is compared first.
+    """
+    if len(commits) < 2:
+        raise ValueError("need the good commit and at least one more")
+    n = len(commits) - 1
+    s = _Search(commits, compare, retries=retries, max_skips=max_skips, total_pct=None)
+    if bad_result is not None:
+        s.known(0, n, bad_result)
+    end, _ = s.ask(0, n)
+    s.total_pct = end.delta_pct
+    if end.verdict not in MOVED and not (
+        end.verdict == "inconclusive" and end.delta_pct and end.delta_pct >= threshold_pct
+    ):
+        return BisectResult(
+            (),
+            tuple(s.steps),
+            len(s.steps),
+            (),
+            end.delta_pct,
+            None,
+            notes=(f"no regression between the ends ({end.verdict})",),
+        )
+    culprits: list[Culprit] = []
+    lo = 0
+    ambiguous: tuple[str, ...] = ()
+    while len(culprits) < max_culprits:
+        pos, amb = s.search(lo, n)
+        ambiguous = ambiguous or tuple(commits[p] for p in amb)
+        evidence = s.cache[(0, pos)][0] if (0, pos) in s.cache else None
+        effect = evidence.delta_pct if evidence is not None else None
+        if pos - 1 > 0:  # the culprit's own step: parent → culprit
+            effect = s.ask(pos - 1, pos)[0].delta_pct
+        culprits.append(Culprit(commits[pos], pos, effect, evidence))
+        explained = sum(c.effect_pct or 0.0 for c in culprits)
+        rest = (end.delta_pct or 0.0) - explained
+        if pos == n or rest < threshold_pct:
+            break
+        after, judged = s.ask(pos, n)  # does the rest of the range regress further?
+        if judged != "regressed":
+            break
+        # search (pos, n] against the culprit as the new good point
+        s2 = _Search(
+            [commits[pos], *commits[pos + 1 :]],
+            compare,
+            retries=retries,
+            max_skips=max_skips,
+            total_pct=after.delta_pct,
+        )
+        s2.known(0, n - pos, after)
+        p2, amb2 = s2.search(0, n - pos)
+        s.steps.extend(
+            Step(
+                len(s.steps) + i + 1,
+                st.good,
+                st.candidate,
+                st.position + pos,
+                st.attempt,
+                st.result,
+                st.judged,
+            )
+            for i, st in enumerate(s2.steps)
+        )
+        s.skipped |= {p + pos for p in s2.skipped}
+        second = pos + p2
+        step2 = s.ask(second - 1, second)[0] if second - 1 > pos else after
+        evidence2 = s2.cache[(0, p2)][0] if (0, p2) in s2.cache else None
+        culprits.append(Culprit(commits[second], second, step2.delta_pct, evidence2))
+        ambiguous = ambiguous or tuple(commits[p + pos] for p in amb2)
+        break
+    culprits.sort(key=lambda c: -(c.effect_pct or 0.0))
+    explained = sum(c.effect_pct or 0.0 for c in culprits)
+    unexplained = (end.delta_pct or 0.0) - explained if end.delta_pct is not None else None
+    notes = []
+    total = abs(end.delta_pct or 0.0)
+    if unexplained is not None and unexplained >= max(threshold_pct, 0.25 * total):
+        notes.append(
+            f"the ends differ by {end.delta_pct:+.1f}%; the culprit(s) explain "
+            f"{explained:+.1f}%, {unexplained:+.1f}% is unexplained"
+        )
+    return BisectResult(
+        tuple(culprits),
+        tuple(s.steps),
+        len(s.steps),
+        tuple(commits[p] for p in sorted(s.skipped)),
+        end.delta_pct,
+        unexplained,
+        ambiguous,
+        tuple(notes),
+    )
+
+
+def budget(n: int) -> int:
+    """Comparisons a clean bisect of ``n`` commits may use: ⌈log2 n⌉ + 2."""
+    return math.ceil(math.log2(n)) + 2 if n > 1 else 2
+
+
+def drawing(commits: Sequence[str], result: BisectResult, *, width: int = 10) -> str:
+    """A text picture of the search: one line per commit, good end at the top."""
+    tested = {}
+    for st in result.steps:
+        if st.good == commits[0]:
+            tested[st.position] = st
+    culprit_positions = {c.position for c in result.culprits}
+    skipped = set(result.skipped)
+    lines = []
+    for i, commit in enumerate(commits):
+        mark, note = "·", ""
+        if i == 0:
+            mark, note = "✓", "good (baseline)"
+        elif i in culprit_positions:
+            mark = "◆"
+            c = next(c for c in result.culprits if c.position == i)
+            note = "culprit" + (
+                f", own step {c.effect_pct:+.1f}%" if c.effect_pct is not None else ""
+            )
+        elif commit in skipped:
+            mark, note = "⊘", "skipped: failed to build or run"
+        elif i in tested:
+            st = tested[i]
+            mark = "✗" if st.judged == "regressed" else "✓"
+            d = st.result.delta_pct
+            note = f"{st.judged} ({d:+.1f}%)" if d is not None else st.judged
+        if i == len(commits) - 1 and i not in culprit_positions:
+            note = (note + "; " if note else "") + "bad (head)"
+        lines.append(f"{mark} {commit[:width]}  {note}".rstrip())
+    return "\n".join(lines)
