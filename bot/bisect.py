@@ -12,7 +12,8 @@ candidate regressed. The search assumes a regression stays once made.
   nearest the middle is tried instead. More than ``max_skips`` is an error; if skipped commits
   leave the culprit ambiguous, the range is reported.
 - **Several regressions**: the culprit's own step (its parent vs it) is measured; if the ends
-  differ by more than it explains, the rest of the range is searched once more, and the
+  differ by more than it explains (more than the threshold left over, and its effect outside
+  the end-to-end 95% CI), the rest of the range is searched once more, and the
   largest culprit is reported first with what remains unexplained.
 
 A step the PR rules call inconclusive is still decided when its confidence interval lies
@@ -231,8 +232,7 @@ def bisect(
             effect = s.ask(pos - 1, pos)[0].delta_pct
         culprits.append(Culprit(commits[pos], pos, effect, evidence))
         explained = sum(c.effect_pct or 0.0 for c in culprits)
-        rest = (end.delta_pct or 0.0) - explained
-        if pos == n or rest < threshold_pct:
+        if pos == n or _explains(end, explained, threshold_pct):
             break
         after, judged = s.ask(pos, n)  # does the rest of the range regress further?
         if judged != "regressed":
@@ -271,7 +271,11 @@ def bisect(
     unexplained = (end.delta_pct or 0.0) - explained if end.delta_pct is not None else None
     notes = []
     total = abs(end.delta_pct or 0.0)
-    if unexplained is not None and unexplained >= max(threshold_pct, 0.25 * total):
+    if (
+        unexplained is not None
+        and unexplained >= max(threshold_pct, 0.25 * total)
+        and not _explains(end, explained, threshold_pct)
+    ):
         notes.append(
             f"the ends differ by {end.delta_pct:+.1f}%; the culprit(s) explain "
             f"{explained:+.1f}%, {unexplained:+.1f}% is unexplained"
@@ -286,6 +290,15 @@ def bisect(
         ambiguous,
         tuple(notes),
     )
+
+
+def _explains(end: StepResult, explained_pct: float, threshold_pct: float) -> bool:
+    """Whether the culprits' own steps account for the end-to-end regression: what is left is
+    under the threshold, or their sum lies inside the end-to-end 95% CI (the rest is noise)."""
+    if (end.delta_pct or 0.0) - explained_pct < threshold_pct:
+        return True
+    lo, hi = end.ci_low_pct, end.ci_high_pct
+    return lo is not None and hi is not None and lo <= explained_pct <= hi
 
 
 def budget(n: int) -> int:

@@ -181,3 +181,26 @@ def test_drawing_marks_the_search():
     assert lines[5].startswith("◆ c05") and "culprit" in lines[5]
     assert "⊘" in lines[4]
     assert lines[-1].endswith("bad (head)")
+
+
+def test_a_culprit_inside_the_end_to_end_ci_explains_it_all():
+    """A +250% step measured as +243% while the ends read +296% (CI +212…+375%) is one
+    regression: no second search of the rest of the range."""
+    cs = commits(11)
+    calls = []
+
+    def compare(a: str, b: str, attempt: int) -> StepResult:
+        ia, ib = cs.index(a), cs.index(b)
+        calls.append((ia, ib))
+        if (ia, ib) == (0, 11):
+            return StepResult("regression", 296.0, 212.0, 375.0, 0.001, 16)
+        moved = ia < 5 <= ib
+        if moved:
+            return StepResult("regression", 243.0, 200.0, 280.0, 0.001, 16)
+        return StepResult("no_change", 0.5, -1.0, 1.5, 0.5, 16)
+
+    r = bisect(cs, compare)
+    assert [c.commit for c in r.culprits] == [cs[5]]
+    assert (5, 11) not in calls
+    assert len(calls) <= budget(11)
+    assert not r.notes
