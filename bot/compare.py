@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -73,14 +73,7 @@ class ScenarioOutcome:
 
 
 def _policy_for(policy: Policy, target: Target) -> Policy:
-    return Policy(
-        alpha=policy.alpha,
-        confirm_alpha=policy.confirm_alpha,
-        threshold_pct=target.threshold_pct,
-        threshold_note=target.threshold_note,
-        looks=policy.looks,
-        seed=policy.seed,
-    )
+    return replace(policy, threshold_pct=target.threshold_pct, threshold_note=target.threshold_note)
 
 
 def run_compare(

@@ -16,7 +16,7 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "scenario"
 
 
-def write_plots(doc: Mapping[str, Any], out_dir: Path) -> list[Path]:
+def _pyplot() -> Any:
     try:
         import matplotlib
 
@@ -24,6 +24,67 @@ def write_plots(doc: Mapping[str, Any], out_dir: Path) -> list[Path]:
         import matplotlib.pyplot as plt
     except ImportError:
         print("note: matplotlib is not installed; no plots written", file=sys.stderr)
+        return None
+    return plt
+
+
+def write_trends(history: Any, out_dir: Path, *, scenario: str | None = None) -> list[Path]:
+    """A PNG per scenario: median TTFB per run (IQR band), compare verdicts marked."""
+    plt = _pyplot()
+    if plt is None:
+        return []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    colors = {
+        "regression": "tab:red",
+        "improvement": "tab:green",
+        "no_change": "grey",
+        "inconclusive": "gold",
+        "broken": "black",
+    }
+    for name in [scenario] if scenario else history.scenarios():
+        rows = history.trend(name)
+        if not rows:
+            continue
+        x = list(range(len(rows)))
+        med = [r["median_s"] for r in rows]
+        fig, ax = plt.subplots(figsize=(max(6, len(rows) * 0.5), 4), constrained_layout=True)
+        ax.fill_between(
+            x, [r["q1_s"] for r in rows], [r["q3_s"] for r in rows], alpha=0.2, label="IQR"
+        )
+        ax.plot(x, med, marker="o", lw=1, label="median TTFB")
+        for i, r in enumerate(rows):
+            if r["verdict"]:
+                ax.scatter(
+                    [i],
+                    [med[i]],
+                    s=90,
+                    facecolors="none",
+                    edgecolors=colors.get(r["verdict"], "grey"),
+                    linewidths=2,
+                )
+                ax.annotate(
+                    r["verdict"].replace("_", " "),
+                    (i, med[i]),
+                    fontsize=7,
+                    textcoords="offset points",
+                    xytext=(0, 8),
+                    ha="center",
+                )
+        ax.set_xticks(x, [(r["head_rev"] or r["kind"])[:7] for r in rows], rotation=45, fontsize=7)
+        ax.set_ylabel("TTFB (s)")
+        ax.set_title(f"{name}: TTFB over runs (circles: compare verdicts)")
+        ax.legend(fontsize=8)
+        path = out_dir / f"trend-{_slug(name)}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def write_plots(doc: Mapping[str, Any], out_dir: Path) -> list[Path]:
+    plt = _pyplot()
+    if plt is None:
         return []
     written = []
     for s in doc["scenarios"]:

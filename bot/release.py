@@ -72,6 +72,7 @@ def run_release(
     out_dir: Path,
     run_url: str | None = None,
     progress: Callable[[str], None] | None = None,
+    threshold: Callable[[Scenario], tuple[float, str]] | None = None,
 ) -> ReleaseResult:
     """The whole release flow (see the module docstring); writes release.json/.md to out_dir."""
     started = time.monotonic()
@@ -90,16 +91,17 @@ def run_release(
         ):
             targets = []
             for s in scenarios:
+                floor, note = threshold(s) if threshold else (s.floor_pct, "floor")
                 skip = measure.gpu_skip_reason(s)
                 if skip:
-                    targets.append(compare.Target(s.name, None, None, s.floor_pct, skipped=skip))
+                    targets.append(compare.Target(s.name, None, None, floor, skipped=skip))
                     continue
                 jobs = [
                     arms.job_for(a, s, timeout_s=None, workdir=Path(workdir))
                     for a in (base, head_arm)
                 ]
                 targets.append(
-                    compare.Target(s.name, jobs[0], jobs[1], s.floor_pct, description=s.description)
+                    compare.Target(s.name, jobs[0], jobs[1], floor, note, description=s.description)
                 )
             outcomes = compare.run_compare(
                 targets, policy=policy, executor=executor, log=log, progress=progress

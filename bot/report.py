@@ -231,7 +231,12 @@ def mde_line(s: Mapping[str, Any]) -> str:
     low, high = s.get("mde_phase_pct"), s.get("mde_phase_max_pct")
     if low is not None and high is not None:
         text += f", ≥{low:.1f}–{high:.1f}% when the change sits in one phase"
-    threshold = f"threshold {s['threshold_pct']:g}% ({s.get('threshold_note') or 'floor'})"
+    note = s.get("threshold_note") or "floor"
+    threshold = (
+        note
+        if note.startswith(("threshold ", "floor "))
+        else f"threshold {s['threshold_pct']:g}% ({note})"
+    )
     return f"{threshold}; {text} (80% power)"
 
 

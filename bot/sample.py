@@ -69,6 +69,7 @@ class Sample:
     notes: tuple[str, ...] = ()
     arm: str = ""
     probe_self_s: float | None = None  # time in probe code before the first batch, if asked
+    torch: str | None = None  # torch version the measured process imported
 
     @property
     def ok(self) -> bool:
@@ -195,6 +196,7 @@ class ProcessExecutor:
             opened_files=tuple(report.get("opened_files", ())),
             notes=tuple(notes + list(report.get("notes", ()))),
             probe_self_s=report.get("probe_self_s"),
+            torch=report.get("torch"),
         )
 
 

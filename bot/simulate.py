@@ -7,7 +7,8 @@ and corrections run on it unchanged, which is how sensitivity and calibration ar
 
 A planted shift adds ``delay_s`` to every phase recorded after ``after_phase`` (a blocking
 delay right after that phase) in head samples only; ``cpu=True`` adds it to CPU time too (a
-CPU-bound cost rather than a wait).
+CPU-bound cost rather than a wait). ``scale_pct`` instead stretches every phase and the CPU
+time by that percentage: a regression spread evenly over start-up.
 """
 
 from __future__ import annotations
@@ -18,6 +19,19 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .sample import Job, Sample
+
+
+def scaled(sample: Sample, factor: float) -> Sample:
+    """``sample`` with every phase, its TTFB and CPU time stretched by ``factor``."""
+    if factor == 1.0 or sample.ttfb_s is None:
+        return sample
+    return replace(
+        sample,
+        ttfb_s=sample.ttfb_s * factor,
+        cpu_s=sample.cpu_s * factor if sample.cpu_s is not None else None,
+        phases={k: v * factor for k, v in sample.phases.items()},
+        wall_s=sample.wall_s * factor,
+    )
 
 
 def shifted(sample: Sample, delay_s: float, *, after_phase: str, cpu: bool) -> Sample:
@@ -42,6 +56,7 @@ class Plant:
     delay_s: float = 0.0
     after_phase: str = "interpreter_ready"
     cpu: bool = False
+    scale_pct: float = 0.0  # a regression spread evenly over start-up: every phase slower
 
 
 class BlockResampler:
@@ -73,6 +88,7 @@ class BlockResampler:
         if job.label == "head":
             p = self.plant
             sample = shifted(sample, p.delay_s, after_phase=p.after_phase, cpu=p.cpu)
+            sample = scaled(sample, 1.0 + p.scale_pct / 100)
         return sample
 
 

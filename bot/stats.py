@@ -97,7 +97,11 @@ def one_sided_ttest_p(values: Sequence[float] | np.ndarray, direction: int) -> f
 
 
 def bootstrap_median_ci(
-    values: Sequence[float] | np.ndarray, *, seed: int, confidence: float = 0.95
+    values: Sequence[float] | np.ndarray,
+    *,
+    seed: int,
+    confidence: float = 0.95,
+    resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> tuple[float, float]:
     """Percentile-bootstrap CI of the median, seeded so reruns print the same interval."""
     x = np.asarray(values, dtype=float)
@@ -108,7 +112,7 @@ def bootstrap_median_ci(
         (x,),
         np.median,
         confidence_level=confidence,
-        n_resamples=BOOTSTRAP_RESAMPLES,
+        n_resamples=resamples,
         method="percentile",
         vectorized=True,
         rng=np.random.default_rng(seed),
@@ -129,7 +133,13 @@ def _pct(log_value: float) -> float:
 
 
 def compare_ratio(
-    base: Sequence[float], head: Sequence[float], *, alpha: float, seed: int = 0
+    base: Sequence[float],
+    head: Sequence[float],
+    *,
+    alpha: float,
+    seed: int = 0,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    wilcoxon: bool = True,
 ) -> PairedResult:
     """Paired comparison on ``log(head/base)``; effect as the median ratio in percent."""
     b = np.asarray(base, dtype=float)
@@ -145,7 +155,7 @@ def compare_ratio(
         return PairedResult(
             x.size, "ratio", _pct(med), _pct(med), _pct(med), None, None, 0.0, None, degenerate=why
         )
-    lo, hi = bootstrap_median_ci(x, seed=seed)
+    lo, hi = bootstrap_median_ci(x, seed=seed, resamples=resamples)
     sd = float(np.std(x, ddof=1))
     m = mde(sd, x.size, alpha=alpha)
     return PairedResult(
@@ -155,7 +165,7 @@ def compare_ratio(
         ci_low_pct=_pct(lo),
         ci_high_pct=_pct(hi),
         p_ttest=ttest_p(x),
-        p_wilcoxon=wilcoxon_p(x),
+        p_wilcoxon=wilcoxon_p(x) if wilcoxon else None,
         sd=sd,
         mde_pct=_pct(m) if m is not None else None,
     )
@@ -168,6 +178,8 @@ def compare_difference(
     scale_s: float,
     alpha: float,
     seed: int = 0,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    wilcoxon: bool = True,
 ) -> PairedResult:
     """Paired comparison on ``head - base`` seconds, reported as % of ``scale_s``."""
     b = np.asarray(base, dtype=float)
@@ -196,7 +208,7 @@ def compare_difference(
             ci_low_s=med,
             ci_high_s=med,
         )
-    lo, hi = bootstrap_median_ci(x, seed=seed)
+    lo, hi = bootstrap_median_ci(x, seed=seed, resamples=resamples)
     sd = float(np.std(x, ddof=1))
     m = mde(sd, x.size, alpha=alpha)
     return PairedResult(
@@ -206,7 +218,7 @@ def compare_difference(
         ci_low_pct=lo * to_pct,
         ci_high_pct=hi * to_pct,
         p_ttest=ttest_p(x),
-        p_wilcoxon=wilcoxon_p(x),
+        p_wilcoxon=wilcoxon_p(x) if wilcoxon else None,
         sd=sd,
         mde_pct=m * to_pct if m is not None else None,
         delta_s=med,

@@ -62,6 +62,8 @@ class Policy:
     threshold_note: str = "floor"
     looks: tuple[int, ...] = (10, 20, 40, 80)
     seed: int = 0
+    resamples: int = stats.BOOTSTRAP_RESAMPLES  # fewer in calibration simulations
+    wilcoxon: bool = True  # reported, never decisive: simulations skip it
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,14 @@ def _segment_values(pairs: Sequence[Pair], phases: list[str], i: int, arm: str) 
     return out
 
 
-def endpoints(pairs: Sequence[Pair], *, alpha: float, seed: int = 0) -> list[Endpoint]:
+def endpoints(
+    pairs: Sequence[Pair],
+    *,
+    alpha: float,
+    seed: int = 0,
+    resamples: int = stats.BOOTSTRAP_RESAMPLES,
+    wilcoxon: bool = True,
+) -> list[Endpoint]:
     """Every endpoint of one scenario, the whole TTFB first; unusable segments dropped."""
     base_t = [p.base.ttfb_s or 0.0 for p in pairs]
     head_t = [p.head.ttfb_s or 0.0 for p in pairs]
@@ -171,7 +180,9 @@ def endpoints(pairs: Sequence[Pair], *, alpha: float, seed: int = 0) -> list[End
             "ttfb",
             "TTFB (wall)",
             "total",
-            stats.compare_ratio(base_t, head_t, alpha=alpha, seed=seed),
+            stats.compare_ratio(
+                base_t, head_t, alpha=alpha, seed=seed, resamples=resamples, wilcoxon=wilcoxon
+            ),
             float(np.median(base_t)) if pairs else 0.0,
             float(np.median(head_t)) if pairs else 0.0,
         )
@@ -188,7 +199,9 @@ def endpoints(pairs: Sequence[Pair], *, alpha: float, seed: int = 0) -> list[End
                 "cpu",
                 "CPU to first batch",
                 "cpu",
-                stats.compare_ratio(bc, hc, alpha=alpha, seed=seed + 1),
+                stats.compare_ratio(
+                    bc, hc, alpha=alpha, seed=seed + 1, resamples=resamples, wilcoxon=wilcoxon
+                ),
                 float(np.median(bc)),
                 float(np.median(hc)),
             )
@@ -200,7 +213,15 @@ def endpoints(pairs: Sequence[Pair], *, alpha: float, seed: int = 0) -> list[End
         h = _segment_values(pairs, phases, i, "head")
         if scale <= 0 or (not any(b) and not any(h)):
             continue
-        result = stats.compare_difference(b, h, scale_s=scale, alpha=alpha, seed=seed + 2 + i)
+        result = stats.compare_difference(
+            b,
+            h,
+            scale_s=scale,
+            alpha=alpha,
+            seed=seed + 2 + i,
+            resamples=resamples,
+            wilcoxon=wilcoxon,
+        )
         if not result.usable:
             continue
         label = f"{phases[i - 1] if i else 'submit'} → {phase}"
@@ -296,7 +317,13 @@ def analyze(
     """Assess the primary pairs at planned look ``look`` (0-based)."""
     weights = stats.look_levels(policy.looks, 1.0)
     weight = weights[min(look, len(weights) - 1)]
-    raw = endpoints(pairs, alpha=policy.alpha, seed=policy.seed)
+    raw = endpoints(
+        pairs,
+        alpha=policy.alpha,
+        seed=policy.seed,
+        resamples=policy.resamples,
+        wilcoxon=policy.wilcoxon,
+    )
     eps = _adjust(raw, look_weight=weight, family_factor=family_factor, alpha=policy.alpha)
     finding, notes = _finding(eps, policy.threshold_pct)
     total = eps[0].result
@@ -331,7 +358,12 @@ def confirmation_values(pairs: Sequence[Pair], endpoint: str) -> list[float]:
 
 def confirm(finding: Finding, pairs: Sequence[Pair], policy: Policy) -> Confirmation:
     """Re-test the finding's endpoint on fresh pairs: one-sided t-test in its direction."""
-    eps = {e.key: e for e in endpoints(pairs, alpha=policy.confirm_alpha, seed=policy.seed + 97)}
+    eps = {
+        e.key: e
+        for e in endpoints(
+            pairs, alpha=policy.confirm_alpha, seed=policy.seed + 97, resamples=policy.resamples
+        )
+    }
     ep = eps.get(finding.endpoint)
     values = confirmation_values(pairs, finding.endpoint)
     p = stats.one_sided_ttest_p(values, finding.direction) if values else None

@@ -36,8 +36,10 @@ def pid_alive(pid: int) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _no_inherited_probe(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never inherit a probe contract from an outer measured process."""
+def _no_inherited_probe(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never inherit a probe contract from an outer measured process, and their runs go
+    to a history database of their own, never the checkout's .ttfb/history.sqlite."""
     for key in list(os.environ):
         if key.startswith("TTFB_LAB_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("TTFB_LAB_DB", str(tmp_path / "history.sqlite"))

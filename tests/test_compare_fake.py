@@ -66,6 +66,8 @@ def run_compare(tmp_path: Path, fake: Path, *extra: str) -> tuple[int, dict]:
             "python train.py --new",
             "--out-dir",
             str(out),
+            "--runner",
+            "test-runner",
             *extra,
         ]
     )

@@ -13,9 +13,33 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import TTFBError
-from . import bisect, compare, demo, depmap, gh, measure, report, select, shrink
+from . import (
+    bisect,
+    calibrate,
+    compare,
+    demo,
+    depmap,
+    gh,
+    history,
+    measure,
+    report,
+    select,
+    shrink,
+)
 
-COMMANDS = (measure, compare, report, shrink, select, depmap, bisect, gh, demo)
+COMMANDS = (
+    measure,
+    compare,
+    report,
+    shrink,
+    select,
+    depmap,
+    bisect,
+    calibrate,
+    history,
+    gh,
+    demo,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import bisect, bisectrun, git, releasereport, results
+from .. import bisect, bisectrun, git, history, hostinfo, releasereport, results, thresholds
 from ..errors import TTFBError, UsageError
 from ..scenarios import find
 from . import common
@@ -64,6 +64,17 @@ def run(args: argparse.Namespace) -> int:
         except bisect.BisectError as exc:
             raise TTFBError(f"bisect: {exc}") from None
     doc = releasereport.bisect_json(commits, result, scenario=name, subjects=subjects)
+    if not args.no_history:
+        with history.History(args.db or history.default_path(root)) as hist:
+            hist.record_run(
+                "bisect",
+                scenario=name,
+                base_rev=commits[0],
+                head_rev=commits[-1],
+                runner=thresholds.runner_label(None),
+                machine=hostinfo.machine_facts(),
+                doc=doc,
+            )
     if args.json:
         results.write_json(args.json, doc)
     print(releasereport.render_bisect_text(doc), end="")
@@ -97,6 +108,8 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         help="commits that may fail to build or run before giving up",
     )
     b.add_argument("--samples", metavar="PATH", help="JSONL sample log")
+    b.add_argument("--db", metavar="PATH", help="history database (default .ttfb/history.sqlite)")
+    b.add_argument("--no-history", action="store_true", help="do not record this bisect")
     b.add_argument(
         "--first-batch",
         type=common.detect_mode,

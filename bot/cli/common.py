@@ -86,6 +86,11 @@ def positive_float(value: str) -> float:
     return number
 
 
+def percent_list(value: str) -> tuple[float, ...]:
+    """``2,3,5`` → (2.0, 3.0, 5.0): positive percentages, comma-separated."""
+    return tuple(positive_float(v.strip().rstrip("%")) for v in value.split(",") if v.strip())
+
+
 def nonneg_float(value: str) -> float:
     try:
         number = float(value)

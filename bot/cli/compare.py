@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from .. import arms, compare, depmap, git, measure, outputs, report, results
+from .. import arms, compare, depmap, git, history, measure, outputs, report, results, thresholds
 from ..errors import ConfigError, UsageError
 from ..runner import plan_looks
 from ..scenarios import Scenario, find, load_all
@@ -74,15 +75,20 @@ def targets_for(
     head: arms.Arm,
     scenarios_dir: Path,
     workdir: Path,
+    hist: history.History | None = None,
 ) -> list[compare.Target]:
     targets = []
     for scenario in chosen_scenarios(args, scenarios_dir):
         name = scenario.name if scenario else (args.name or "command")
-        floor = (
-            args.threshold_pct
-            if args.threshold_pct is not None
-            else (scenario.floor_pct if scenario else 2.0)
-        )
+        if args.threshold_pct is not None:
+            floor, note = args.threshold_pct, "set with --threshold-pct"
+        else:
+            floor, note = thresholds.for_scenario(
+                hist,
+                name,
+                thresholds.runner_label(args.runner),
+                floor=scenario.floor_pct if scenario else 2.0,
+            )
         skip = measure.gpu_skip_reason(scenario) if scenario else None
         if skip:
             targets.append(compare.Target(name, None, None, floor, skipped=skip))
@@ -107,7 +113,7 @@ def targets_for(
                     jobs[0],
                     jobs[1],
                     floor,
-                    "set with --threshold-pct" if args.threshold_pct is not None else "floor",
+                    note,
                     description=scenario.description if scenario else "",
                 )
             )
@@ -128,11 +134,13 @@ def run(args: argparse.Namespace) -> int:
     base_spec, head_spec = arm_specs(args, root)
     out_dir = Path(args.out_dir) if args.out_dir else None
     started = time.monotonic()
+    db = Path(args.db) if args.db else history.default_path(root)
     with (
+        contextlib.nullcontext() if args.no_history else history.History(db) as hist,
         arms.prepare(base_spec, head_spec, repo=root) as (base, head),
         tempfile.TemporaryDirectory(prefix="ttfb-shrunk-") as workdir,
     ):
-        targets = targets_for(args, base, head, scenarios_dir, Path(workdir))
+        targets = targets_for(args, base, head, scenarios_dir, Path(workdir), hist)
         log_path = (
             Path(args.samples)
             if args.samples
@@ -172,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
             elapsed_s=time.monotonic() - started,
             extra={"samples_log": str(log_path)},
         )
+        if hist is not None:
+            record_compare(hist, doc, outcomes, runner=thresholds.runner_label(args.runner))
     if args.json:
         results.write_json(args.json, doc)
     if out_dir:
@@ -179,6 +189,26 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}", file=sys.stderr)
     print(report.render_compare_text(doc), end="")
     return outputs.exit_code(doc, gate=args.gate)
+
+
+def record_compare(hist: history.History, doc: dict, outcomes: list, *, runner: str) -> None:
+    """One history run per scenario: its pairs and its comparison."""
+    by_name = {s["name"]: s for s in doc["scenarios"]}
+    for o in outcomes:
+        rows = []
+        if o.primary is not None:
+            rows = history.record_pairs(o.primary.pairs, stage="primary")
+            rows += history.record_pairs(o.confirmation_pairs, stage="confirm")
+        hist.record_run(
+            "compare",
+            scenario=o.target.name,
+            base_rev=doc["base"].get("revision"),
+            head_rev=doc["head"].get("revision"),
+            runner=runner,
+            machine=doc.get("machine"),
+            samples=rows,
+            comparison=by_name[o.target.name],
+        )
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -261,4 +291,7 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
     c.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS... (both arms)")
     c.add_argument("--depmap", metavar="PATH", help="dependency map (default .ttfb/depmap.json)")
     c.add_argument("--no-depmap", action="store_true", help="do not record imported files")
+    c.add_argument("--db", metavar="PATH", help="history database (default .ttfb/history.sqlite)")
+    c.add_argument("--no-history", action="store_true", help="do not read or write history")
+    c.add_argument("--runner", help="runner label for calibrations (default $TTFB_LAB_RUNNER)")
     c.set_defaults(func=run)

@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from .. import depmap, git, measure, report, results
+from .. import depmap, git, history, hostinfo, measure, report, results, thresholds
 from ..errors import UsageError
 from ..sample import Job
 from ..scenarios import Scenario, find, load_all
@@ -83,6 +83,16 @@ def run(args: argparse.Namespace) -> int:
                 samples,
                 revision=git.head_revision(root),
             )
+        if is_scenario and not args.no_history:
+            with history.History(args.db or history.default_path(root)) as hist:
+                hist.record_run(
+                    "measure",
+                    scenario=name,
+                    head_rev=git.head_revision(root),
+                    runner=thresholds.runner_label(None),
+                    machine=hostinfo.machine_facts(),
+                    samples=[("", "sample", i, s) for i, s in enumerate(samples)],
+                )
         failed_warmup = [w for w in warmups if not w.ok]
         summaries.append(measure.summarize(name, samples or failed_warmup))
         all_samples[name] = samples or failed_warmup
@@ -123,4 +133,6 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
     m.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
     m.add_argument("--depmap", metavar="PATH", help="dependency map (default .ttfb/depmap.json)")
     m.add_argument("--no-depmap", action="store_true", help="do not record imported files")
+    m.add_argument("--db", metavar="PATH", help="history database (default .ttfb/history.sqlite)")
+    m.add_argument("--no-history", action="store_true", help="do not record this run")
     m.set_defaults(func=run)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import bisectrun, events, ghflow, git, release
+from .. import bisectrun, events, ghflow, git, history, release, thresholds
 from ..errors import UsageError
 from ..scenarios import load_all
 from . import common
@@ -45,21 +45,28 @@ def run(args: argparse.Namespace, event: events.Event | None = None) -> int:
         f"release suite: {len(scenarios)} scenario(s), baseline {baseline} → head {head_sha[:10]}",
         file=sys.stderr,
     )
-    result = release.run_release(
-        root=root,
-        baseline=baseline,
-        head=head_sha,
-        scenarios=scenarios,
-        executor=common.executor(args),
-        api=api,
-        policy=release.release_policy(alpha=args.alpha, pairs=args.pairs, max_pairs=args.max_pairs),
-        bisect_plan=bisectrun.Plan(
-            pairs=args.pairs, max_pairs=args.bisect_max_pairs, alpha=args.alpha
-        ),
-        out_dir=Path(args.out_dir),
-        run_url=ghflow.run_url(env),
-        progress=lambda line: print(line, file=sys.stderr, flush=True),
-    )
+    db = Path(args.db) if args.db else history.default_path(root)
+    with history.History(db) as hist:
+        result = release.run_release(
+            root=root,
+            baseline=baseline,
+            head=head_sha,
+            scenarios=scenarios,
+            executor=common.executor(args),
+            api=api,
+            policy=release.release_policy(
+                alpha=args.alpha, pairs=args.pairs, max_pairs=args.max_pairs
+            ),
+            bisect_plan=bisectrun.Plan(
+                pairs=args.pairs, max_pairs=args.bisect_max_pairs, alpha=args.alpha
+            ),
+            out_dir=Path(args.out_dir),
+            run_url=ghflow.run_url(env),
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+            threshold=lambda s: thresholds.for_scenario(
+                hist, s.name, thresholds.runner_label(args.runner), floor=s.floor_pct
+            ),
+        )
     ghflow.append_summary(env, result.markdown)
     ghflow.write_outputs(env, {"gate": result.doc["gate"]["state"]})
     print(result.doc["gate"]["description"])
@@ -84,6 +91,8 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument("--bisect-max-pairs", type=common.positive_int, default=20)
     r.add_argument("--alpha", type=common.probability, default=0.01)
     r.add_argument("--gate", action="store_true", help="exit 1 when the gate fails")
+    r.add_argument("--db", metavar="PATH", help="history database (default .ttfb/history.sqlite)")
+    r.add_argument("--runner", help="runner label for calibrations (default $TTFB_LAB_RUNNER)")
     r.add_argument(
         "--offline",
         action="store_true",

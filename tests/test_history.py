@@ -1,0 +1,275 @@
+"""The history store: migrations, two writing processes, export/import, and the CLI around it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import yaml
+
+from bot import history
+from bot.cli import main
+from bot.errors import ResultsError
+from bot.history import SCHEMA_VERSION, History
+from bot.sample import Sample
+
+from .conftest import REPO
+
+
+def sample(t: float, status: str = "ok") -> Sample:
+    return Sample(status=status, ttfb_s=t, cpu_s=0.9 * t, phases={"import_torch": t / 2})
+
+
+def comparison(name: str, verdict: str, delta: float) -> dict:
+    return {
+        "name": name,
+        "verdict": verdict,
+        "delta_pct": delta,
+        "ci_low_pct": delta - 1,
+        "ci_high_pct": delta + 1,
+        "p_ttest": 0.001,
+        "p_wilcoxon": 0.002,
+        "pairs": 20,
+        "confirmed": True,
+        "threshold_pct": 2.0,
+        "threshold_note": "floor 2%",
+        "base": {"median_s": 3.0},
+        "head": {"median_s": 3.0 * (1 + delta / 100)},
+    }
+
+
+def test_a_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with History(path, upto=1) as old:
+        assert old.version == 1
+        old.db.execute(
+            "INSERT INTO runs (uid, kind, created, scenario, head_rev, runner, machine, python) "
+            "VALUES ('u1', 'measure', '2026-11-01T00:00:00Z', 'lm-cpu', 'abc', 'r', '{}', '3.11')"
+        )
+        old.db.execute(
+            "INSERT INTO samples (run_id, arm, stage, block, status, ttfb_s, cpu_s, phases) "
+            "VALUES (1, '', 'measure', -1, 'ok', 3.5, 3.1, '{}')"
+        )
+        columns = {r[1] for r in old.db.execute("PRAGMA table_info(runs)")}
+        assert "torch" not in columns
+    with History(path) as new:
+        assert new.version == SCHEMA_VERSION == 2
+        columns = {r[1] for r in new.db.execute("PRAGMA table_info(runs)")}
+        assert "torch" in columns
+        (run,) = new.recent()
+        assert run["scenario"] == "lm-cpu" and run["mean_ttfb_s"] == pytest.approx(3.5)
+        assert new.calibration("lm-cpu", "r") is None  # the v2 table exists and is empty
+
+
+def test_a_newer_or_foreign_file_is_a_one_line_error(tmp_path):
+    newer = tmp_path / "newer.sqlite"
+    con = sqlite3.connect(newer)
+    con.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    con.close()
+    with pytest.raises(ResultsError, match="newer than this ttfb understands"):
+        History(newer)
+    junk = tmp_path / "junk.sqlite"
+    junk.write_text("this is not a database\n" * 100)
+    with pytest.raises(ResultsError, match=r"junk\.sqlite: not a usable history database"):
+        History(junk)
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from bot.history import History
+    from bot.sample import Sample
+
+    path, tag = sys.argv[1], sys.argv[2]
+    with History(path) as h:
+        for i in range(40):
+            rows = [("head", "measure", -1, Sample(status="ok", ttfb_s=1.0 + j, cpu_s=1.0))
+                    for j in range(5)]
+            h.record_run("measure", scenario=f"s-{tag}", head_rev=str(i), samples=rows)
+    """
+)
+
+
+def test_two_processes_write_at_once(tmp_path):
+    path = tmp_path / "shared.sqlite"
+    History(path).close()  # created (and migrated) once, as a CI job's first step would
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), tag], cwd=REPO)
+        for tag in ("a", "b")
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    with History(path) as h:
+        counts = dict(h.db.execute("SELECT scenario, COUNT(*) FROM runs GROUP BY scenario"))
+        assert counts == {"s-a": 40, "s-b": 40}
+        assert h.db.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 400
+
+
+def fill(h: History) -> None:
+    h.record_run(
+        "measure",
+        scenario="lm-cpu",
+        head_rev="aaa",
+        runner="ci",
+        machine={"cpu": "X", "cores": 2, "python": "3.11"},
+        samples=[("", "measure", -1, sample(3.0)), ("", "measure", -1, sample(3.2, "crashed"))],
+    )
+    h.record_run(
+        "compare",
+        scenario="lm-cpu",
+        base_rev="aaa",
+        head_rev="bbb",
+        runner="ci",
+        samples=[("base", "primary", 0, sample(3.0)), ("head", "primary", 0, sample(3.3))],
+        comparison=comparison("lm-cpu", "regression", 10.0),
+    )
+    h.save_calibration(
+        scenario="lm-cpu",
+        runner="ci",
+        run_id=None,
+        values={"pairs": 40, "sd_total": 0.05, "threshold_pct": 3.0, "power": {"scale:5": 0.9}},
+    )
+
+
+def without_ids(doc: dict) -> dict:
+    return json.loads(json.dumps(doc))
+
+
+def test_export_then_import_round_trips_and_skips_what_it_has(tmp_path):
+    with History(tmp_path / "a.sqlite") as a:
+        fill(a)
+        exported = a.export()
+    assert exported["version"] == 1 and exported["kind"] == "ttfb-history"
+    assert len(exported["runs"]) == 2 and len(exported["calibrations"]) == 1
+    with History(tmp_path / "b.sqlite") as b:
+        assert b.load_export(exported) == 2
+        again = b.export()
+        assert without_ids(again) == without_ids(exported)
+        assert b.load_export(exported) == 0  # the same runs twice add nothing
+        assert len(b.export()["runs"]) == 2 and len(b.export()["calibrations"]) == 1
+        cal = b.calibration("lm-cpu", "ci")
+        assert cal["threshold_pct"] == 3.0 and cal["power"] == {"scale:5": 0.9}
+    with pytest.raises(ResultsError, match="kind"):
+        History(tmp_path / "c.sqlite").load_export({"version": 1, "kind": "other"})
+
+
+def test_history_cli_lists_plots_exports_and_imports(tmp_path, capsys):
+    db = tmp_path / "h.sqlite"
+    with History(db) as h:
+        fill(h)
+    export = tmp_path / "export.json"
+    plots = tmp_path / "plots"
+    assert main(["history", "--db", str(db), "--plot", str(plots), "--export", str(export)]) == 0
+    out = capsys.readouterr().out
+    assert "regression" in out and "+10.0%" in out and "lm-cpu" in out
+    (png,) = plots.glob("*.png")
+    assert png.name == "trend-lm-cpu.png" and png.read_bytes()[:4] == b"\x89PNG"
+    other = tmp_path / "other.sqlite"
+    assert main(["history", "--db", str(other), "--import", str(export)]) == 0
+    assert "imported 2 new run(s)" in capsys.readouterr().out
+    assert main(["history", "--db", str(other), "--import", str(export)]) == 0
+    assert "imported 0 new run(s)" in capsys.readouterr().out
+    export.write_text('{"version": 9, "kind": "ttfb-history"}')
+    assert main(["history", "--db", str(other), "--import", str(export)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "export.json" in err and "version" in err
+
+
+SEGMENTS = {"interpreter_ready": 0.03, "import_torch": 1.2, "first_batch_gap": 0.4}
+
+
+def fake_setup(tmp_path):
+    spec = {
+        "version": 1,
+        "seed": 5,
+        "load_sd_pct": 3,
+        "arms": {"base": {"segments": SEGMENTS, "sd_pct": 2}},
+    }
+    fake = tmp_path / "fake.yaml"
+    fake.write_text(yaml.safe_dump(spec))
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "tiny.yaml").write_text("name: tiny\ncommand: [python, t.py]\n")
+    return fake, scenarios
+
+
+def test_compare_uses_the_stored_threshold_and_says_so(tmp_path, capsys):
+    fake, scenarios = fake_setup(tmp_path)
+    db = tmp_path / "h.sqlite"
+    common = ["--fake", str(fake), "--root", str(tmp_path), "--scenarios-dir", str(scenarios)]
+    code = main(
+        [
+            "calibrate",
+            *common,
+            "--scenario",
+            "tiny",
+            "--pairs",
+            "16",
+            "--runner",
+            "ci-box",
+            "--db",
+            str(db),
+            "--thresholds",
+            "2,6",
+            "--shifts",
+            "10",
+            "--aa-trials",
+            "20",
+            "--shift-trials",
+            "4",
+            "--compares-per-week",
+            "4",
+            "--max-pairs",
+            "20",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "tiny on ci-box: 16 A/A pairs" in out and "chosen: threshold" in out
+    with History(db) as h:
+        cal = h.calibration("tiny", "ci-box")
+        assert cal is not None and cal["pairs"] == 16
+        (run,) = h.recent()
+        assert run["kind"] == "calibrate" and run["samples"] == 32
+    # raise the stored threshold, as a stricter policy would, to see compare pick it up
+    with History(db) as h:
+        h.db.execute("UPDATE calibrations SET threshold_pct = 4.5")
+
+    def compare(runner: str) -> dict:
+        out_dir = tmp_path / f"out-{runner}"
+        args = [*common, "--scenario", "tiny", "--base-env", "A=1", "--head-env", "A=2"]
+        args += ["--runner", runner, "--db", str(db), "--out-dir", str(out_dir)]
+        assert main(["compare", *args]) == 0
+        doc = json.loads((out_dir / "results.json").read_text())
+        return {**doc["scenarios"][0], "comment": (out_dir / "comment.md").read_text()}
+
+    calibrated = compare("ci-box")
+    assert calibrated["threshold_pct"] == 4.5
+    note = "threshold 4.5% from 16 A/A pairs on `ci-box`, tuned for ≤1 false positive/week"
+    assert calibrated["threshold_note"] == note and note in calibrated["comment"]
+    plain = compare("elsewhere")
+    assert plain["threshold_pct"] == 2.0
+    assert "floor 2%, no calibration for this scenario on `elsewhere`" in plain["comment"]
+    with History(db) as h:
+        kinds = [r["kind"] for r in h.recent()]
+        assert kinds == ["compare", "compare", "calibrate"]
+        assert h.compares_per_week() == pytest.approx(0.5)
+
+
+def test_calibrate_without_enough_blocks_is_a_one_line_error(tmp_path, capsys):
+    fake, scenarios = fake_setup(tmp_path)
+    args = ["calibrate", "--fake", str(fake), "--root", str(tmp_path)]
+    args += ["--scenarios-dir", str(scenarios), "--scenario", "tiny", "--pairs", "0"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "0 A/A blocks of tiny" in err and "--pairs" in err
+
+
+def test_default_path_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("TTFB_LAB_DB")
+    assert history.default_path(tmp_path) == tmp_path / ".ttfb" / "history.sqlite"
+    monkeypatch.setenv("TTFB_LAB_DB", str(tmp_path / "x.sqlite"))
+    assert history.default_path(tmp_path) == tmp_path / "x.sqlite"
