@@ -20,6 +20,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from scipy.stats import binom
+
 from .errors import ResultsError
 from .results import check_version
 from .sample import Sample
@@ -308,12 +310,15 @@ class History:
             if not ttfbs:
                 continue
             n = len(ttfbs)
+            lo, hi = median_ci_ranks(n)
             out.append(
                 {
                     **dict(r),
                     "median_s": ttfbs[n // 2],
                     "q1_s": ttfbs[n // 4],
                     "q3_s": ttfbs[(3 * n) // 4],
+                    "ci_low_s": ttfbs[lo],
+                    "ci_high_s": ttfbs[hi],
                     "n": n,
                 }
             )
@@ -433,6 +438,19 @@ class History:
 
     def export_calibrations(self) -> list[dict[str, Any]]:
         return [dict(c) for c in self.db.execute("SELECT * FROM calibrations").fetchall()]
+
+
+def median_ci_ranks(n: int, confidence: float = 0.95) -> tuple[int, int]:
+    """0-based ranks of the distribution-free CI of the median of n sorted values: the widest
+    order statistics j < k with P(j < rank of the median ≤ k) ≥ confidence (binomial)."""
+    if n < 3:
+        return 0, n - 1
+    tail = (1 - confidence) / 2
+    j = int(binom.ppf(tail, n, 0.5))  # P(B ≤ j) ≥ tail
+    if binom.cdf(j, n, 0.5) > tail:
+        j -= 1
+    j = max(j, 0)
+    return j, min(n - 1 - j, n - 1)
 
 
 def record_pairs(pairs: Sequence[Any], *, stage: str) -> list[tuple[str, str, int, Sample]]:

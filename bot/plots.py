@@ -29,7 +29,7 @@ def _pyplot() -> Any:
 
 
 def write_trends(history: Any, out_dir: Path, *, scenario: str | None = None) -> list[Path]:
-    """A PNG per scenario: median TTFB per run (IQR band), compare verdicts marked."""
+    """A PNG per scenario: median TTFB per run (95% CI and IQR bands), verdicts marked."""
     plt = _pyplot()
     if plt is None:
         return []
@@ -50,7 +50,14 @@ def write_trends(history: Any, out_dir: Path, *, scenario: str | None = None) ->
         med = [r["median_s"] for r in rows]
         fig, ax = plt.subplots(figsize=(max(6, len(rows) * 0.5), 4), constrained_layout=True)
         ax.fill_between(
-            x, [r["q1_s"] for r in rows], [r["q3_s"] for r in rows], alpha=0.2, label="IQR"
+            x, [r["q1_s"] for r in rows], [r["q3_s"] for r in rows], alpha=0.12, label="IQR"
+        )
+        ax.fill_between(
+            x,
+            [r["ci_low_s"] for r in rows],
+            [r["ci_high_s"] for r in rows],
+            alpha=0.3,
+            label="95% CI of the median",
         )
         ax.plot(x, med, marker="o", lw=1, label="median TTFB")
         for i, r in enumerate(rows):

@@ -273,3 +273,23 @@ def test_default_path_follows_the_environment(tmp_path, monkeypatch):
     assert history.default_path(tmp_path) == tmp_path / ".ttfb" / "history.sqlite"
     monkeypatch.setenv("TTFB_LAB_DB", str(tmp_path / "x.sqlite"))
     assert history.default_path(tmp_path) == tmp_path / "x.sqlite"
+
+
+@pytest.mark.parametrize("n,ranks", [(10, (1, 8)), (20, (5, 14)), (100, (39, 60))])
+def test_median_ci_ranks_match_the_binomial_table(n, ranks):
+    """The classic distribution-free 95% CI of the median: ranks 2–9 of 10, 6–15 of 20,
+    40–61 of 100 (1-based)."""
+    from scipy.stats import binom
+
+    assert history.median_ci_ranks(n) == ranks
+    j, k = ranks
+    assert binom.cdf(k, n, 0.5) - binom.cdf(j, n, 0.5) >= 0.95
+
+
+def test_trend_carries_the_ci_of_each_runs_median(tmp_path):
+    with History(tmp_path / "t.sqlite") as h:
+        rows = [("", "measure", -1, sample(1.0 + i / 10)) for i in range(20)]
+        h.record_run("measure", scenario="s", head_rev="r1", samples=rows)
+        (t,) = h.trend("s")
+    assert t["n"] == 20 and t["median_s"] == pytest.approx(2.0)
+    assert t["ci_low_s"] == pytest.approx(1.5) and t["ci_high_s"] == pytest.approx(2.4)
