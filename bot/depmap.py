@@ -1,9 +1,11 @@
 """The learned dependency map: scenario → repository files it imported or opened.
 
 Every measured run merges the probe's file lists into the map, with the revision and time it
-saw them. The map is a versioned JSON file in the results store (``.ttfb/depmap.json`` by
-default); merging is a union, so a file a scenario once used stays mapped until ``--reset``:
-for selection, forgetting a dependency is worse than remembering a stale one.
+saw them. The map lives in the history database (``bot.history``, one row per scenario, so it
+travels with the history's cache and export); a path ending in ``.json`` is read and written as
+the versioned JSON file earlier versions kept. Merging is a union, so a file a scenario once
+used stays mapped until ``--reset``: for selection, forgetting a dependency is worse than
+remembering a stale one.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from .errors import ResultsError
 from .results import check_version, read_json, write_json
 
 DEPMAP_VERSION = 1
-DEFAULT_PATH = Path(".ttfb") / "depmap.json"
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,35 @@ class Entry:
             "moved": self.moved,
             "last_run": self.last_run,
         }
+
+    @classmethod
+    def from_json(cls, e: Mapping[str, Any]) -> Entry:
+        imported = frozenset(e.get("imported", ()))
+        return cls(
+            imported=imported,
+            opened=frozenset(e.get("opened", ())) | imported,
+            revision=e.get("revision"),
+            updated=e.get("updated"),
+            runs=int(e.get("runs", 0)),
+            compares=int(e.get("compares", 0)),
+            moved=int(e.get("moved", 0)),
+            last_run=e.get("last_run"),
+        )
+
+    def union(self, other: Entry) -> Entry:
+        """Two copies of one scenario's entry (an imported history): files united, the newer
+        revision, the larger counts (the same runs may be in both)."""
+        newer = other if (other.updated or "") > (self.updated or "") else self
+        return Entry(
+            imported=self.imported | other.imported,
+            opened=self.opened | other.opened,
+            revision=newer.revision,
+            updated=newer.updated,
+            runs=max(self.runs, other.runs),
+            compares=max(self.compares, other.compares),
+            moved=max(self.moved, other.moved),
+            last_run=max(self.last_run or "", other.last_run or "") or None,
+        )
 
 
 @dataclass(frozen=True)
@@ -96,28 +126,25 @@ class DepMap:
         scenarios = data.get("scenarios")
         if not isinstance(scenarios, dict):
             raise ResultsError(f"{source}: scenarios: expected a mapping")
-        entries = {}
-        for name, e in scenarios.items():
-            imported = frozenset(e.get("imported", ()))
-            entries[name] = Entry(
-                imported=imported,
-                opened=frozenset(e.get("opened", ())) | imported,
-                revision=e.get("revision"),
-                updated=e.get("updated"),
-                runs=int(e.get("runs", 0)),
-                compares=int(e.get("compares", 0)),
-                moved=int(e.get("moved", 0)),
-                last_run=e.get("last_run"),
-            )
+        entries = {name: Entry.from_json(e) for name, e in scenarios.items()}
         return cls(entries)
 
 
+def _is_json(path: Path) -> bool:
+    return path.suffix == ".json"
+
+
 def load(path: str | Path) -> DepMap:
-    """The map at ``path``; a missing file is an empty map."""
+    """The map at ``path`` (a history database, or a ``.json`` file); missing is empty."""
     path = Path(path)
     if not path.exists():
         return DepMap()
-    return DepMap.from_json(read_json(path, known=DEPMAP_VERSION), source=str(path))
+    if _is_json(path):
+        return DepMap.from_json(read_json(path, known=DEPMAP_VERSION), source=str(path))
+    from .history import History
+
+    with History(path) as h:
+        return DepMap({k: Entry.from_json(v) for k, v in h.depmap_entries().items()})
 
 
 @contextmanager
@@ -131,6 +158,20 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _update(
+    dm: DepMap,
+    scenario: str,
+    imported: Iterable[str],
+    opened: Iterable[str],
+    revision: str | None,
+    verdict: str | None,
+) -> DepMap:
+    updated = dm.merged(scenario, imported=imported, opened=opened, revision=revision)
+    if verdict in ("regression", "improvement", "no_change", "inconclusive"):
+        updated = updated.with_verdict(scenario, moved=verdict in ("regression", "improvement"))
+    return updated
+
+
 def record(
     path: str | Path,
     scenario: str,
@@ -140,15 +181,32 @@ def record(
     revision: str | None,
     verdict: str | None = None,
 ) -> DepMap:
-    """Merge one scenario's files (and its verdict, if any) into the map on disk, locked."""
+    """Merge one scenario's files (and its verdict, if any) into the stored map, atomically."""
     path = Path(path)
-    with _locked(path):
-        updated = load(path).merged(scenario, imported=imported, opened=opened, revision=revision)
-        if verdict in ("regression", "improvement", "no_change", "inconclusive"):
-            moved = verdict in ("regression", "improvement")
-            updated = updated.with_verdict(scenario, moved=moved)
-        write_json(path, updated.to_json())
+    if _is_json(path):
+        with _locked(path):
+            updated = _update(load(path), scenario, imported, opened, revision, verdict)
+            write_json(path, updated.to_json())
+        return updated
+    from .history import History
+
+    with History(path) as h, h.transaction():
+        old = DepMap({k: Entry.from_json(v) for k, v in h.depmap_entries().items()})
+        updated = _update(old, scenario, imported, opened, revision, verdict)
+        h.put_depmap_entry(scenario, updated.entries[scenario].to_json())
     return updated
+
+
+def reset(path: str | Path) -> None:
+    """Forget the stored map."""
+    path = Path(path)
+    if _is_json(path):
+        path.unlink(missing_ok=True)
+    elif path.exists():
+        from .history import History
+
+        with History(path) as h:
+            h.clear_depmap()
 
 
 def history(dm: DepMap, *, now: datetime | None = None) -> dict[str, dict[str, float]]:
@@ -165,7 +223,10 @@ def history(dm: DepMap, *, now: datetime | None = None) -> dict[str, dict[str, f
 
 
 def default_path(root: Path) -> Path:
-    return Path(os.environ.get("TTFB_LAB_DEPMAP", root / DEFAULT_PATH))
+    """``$TTFB_LAB_DEPMAP``, else the history database."""
+    from .history import default_path as history_path
+
+    return Path(os.environ.get("TTFB_LAB_DEPMAP") or history_path(root))
 
 
 def record_samples(

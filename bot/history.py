@@ -26,7 +26,7 @@ from .errors import ResultsError
 from .results import check_version
 from .sample import Sample
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 EXPORT_VERSION = 1
 DEFAULT_PATH = Path(".ttfb") / "history.sqlite"
 
@@ -59,6 +59,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             reason TEXT)""",
         "CREATE INDEX calibrations_key ON calibrations(scenario, runner, created)",
     ),
+    3: ("CREATE TABLE depmap (scenario TEXT PRIMARY KEY, entry TEXT NOT NULL)",),
 }
 
 
@@ -102,6 +103,12 @@ class History:
     @property
     def version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction (BEGIN IMMEDIATE): read-modify-write is safe across processes."""
+        with self._tx():
+            yield
 
     @contextmanager
     def _tx(self) -> Iterator[None]:
@@ -332,6 +339,24 @@ class History:
             )
         ]
 
+    # --- the dependency map (bot.depmap keeps the logic; this keeps the rows) ----------------
+
+    def depmap_entries(self) -> dict[str, dict[str, Any]]:
+        rows = self.db.execute("SELECT scenario, entry FROM depmap ORDER BY scenario").fetchall()
+        return {r["scenario"]: json.loads(r["entry"]) for r in rows}
+
+    def put_depmap_entry(self, scenario: str, entry: Mapping[str, Any]) -> None:
+        """Insert or replace; call inside ``transaction()`` when it follows a read."""
+        self.db.execute(
+            "INSERT INTO depmap (scenario, entry) VALUES (?, ?) ON CONFLICT(scenario) "
+            "DO UPDATE SET entry = excluded.entry",
+            (scenario, json.dumps(entry, sort_keys=True)),
+        )
+
+    def clear_depmap(self) -> None:
+        with self._tx():
+            self.db.execute("DELETE FROM depmap")
+
     # --- export / import ---------------------------------------------------------------------
 
     def export(self) -> dict[str, Any]:
@@ -364,6 +389,7 @@ class History:
             "schema": self.version,
             "runs": runs,
             "calibrations": calibrations,
+            "depmap": self.depmap_entries(),
         }
 
     def load_export(self, doc: Mapping[str, Any], *, source: str = "export") -> int:
@@ -434,6 +460,15 @@ class History:
                         c.get("reason"),
                     ),
                 )
+        if doc.get("depmap"):
+            from .depmap import Entry
+
+            with self._tx():
+                mine = self.depmap_entries()
+                for name, entry in doc["depmap"].items():
+                    theirs = Entry.from_json(entry)
+                    merged = Entry.from_json(mine[name]).union(theirs) if name in mine else theirs
+                    self.put_depmap_entry(name, merged.to_json())
         return added
 
     def export_calibrations(self) -> list[dict[str, Any]]:

@@ -57,7 +57,7 @@ def test_a_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
         columns = {r[1] for r in old.db.execute("PRAGMA table_info(runs)")}
         assert "torch" not in columns
     with History(path) as new:
-        assert new.version == SCHEMA_VERSION == 2
+        assert new.version == SCHEMA_VERSION == 3
         columns = {r[1] for r in new.db.execute("PRAGMA table_info(runs)")}
         assert "torch" in columns
         (run,) = new.recent()
@@ -293,3 +293,43 @@ def test_trend_carries_the_ci_of_each_runs_median(tmp_path):
         (t,) = h.trend("s")
     assert t["n"] == 20 and t["median_s"] == pytest.approx(2.0)
     assert t["ci_low_s"] == pytest.approx(1.5) and t["ci_high_s"] == pytest.approx(2.4)
+
+
+def test_the_depmap_lives_in_the_history_and_travels_with_its_export(tmp_path):
+    from bot import depmap
+
+    db = tmp_path / "h.sqlite"
+    depmap.record(db, "lm-cpu", imported={"a.py", "b.py"}, opened={"c.yaml"}, revision="r1")
+    depmap.record(db, "lm-cpu", imported={"d.py"}, opened=(), revision="r2", verdict="regression")
+    dm = depmap.load(db)
+    e = dm.entries["lm-cpu"]
+    assert e.imported == {"a.py", "b.py", "d.py"} and e.opened >= {"c.yaml", "a.py"}
+    assert (e.runs, e.compares, e.moved, e.revision) == (2, 1, 1, "r2")
+    with History(db) as h:
+        exported = h.export()
+    assert set(exported["depmap"]) == {"lm-cpu"}
+    other = tmp_path / "other.sqlite"
+    depmap.record(other, "lm-cpu", imported={"z.py"}, opened=(), revision="r0")
+    with History(other) as h:
+        h.load_export(exported)
+        h.load_export(exported)  # twice: counts do not double
+    merged = depmap.load(other).entries["lm-cpu"]
+    assert merged.imported == {"a.py", "b.py", "d.py", "z.py"}
+    assert (merged.runs, merged.compares) == (2, 1)
+    depmap.reset(other)
+    assert depmap.load(other).entries == {}
+    # a .json path keeps the file format of earlier versions
+    legacy = tmp_path / "depmap.json"
+    depmap.record(legacy, "cnn-cpu", imported={"x.py"}, opened=(), revision="r1")
+    assert json.loads(legacy.read_text())["kind"] == "ttfb-depmap"
+    assert depmap.load(legacy).entries["cnn-cpu"].imported == {"x.py"}
+
+
+def test_a_version_2_database_gains_the_depmap_table(tmp_path):
+    path = tmp_path / "v2.sqlite"
+    with History(path, upto=2) as old:
+        fill(old)
+        assert "depmap" not in {r[0] for r in old.db.execute("SELECT name FROM sqlite_master")}
+    with History(path) as new:
+        assert new.version == 3 and new.depmap_entries() == {}
+        assert len(new.export()["runs"]) == 2

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import depmap
 from bot.cli import main
 from bot.selection import Change, History, ScenarioInfo, Settings, matches, plan
 
@@ -155,6 +156,9 @@ def git(repo: Path, *args: str) -> str:
     ).stdout
 
 
+DEPMAP = Path(".ttfb") / "history.sqlite"  # the module's repo keeps one history
+
+
 @pytest.fixture(scope="module")
 def example_repo(tmp_path_factory):
     """The example trainer and its CPU scenarios in a git repo, with a learned depmap."""
@@ -180,6 +184,8 @@ def example_repo(tmp_path_factory):
                 str(repo),
                 "--scenarios-dir",
                 str(repo / "scenarios"),
+                "--depmap",
+                str(repo / DEPMAP),
             ]
         )
         == 0
@@ -210,6 +216,8 @@ def select(repo: Path, capsys, *extra: str) -> dict:
                 str(out),
                 "--explore",
                 "0",
+                "--depmap",
+                str(repo / DEPMAP),
                 *extra,
             ]
         )
@@ -221,7 +229,7 @@ def select(repo: Path, capsys, *extra: str) -> dict:
 
 @pytest.mark.slow
 def test_learned_map_has_family_specific_files(example_repo):
-    dm = json.loads((example_repo / ".ttfb" / "depmap.json").read_text())["scenarios"]
+    dm = depmap.load(example_repo / DEPMAP).to_json()["scenarios"]
     assert "examples/trainer/models/cnn.py" in dm["cnn-cpu"]["imported"]
     assert "examples/trainer/models/cnn.py" not in dm["ranker-cpu"]["imported"]
     assert "examples/trainer/loop.py" in dm["ranker-cpu"]["imported"]
@@ -288,6 +296,8 @@ def test_rename_is_followed(example_repo, capsys):
             "0",
             "--budget-cpu-s",
             "200",
+            "--depmap",
+            str(example_repo / DEPMAP),
             "--matrix",
         ],
         capture_output=True,

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import calibrate, history, hostinfo, measure, results, thresholds
+from .. import calibrate, depmap, git, history, hostinfo, measure, results, thresholds
 from ..errors import UsageError
 from ..render import text_table
 from ..runner import Scheduler, plan_looks
@@ -76,6 +76,10 @@ def calibrate_one(
             runner=runner,
             machine=hostinfo.machine_facts(),
             samples=rows,
+        )
+        # A/A runs on the default branch are the best time to learn what the scenario reads
+        depmap.record_samples(
+            db_path, scenario.name, [s for *_, s in rows], revision=git.head_revision(root)
         )
     else:
         run_id = None

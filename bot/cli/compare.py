@@ -289,7 +289,11 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         "--gate", action="store_true", help="exit 1 on a confirmed regression or a broken scenario"
     )
     c.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS... (both arms)")
-    c.add_argument("--depmap", metavar="PATH", help="dependency map (default .ttfb/depmap.json)")
+    c.add_argument(
+        "--depmap",
+        metavar="PATH",
+        help="dependency map: a history database or a .json file (default: the history)",
+    )
     c.add_argument("--no-depmap", action="store_true", help="do not record imported files")
     c.add_argument("--db", metavar="PATH", help="history database (default .ttfb/history.sqlite)")
     c.add_argument("--no-history", action="store_true", help="do not read or write history")

@@ -21,8 +21,8 @@ def _path(args: argparse.Namespace) -> Path:
 def run_update(args: argparse.Namespace) -> int:
     root = common.root(args)
     path = _path(args)
-    if args.reset and path.exists():
-        path.unlink()
+    if args.reset:
+        depmap.reset(path)
     if args.all or not args.scenario:
         scenarios = load_all(args.scenarios_dir)
     else:
@@ -55,9 +55,9 @@ def run_update(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     path = _path(args)
-    if not path.exists():
-        raise UsageError(f"depmap: {path}: no map yet; run `ttfb depmap update`")
     dm = depmap.load(path)
+    if not dm.entries:
+        raise UsageError(f"depmap: {path}: no map yet; run `ttfb depmap update`")
     doc = dm.to_json()
     if args.json:
         results.write_json(args.json, doc)
@@ -95,10 +95,14 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
     u.add_argument("--all", action="store_true", help="every scenario (the default)")
     u.add_argument("--runs", type=common.positive_int, default=1, help="samples per scenario")
     u.add_argument("--reset", action="store_true", help="forget the old map first")
-    u.add_argument("--depmap", metavar="PATH", help="default .ttfb/depmap.json")
+    u.add_argument(
+        "--depmap", metavar="PATH", help="a history database or a .json file (default: the history)"
+    )
     u.set_defaults(func=run_update)
     s = dsub.add_parser("show", parents=parents, help="print the map")
-    s.add_argument("--depmap", metavar="PATH", help="default .ttfb/depmap.json")
+    s.add_argument(
+        "--depmap", metavar="PATH", help="a history database or a .json file (default: the history)"
+    )
     s.add_argument("--files", action="store_true", help="list every file")
     s.add_argument("--format", choices=("text", "json"), default="text")
     s.set_defaults(func=run_show)

@@ -131,7 +131,11 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
     m.add_argument("--stop", type=common.parse_stop, help="first_batch (default), exit or steps:K")
     m.add_argument("--samples", metavar="PATH", help="JSONL sample log (default under .ttfb/)")
     m.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
-    m.add_argument("--depmap", metavar="PATH", help="dependency map (default .ttfb/depmap.json)")
+    m.add_argument(
+        "--depmap",
+        metavar="PATH",
+        help="dependency map: a history database or a .json file (default: the history)",
+    )
     m.add_argument("--no-depmap", action="store_true", help="do not record imported files")
     m.add_argument("--db", metavar="PATH", help="history database (default .ttfb/history.sqlite)")
     m.add_argument("--no-history", action="store_true", help="do not record this run")

@@ -122,7 +122,11 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
     )
     s.add_argument("--seed", type=int, help="exploration seed (default: from the head commit)")
     s.add_argument("--tag", help="only scenarios with this tag (e.g. pr)")
-    s.add_argument("--depmap", metavar="PATH", help="dependency map (default .ttfb/depmap.json)")
+    s.add_argument(
+        "--depmap",
+        metavar="PATH",
+        help="dependency map: a history database or a .json file (default: the history)",
+    )
     s.add_argument(
         "--seed-glob",
         action="append",
