@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= out/demo
 
-.PHONY: setup demo test lint typecheck unit bench clean
+.PHONY: setup demo test lint typecheck unit bench peers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/probe_overhead.py
+
+# asv and pyperf go into out/peers-venv, never into the project's environment
+peers: $(STAMP)
+	$(BIN)/python benchmarks/vs_peers.py
 
 clean:
 	rm -rf $(VENV) out .ttfb .pytest_cache .mypy_cache .ruff_cache

@@ -221,6 +221,7 @@ def bisect(
             notes=(f"no regression between the ends ({end.verdict})",),
         )
     culprits: list[Culprit] = []
+    rest_clean: StepResult | None = None  # the culprit → bad check, when it found nothing
     lo = 0
     ambiguous: tuple[str, ...] = ()
     while len(culprits) < max_culprits:
@@ -236,6 +237,7 @@ def bisect(
             break
         after, judged = s.ask(pos, n)  # does the rest of the range regress further?
         if judged != "regressed":
+            rest_clean = after
             break
         # search (pos, n] against the culprit as the new good point
         s2 = _Search(
@@ -276,10 +278,17 @@ def bisect(
         and unexplained >= max(threshold_pct, 0.25 * total)
         and not _explains(end, explained, threshold_pct)
     ):
-        notes.append(
-            f"the ends differ by {end.delta_pct:+.1f}%; the culprit(s) explain "
-            f"{explained:+.1f}%, {unexplained:+.1f}% is unexplained"
-        )
+        if rest_clean is not None:
+            notes.append(
+                f"the ends differ by {end.delta_pct:+.1f}% and the culprit's own step by "
+                f"{explained:+.1f}%, but culprit → bad shows no further regression "
+                f"({rest_clean.verdict}, {rest_clean.delta_pct or 0.0:+.1f}%): the gap is noise"
+            )
+        else:
+            notes.append(
+                f"the ends differ by {end.delta_pct:+.1f}%; the culprit(s) explain "
+                f"{explained:+.1f}%, {unexplained:+.1f}% is unexplained"
+            )
     return BisectResult(
         tuple(culprits),
         tuple(s.steps),

@@ -204,3 +204,22 @@ def test_a_culprit_inside_the_end_to_end_ci_explains_it_all():
     assert (5, 11) not in calls
     assert len(calls) <= budget(11)
     assert not r.notes
+
+
+def test_a_gap_the_rest_of_the_range_does_not_confirm_is_called_noise():
+    """Own step +207% (CI +165…+250%) under ends of +357% (CI +258…+379%): one more check of
+    culprit → bad finds nothing, so the note says the gap is noise, not a second culprit."""
+    cs = commits(11)
+
+    def compare(a: str, b: str, attempt: int) -> StepResult:
+        ia, ib = cs.index(a), cs.index(b)
+        if (ia, ib) == (0, 11):
+            return StepResult("regression", 356.9, 258.3, 378.5, 0.001, 16)
+        if ia < 5 <= ib:
+            return StepResult("regression", 206.7, 165.3, 249.7, 0.001, 16)
+        return StepResult("no_change", -1.7, -5.6, 1.9, 0.9, 16)
+
+    r = bisect(cs, compare)
+    assert [c.commit for c in r.culprits] == [cs[5]]
+    assert r.comparisons == budget(11) + 1
+    assert "no further regression" in r.notes[0] and "noise" in r.notes[0]

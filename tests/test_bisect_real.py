@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import bisect
 from bot.cli import main
 
 from .conftest import REPO
@@ -104,7 +105,11 @@ def test_bisect_names_the_planted_commit(history, tmp_path, capsys):
     assert doc["version"] == 1 and doc["commits"] == 12
     assert [c["commit"] for c in doc["culprits"]] == [shas[PLANTED]]
     assert doc["culprits"][0]["subject"] == "Validate configs against the schema registry"
-    assert doc["comparisons"] <= 4 + 2
+    # ⌈log2 11⌉ + 2 on clean data; on real noise the percent estimates of a ~0.1 s process
+    # can leave a gap that costs one check of culprit → bad (which then finds nothing)
+    assert doc["comparisons"] <= bisect.budget(11) + 1
+    if doc["comparisons"] == bisect.budget(11) + 1:
+        assert "no further regression" in doc["notes"][0]
     text = capsys.readouterr().out
     assert f"culprit {shas[PLANTED][:10]}" in text and "◆" in text
 

@@ -156,7 +156,7 @@ def git(repo: Path, *args: str) -> str:
     ).stdout
 
 
-DEPMAP = Path(".ttfb") / "history.sqlite"  # the module's repo keeps one history
+HISTORY_DB = Path(".ttfb") / "history.sqlite"  # the module's repo keeps one history
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +185,7 @@ def example_repo(tmp_path_factory):
                 "--scenarios-dir",
                 str(repo / "scenarios"),
                 "--depmap",
-                str(repo / DEPMAP),
+                str(repo / HISTORY_DB),
             ]
         )
         == 0
@@ -217,7 +217,7 @@ def select(repo: Path, capsys, *extra: str) -> dict:
                 "--explore",
                 "0",
                 "--depmap",
-                str(repo / DEPMAP),
+                str(repo / HISTORY_DB),
                 *extra,
             ]
         )
@@ -229,7 +229,7 @@ def select(repo: Path, capsys, *extra: str) -> dict:
 
 @pytest.mark.slow
 def test_learned_map_has_family_specific_files(example_repo):
-    dm = depmap.load(example_repo / DEPMAP).to_json()["scenarios"]
+    dm = depmap.load(example_repo / HISTORY_DB).to_json()["scenarios"]
     assert "examples/trainer/models/cnn.py" in dm["cnn-cpu"]["imported"]
     assert "examples/trainer/models/cnn.py" not in dm["ranker-cpu"]["imported"]
     assert "examples/trainer/loop.py" in dm["ranker-cpu"]["imported"]
@@ -297,7 +297,7 @@ def test_rename_is_followed(example_repo, capsys):
             "--budget-cpu-s",
             "200",
             "--depmap",
-            str(example_repo / DEPMAP),
+            str(example_repo / HISTORY_DB),
             "--matrix",
         ],
         capture_output=True,
