@@ -242,7 +242,21 @@ def run_asv(conf_dir: Path, base: str, head: str, bin_: Path) -> dict:
     verdict = "no_change"
     if changed:
         verdict = "regression" if changed[0].lstrip().startswith("+") else "improvement"
+    if ratio is None:  # asv prints only changed benchmarks; its stored results have the rest
+        medians = [asv_result(conf_dir, sha) for sha in (base, head)]
+        if None not in medians:
+            ratio = medians[1] / medians[0]  # type: ignore[operator]
     return {"verdict": verdict, "ratio": ratio}
+
+
+def asv_result(conf_dir: Path, sha: str) -> float | None:
+    """The stored result (asv's median) of the benchmark at commit ``sha``."""
+    for path in (conf_dir / "results").glob(f"*/{sha[:8]}-*.json"):
+        doc = json.loads(path.read_text())
+        for name, row in doc["results"].items():
+            if name.endswith("time_train_to_first_batch"):
+                return float(row[doc["result_columns"].index("result")][0])
+    return None
 
 
 def run_pyperf(project: Path, base: str, head: str, work: Path, bin_: Path) -> dict:
@@ -300,6 +314,24 @@ def table(rows: list[dict]) -> str:
     )
 
 
+def detail(rows: list[dict]) -> str:
+    """One line per compare: the verdict, the tool's own estimate, runs and wall time."""
+    out = []
+    for r in rows:
+        if r.get("delta_pct") is not None:
+            estimate = f"{r['delta_pct']:+.1f}%"
+        elif r.get("ratio") is not None:
+            estimate = f"{(r['ratio'] - 1) * 100:+.1f}%"
+        else:
+            estimate = "–"
+        plant = f"+{r['plant_pct']:g}% ({r['delay_s'] * 1000:.0f} ms)" if r["plant_pct"] else "A/A"
+        out.append(
+            f"  {r['tool']:<7} {plant:<16} {r['verdict']:<13} {estimate:>7}  "
+            f"{r['runs']:>4} runs  {r['wall_s'] / 60:5.1f} min"
+        )
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=1, help="compares per tool and plant")
@@ -311,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.table_only:
         rows = [json.loads(line) for line in results.read_text().splitlines()]
         print(table(rows))
+        print()
+        print(detail(rows))
         return 0
     OUT.mkdir(parents=True, exist_ok=True)
     bin_ = peers_venv()
@@ -345,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
                         "delay_s": round(ttfb_s * p / 100, 4),
                         "base_ttfb_s": ttfb_s,
                         "trial": trial,
+                        "base": base,
+                        "head": heads[p],
                         "runs": counted(counter) - before,
                         "wall_s": round(time.monotonic() - started, 1),
                         **got,
@@ -354,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(json.dumps(row), file=sys.stderr)
     rows = [json.loads(line) for line in results.read_text().splitlines()]
     print(table(rows))
+    print()
+    print(detail(rows))
     return 0
 
 

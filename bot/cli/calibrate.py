@@ -70,17 +70,18 @@ def calibrate_one(
                 raise UsageError(f"calibrate: {scenario.name}: {broken}")
             rows += history.record_pairs(pairs, stage="aa")
             print(f"{scenario.name}: A/A block {b + 1}/{(args.pairs + 1) // 2}", file=sys.stderr)
+        revision = git.head_revision(root)
         run_id = hist.record_run(
             "calibrate",
             scenario=scenario.name,
+            base_rev=revision,
+            head_rev=revision,
             runner=runner,
             machine=hostinfo.machine_facts(),
             samples=rows,
         )
         # A/A runs on the default branch are the best time to learn what the scenario reads
-        depmap.record_samples(
-            db_path, scenario.name, [s for *_, s in rows], revision=git.head_revision(root)
-        )
+        depmap.record_samples(db_path, scenario.name, [s for *_, s in rows], revision=revision)
     else:
         run_id = None
     blocks = hist.aa_blocks(scenario.name, runner)
