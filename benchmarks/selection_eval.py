@@ -6,9 +6,11 @@ TTFB (a slow or heavy import in one family's module, a slow shared module, a slo
 check, a synchronous metrics call, a fork→spawn or worker-count change in one config); the
 others are neutral (docs, comments, tests, unrelated modules, configs nothing loads).
 
-Ground truth is measured, not assumed: every scenario is run on every change set (``--runs``
-samples) and on the base (twice as many); a scenario *moved* if one of its phase segments grew
-by at least ``--moved-s`` seconds at the median (planted effects are ≥ 0.5 s). The plan of
+Ground truth is measured, not assumed: every scenario is run on every change set, paired
+with a run of the base taken right before it (a worktree of the base commit), so the host's
+drift cancels; a scenario *moved* if one of its phase segments grew by at least ``--moved-s``
+seconds in two such pairs (planted effects are ≥ 0.5 s). ``--runs`` base samples per scenario
+teach the dependency map. The plan of
 ``ttfb select`` for each change set is then scored at several CPU budgets, given as a share of
 the full suite's cost: recall over (change, moved scenario) pairs, recall over moving change
 sets (at least one moved scenario selected), and the share of cost spent.
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import sys
 import tempfile
 from collections.abc import Callable
@@ -31,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from bot import depmap, git, selection  # noqa: E402
 from bot.measure import scenario_job  # noqa: E402
-from bot.sample import ProcessExecutor, Sample  # noqa: E402
+from bot.sample import Job, ProcessExecutor, Sample  # noqa: E402
 from bot.scenarios import load_all  # noqa: E402
 
 SCENARIOS = ("ranker-cpu", "lm-cpu", "cnn-cpu", "lm-spawn-workers")
@@ -163,18 +164,31 @@ def measure(repo: Path, names: list[str], runs: int, tmp: Path) -> dict[str, lis
     return out
 
 
-def moved(base: list[Sample], head: list[Sample], threshold: float) -> bool:
-    b = [segments(s) for s in base]
-    h = [segments(s) for s in head]
-    common = set.intersection(*(set(x) for x in b + h))
-    # both the median and the minimum must grow: a planted delay lifts both, while one slow
-    # sample (spawned workers vary by seconds on a busy host) lifts neither the min nor, with
-    # enough samples, the median
-    return any(
-        statistics.median(x[k] for x in h) - statistics.median(x[k] for x in b) >= threshold
-        and min(x[k] for x in h) - min(x[k] for x in b) >= threshold
-        for k in common
-    )
+def growth(base: Sample, head: Sample) -> dict[str, float]:
+    """Per phase segment both samples have: head − base, seconds."""
+    b, h = segments(base), segments(head)
+    return {k: h[k] - b[k] for k in b.keys() & h.keys()}
+
+
+def run_ok(job: Job, where: Path) -> Sample:
+    sample = ProcessExecutor().run(job)
+    if not sample.ok:
+        raise SystemExit(f"{job.scenario} failed in {where}: {sample.error}")
+    return sample
+
+
+def moved(base: Job, head: Job, threshold: float, where: Path) -> tuple[bool, int]:
+    """Ground truth for one scenario and change, measured in pairs taken back to back (so the
+    host's drift cancels): a first (base, head) pair in which no segment grew by
+    ``threshold`` means unmoved; otherwise a second pair in the opposite order decides, and
+    the scenario moved if one segment grew by ``threshold`` in both. Returns (moved, runs)."""
+    first = growth(run_ok(base, where), run_ok(head, where))
+    suspects = {k for k, d in first.items() if d >= threshold}
+    if not suspects:
+        return False, 2
+    head_s = run_ok(head, where)
+    second = growth(run_ok(base, where), head_s)
+    return any(second.get(k, 0.0) >= threshold for k in suspects), 4
 
 
 def main() -> None:
@@ -200,7 +214,7 @@ def main() -> None:
         git.init_repo(repo)
         base = git.commit_all(repo, "base")
         print("learning the dependency map and measuring the base…", file=sys.stderr)
-        base_samples = measure(repo, list(SCENARIOS), 2 * args.runs, tmp)
+        base_samples = measure(repo, list(SCENARIOS), args.runs, tmp)
         dm_path = repo / ".ttfb" / "history.sqlite"
         for name, samples in base_samples.items():
             depmap.record_samples(dm_path, name, samples, revision=base)
@@ -209,8 +223,17 @@ def main() -> None:
         infos = [selection.scenario_info(s, root=repo) for s in load_all(repo / "scenarios")]
         full_cost = sum(s.est_seconds * (2 * 20 + 2) for s in infos)
 
+        scenarios = {s.name: s for s in load_all(repo / "scenarios")}
+        base_tree = tmp / "base-tree"
+        git.run(["worktree", "add", "--quiet", "--detach", str(base_tree), base], cwd=repo)
+        (tmp / "w-base").mkdir()
+        (tmp / "w-head").mkdir()
+        base_jobs = {
+            n: scenario_job(scenarios[n], root=base_tree, workdir=tmp / "w-base") for n in SCENARIOS
+        }
         truth: list[set[str]] = []
         plans_input = []
+        truth_runs = 0
         for i, (label, edit) in enumerate(CHANGES):
             git.run(["checkout", "--quiet", "-B", f"change-{i}", base], cwd=repo)
             edit(repo)
@@ -218,8 +241,13 @@ def main() -> None:
             changes = [
                 selection.Change(p, s, o) for s, p, o in git.changed_paths(base, head, cwd=repo)
             ]
-            head_samples = measure(repo, list(SCENARIOS), args.runs, tmp)
-            hit = {n for n in SCENARIOS if moved(base_samples[n], head_samples[n], args.moved_s)}
+            hit = set()
+            for n in SCENARIOS:
+                head_job = scenario_job(scenarios[n], root=repo, workdir=tmp / "w-head")
+                yes, runs = moved(base_jobs[n], head_job, args.moved_s, repo)
+                truth_runs += runs
+                if yes:
+                    hit.add(n)
             truth.append(hit)
             plans_input.append((label, changes, head))
             print(f"{i + 1:2d}/{len(CHANGES)} {label}: moved {sorted(hit) or '-'}", file=sys.stderr)
@@ -267,7 +295,8 @@ def main() -> None:
     print(
         f"\n{len(CHANGES)} change sets, {sum(bool(t) for t in truth)} moved TTFB of at "
         f"least one scenario ({sum(len(t) for t in truth)} (change, scenario) pairs); "
-        f"ground truth measured with {args.runs} samples per scenario and change\n"
+        f"ground truth from paired base/head runs ({truth_runs} process runs), a segment "
+        f"growing by ≥ {args.moved_s:g} s in two pairs\n"
     )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:

@@ -265,10 +265,14 @@ def plan(
         return "gpu" if s.gpu else "cpu"
 
     def take(name: str, why: str, value: float, reason: str) -> bool:
+        # a candidate outranks a random draw: it may spend the exploration reserve too
         s = info[name]
-        if cost[name] > left[pool(s)]:
+        b = pool(s)
+        if cost[name] > left[b] + explore[b]:
             return False
-        left[pool(s)] -= cost[name]
+        spill = max(0.0, cost[name] - left[b])
+        left[b] -= cost[name] - spill
+        explore[b] -= spill
         selected.append(
             Pick(name, reason, value / cost[name], cost[name], s.runner, bool(s.gpu), why)
         )
@@ -287,7 +291,7 @@ def plan(
                 (
                     name,
                     f"must-run, but over the {b.upper()} budget "
-                    f"({cost[name]:.0f} s > {left[b]:.0f} s left)",
+                    f"({cost[name]:.0f} s > {left[b] + explore[b]:.0f} s left)",
                 )
             )
             warnings.append(
@@ -302,7 +306,8 @@ def plan(
             why = (
                 "no GPU budget"
                 if b == "gpu" and budgets["gpu"] <= 0
-                else f"over the {b.upper()} budget ({cost[name]:.0f} s > {left[b]:.0f} s left)"
+                else f"over the {b.upper()} budget ({cost[name]:.0f} s > "
+                f"{left[b] + explore[b]:.0f} s left)"
             )
             skipped.append((name, why))
     # Exploration: a seeded draw among scenarios nothing selected, within the held-back slice.

@@ -313,3 +313,11 @@ def test_select_bad_revision_is_one_line(capsys, tmp_path):
     assert main(["select", "--base", "nope-rev", "--root", str(REPO)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --base: unknown git revision 'nope-rev'") and err.count("\n") == 1
+
+
+def test_candidates_may_spend_the_exploration_reserve():
+    """A budget that covers both candidates only with its held-back slice runs both: a
+    candidate outranks a random draw."""
+    p = run_plan(["src/common.py"], cpu=2 * COST, gpu=0, explore=0.1)
+    assert sorted(names(p)) == ["a", "b"]
+    assert sum(x.cost_s for x in p.selected) <= 2 * COST
