@@ -108,8 +108,10 @@ def test_bisect_names_the_planted_commit(history, tmp_path, capsys):
     # ⌈log2 11⌉ + 2 on clean data; on real noise the percent estimates of a ~0.1 s process
     # can leave a gap that costs one check of culprit → bad (which then finds nothing)
     assert doc["comparisons"] <= bisect.budget(11) + 1
-    if doc["comparisons"] == bisect.budget(11) + 1:
-        assert "no further regression" in doc["notes"][0]
+    if doc["comparisons"] == bisect.budget(11) + 1:  # the extra step: culprit → bad, clean
+        last = doc["steps"][-1]
+        assert last["commit"] == shas[-1] and last["verdict"] != "regression"
+        assert all("no further regression" in n for n in doc["notes"])
     text = capsys.readouterr().out
     assert f"culprit {shas[PLANTED][:10]}" in text and "◆" in text
 
