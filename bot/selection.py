@@ -13,10 +13,18 @@ files makes it a must-run. A renamed file counts under both names; a deleted one
 per-scenario rate ``r`` at which changes moved its TTFB (from stored verdicts, Beta(1, 9) prior:
 (moved + 1) / (runs + 10)), the chance that the change moves the scenario is
 ``1 - Π(1 - strength · r)`` over its touches, raised by up to ×2 for a scenario not run for 30
-days. **Cost** is ``est_seconds × (2 · pairs + 2)``. Each budget (CPU-seconds, GPU-seconds) is
-filled greedily by value/cost after the must-runs; a seeded random exploration slice (10% by
-default) of each budget then runs scenarios nothing selected, so misses of the map can be
-measured without bias.
+days. **Cost** is ``est_seconds × (2 · pairs + 2)``.
+
+**Coverage.** A regression lives in the changed code; scenarios are detectors of it. Once a
+chosen scenario imports a changed path, a second importer of the same path adds little: each
+path keeps a residual ``Π(1 - strength)`` over the scenarios already chosen, and a candidate's
+*gain* is its value computed with ``strength · residual`` in place of ``strength``. Each budget
+(CPU-seconds, GPU-seconds) is filled after the must-runs by the greedy rule for budgeted
+coverage: the largest gain per second next, ties to the larger standalone value per second,
+then the name. So a tight budget first spreads over the changed paths (the cheapest scenario
+that reaches each), and a loose one still runs every candidate. A seeded random exploration
+slice (10% by default) of each budget then runs scenarios nothing selected, so misses of the
+map can be measured without bias.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from typing import Any
 from . import shrinkargs
 
 PLAN_VERSION = 1
+EPSILON_S = 1e-6  # a budget that equals the cost exactly must fit, whatever the rounding
 STRENGTH = {"import": 1.0, "open": 0.6, "glob": 0.35, "seed": 0.25}
 DEFAULT_SEEDS = (
     "pyproject.toml",
@@ -214,11 +223,19 @@ def touches(
     return found
 
 
-def _value(ts: Sequence[Touch], name: str, history: History) -> float:
+def _value(
+    ts: Sequence[Touch],
+    name: str,
+    history: History,
+    residual: Mapping[str, float] | None = None,
+) -> float:
+    """The chance that the change moves ``name`` (× staleness); with ``residual``, only the
+    part of each changed path that the scenarios already chosen leave uncovered counts."""
     rate = history.rate(name)
     miss = 1.0
     for t in ts:
-        miss *= 1.0 - STRENGTH.get(t.how, 1.0) * rate
+        left = 1.0 if residual is None else residual.get(t.path, 1.0)
+        miss *= 1.0 - STRENGTH.get(t.how, 1.0) * left * rate
     return (1.0 - miss) * history.staleness(name)
 
 
@@ -264,28 +281,39 @@ def plan(
     def pool(s: ScenarioInfo) -> str:
         return "gpu" if s.gpu else "cpu"
 
-    def take(name: str, why: str, value: float, reason: str) -> bool:
+    # per changed path: the share a regression in it would stay unseen by the chosen scenarios
+    residual: dict[str, float] = {}
+    first_cover: dict[str, str] = {}
+
+    def take(name: str, why: str, gain: float, reason: str) -> bool:
         # a candidate outranks a random draw: it may spend the exploration reserve too
         s = info[name]
         b = pool(s)
-        if cost[name] > left[b] + explore[b]:
+        if cost[name] > left[b] + explore[b] + EPSILON_S:
             return False
         spill = max(0.0, cost[name] - left[b])
         left[b] -= cost[name] - spill
         explore[b] -= spill
+        covered = sorted({first_cover[t.path] for t in per[name] if t.path in first_cover})
+        if gain <= 0.0 and covered:
+            reason += f"; its paths are covered by {', '.join(covered)} already"
         selected.append(
-            Pick(name, reason, value / cost[name], cost[name], s.runner, bool(s.gpu), why)
+            Pick(name, reason, gain / cost[name], cost[name], s.runner, bool(s.gpu), why)
         )
+        for t in per[name]:
+            residual[t.path] = residual.get(t.path, 1.0) * (1.0 - STRENGTH.get(t.how, 1.0))
+            first_cover.setdefault(t.path, name)
         return True
 
-    ranked = sorted(per, key=lambda n: (-_value(per[n], n, history) / cost[n], n))
+    standalone = {n: _value(per[n], n, history) for n in per}
+    ranked = sorted(per, key=lambda n: (-standalone[n] / cost[n], n))
     must = [
         n
         for n in ranked
         if any(t.how == "own" for t in per[n]) or any(t.how == "seed" for t in per[n])
     ]
     for name in must:
-        if not take(name, "must-run", _value(per[name], name, history), _reason(per[name])):
+        if not take(name, "must-run", standalone[name], _reason(per[name])):
             b = pool(info[name])
             skipped.append(
                 (
@@ -298,10 +326,12 @@ def plan(
                 f"must-run scenario {name} dropped: the {b.upper()} budget "
                 f"({budgets[b]:.0f} s) is too small for the must-run set"
             )
-    for name in ranked:
-        if name in must:
-            continue
-        if not take(name, "ranked", _value(per[name], name, history), _reason(per[name])):
+    rest_ = [n for n in ranked if n not in must]
+    while rest_:  # budgeted-coverage greedy: recompute each candidate's gain after every pick
+        gains = {n: _value(per[n], n, history, residual) for n in rest_}
+        name = min(rest_, key=lambda n: (-gains[n] / cost[n], -standalone[n] / cost[n], n))
+        rest_.remove(name)
+        if not take(name, "ranked", gains[name], _reason(per[name])):
             b = pool(info[name])
             why = (
                 "no GPU budget"
@@ -317,7 +347,7 @@ def plan(
     rng.shuffle(rest)
     for name in rest:  # none of these is a candidate: every candidate was taken or skipped
         b = pool(info[name])
-        if cost[name] <= explore[b]:
+        if cost[name] <= explore[b] + EPSILON_S:
             explore[b] -= cost[name]
             selected.append(
                 Pick(

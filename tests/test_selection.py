@@ -321,3 +321,56 @@ def test_candidates_may_spend_the_exploration_reserve():
     p = run_plan(["src/common.py"], cpu=2 * COST, gpu=0, explore=0.1)
     assert sorted(names(p)) == ["a", "b"]
     assert sum(x.cost_s for x in p.selected) <= 2 * COST
+
+
+def test_tight_budget_spreads_over_the_changed_paths_before_doubling_up():
+    """Two scenarios import the same changed files; a third reaches one that neither does.
+    With room for two, the second pick is the one that sees the uncovered path, even though
+    the redundant one is cheaper; with room for all, all run, and the plan says why."""
+    x = ScenarioInfo("x", est_seconds=4)
+    y = ScenarioInfo("y", est_seconds=4)
+    z = ScenarioInfo("z", est_seconds=5)
+    dm = {
+        "x": (frozenset({"src/common.py", "src/x.py"}), frozenset()),
+        "y": (frozenset({"src/common.py", "src/x.py"}), frozenset()),
+        "z": (frozenset({"src/common.py", "src/z.py"}), frozenset()),
+    }
+    changes = [Change("src/common.py"), Change("src/x.py"), Change("src/z.py")]
+    per_pair = 2 * 20 + 2
+
+    def pick(budget):
+        return plan(
+            changes,
+            [x, y, z],
+            dm,
+            budget_cpu_s=budget,
+            budget_gpu_s=0,
+            settings=Settings(explore_fraction=0.0),
+        )
+
+    tight = pick((4 + 5) * per_pair)
+    assert names(tight) == ["x", "z"]
+    assert "y" in dict(tight.skipped)
+    loose = pick((4 + 4 + 5) * per_pair)
+    assert names(loose) == ["x", "z", "y"]
+    assert loose.selected[2].reason.endswith("covered by x already")
+    assert loose.selected[2].score == 0.0 < loose.selected[1].score
+
+
+def test_a_budget_equal_to_the_cost_fits_despite_rounding():
+    """Splitting the budget into a held-back slice and the rest must not lose the last
+    candidate to floating-point rounding when the budget is exactly the candidates' cost."""
+    x = ScenarioInfo("x", est_seconds=4)
+    y = ScenarioInfo("y", est_seconds=4)
+    dm = {n: (frozenset({"src/common.py"}), frozenset()) for n in ("x", "y")}
+    full = 2 * 4 * (2 * 20 + 2)
+    for fraction in (0.1, 0.3, 0.7):
+        p = plan(
+            [Change("src/common.py")],
+            [x, y],
+            dm,
+            budget_cpu_s=full * 1.0,
+            budget_gpu_s=0,
+            settings=Settings(explore_fraction=fraction),
+        )
+        assert names(p) == ["x", "y"], fraction
