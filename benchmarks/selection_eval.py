@@ -1,36 +1,46 @@
 """Selection quality: recall of TTFB-moving changes against the share of full-suite cost.
 
 Builds a git repository of the example trainer with its four CPU scenarios, learns the
-dependency map, then applies 32 synthetic change sets, one branch each. Thirteen really move
-TTFB (a slow or heavy import in one family's module, a slow shared module, a slow config
-check, a synchronous metrics call, a fork→spawn or worker-count change in one config); the
-others are neutral (docs, comments, tests, unrelated modules, configs nothing loads).
+dependency map, then applies 54 synthetic change sets, one branch each. Twenty-five are meant
+to move TTFB (a slow or heavy import in one family's module, a slow model or dataset build, a
+slow shared module, a slow config check, a synchronous metrics call, a start-method or
+worker-count change in one config); the others are meant to be neutral (docs, comments,
+tests, unrelated modules, configs nothing loads).
 
 Ground truth is measured, not assumed: every scenario is run on every change set, paired
 with a run of the base taken right before it (a worktree of the base commit), so the host's
 drift cancels; a scenario *moved* if one of its phase segments grew by at least ``--moved-s``
-seconds in two such pairs (planted effects are ≥ 0.5 s). ``--runs`` base samples per scenario
-teach the dependency map. The plan of
-``ttfb select`` for each change set is then scored at several CPU budgets, given as a share of
-the full suite's cost: recall over (change, moved scenario) pairs, recall over moving change
-sets (at least one moved scenario selected), and the share of cost spent.
+seconds in three such pairs (planted effects are 0.6 s). ``--runs`` base samples per scenario
+teach the dependency map. The plan of ``ttfb select`` for each change set is then scored at
+several CPU budgets, given as a share of the full suite's cost:
 
-    .venv/bin/python benchmarks/selection_eval.py [--runs 3] [--moved-s 0.3]
+- recall of moving changes: at least one scenario that moved was selected, so the PR is
+  flagged (the measure of predictive test selection, "faulty changes caught");
+- recall of (change, moved scenario) pairs;
+- the share of the full suite's cost spent, on average over the change sets.
+
+``--save FILE`` keeps the measured ground truth and map as JSON; ``--load FILE`` scores the
+current selection code against it without measuring again.
+
+    .venv/bin/python benchmarks/selection_eval.py [--runs 3] [--moved-s 0.3] [--save F | --load F]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot import depmap, git, selection  # noqa: E402
+from bot.calibrate import wilson_upper  # noqa: E402
 from bot.measure import scenario_job  # noqa: E402
 from bot.sample import Job, ProcessExecutor, Sample  # noqa: E402
 from bot.scenarios import load_all  # noqa: E402
@@ -77,19 +87,62 @@ def rename(old: str, new: str) -> Callable[[Path], None]:
     return edit
 
 
+SLOW_CALL = '    __import__("time").sleep(0.6)  # planted\n'
+
+
+def in_body(path: str, signature_end: str) -> Callable[[Path], None]:
+    """A blocking call as the first statement of the function whose signature's last line
+    ends with ``signature_end`` (after its docstring, when it has one)."""
+
+    def edit(repo: Path) -> None:
+        p = repo / path
+        lines = p.read_text().splitlines(keepends=True)
+        at = next(i for i, ln in enumerate(lines) if ln.rstrip().endswith(signature_end)) + 1
+        if lines[at].lstrip().startswith('"""'):
+            if lines[at].count('"""') < 2:  # a docstring over several lines
+                at += 1
+                while '"""' not in lines[at]:
+                    at += 1
+            at += 1
+        lines.insert(at, SLOW_CALL)
+        p.write_text("".join(lines))
+
+    return edit
+
+
 CHANGES: list[tuple[str, Callable[[Path], None]]] = [
-    # really move TTFB
+    # meant to move TTFB (the ground truth below decides)
     ("slow import: models/ranker.py", prepend(f"{T}/models/ranker.py", SLEEP)),
     ("slow import: models/lm.py", prepend(f"{T}/models/lm.py", SLEEP)),
     ("slow import: models/cnn.py", prepend(f"{T}/models/cnn.py", SLEEP)),
     ("slow import: datasets/ranker.py", prepend(f"{T}/datasets/ranker.py", SLEEP)),
     ("slow import: datasets/cnn.py", prepend(f"{T}/datasets/cnn.py", SLEEP)),
+    ("slow import: datasets/lm.py", prepend(f"{T}/datasets/lm.py", SLEEP)),
     (
         "heavy import (scipy.stats) in models/ranker.py",
         prepend(f"{T}/models/ranker.py", "import scipy.stats  # noqa: F401\n"),
     ),
+    (
+        "heavy import (scipy.signal) in models/cnn.py",
+        prepend(f"{T}/models/cnn.py", "import scipy.signal  # noqa: F401\n"),
+    ),
+    (
+        "heavy import (scipy.optimize) in datasets/lm.py",
+        prepend(f"{T}/datasets/lm.py", "import scipy.optimize  # noqa: F401\n"),
+    ),
+    ("slow model build: models/lm.py", in_body(f"{T}/models/lm.py", "-> TransformerLM:")),
+    ("slow model build: models/cnn.py", in_body(f"{T}/models/cnn.py", "-> ConvNet:")),
+    (
+        "slow dataset build: datasets/ranker.py",
+        in_body(f"{T}/datasets/ranker.py", "-> ClickLogDataset:"),
+    ),
+    ("slow norm stats: preprocess.py", in_body(f"{T}/preprocess.py", ") -> NormStats:")),
     ("slow shared module: loop.py", prepend(f"{T}/loop.py", SLEEP)),
     ("slow shared module: registry.py", prepend(f"{T}/registry.py", SLEEP)),
+    ("slow shared module: datasets/base.py", prepend(f"{T}/datasets/base.py", SLEEP)),
+    ("slow shared module: synth.py", prepend(f"{T}/synth.py", SLEEP)),
+    ("slow shared module: schema.py", prepend(f"{T}/schema.py", SLEEP)),
+    ("slow shared module: preprocess.py", prepend(f"{T}/preprocess.py", SLEEP)),
     ("slow config check: config.py", prepend(f"{T}/config.py", SLEEP)),
     (
         "synchronous metrics call: telemetry.py",
@@ -99,6 +152,7 @@ CHANGES: list[tuple[str, Callable[[Path], None]]] = [
             '    __import__("time").sleep(0.6)\n    _queue.put({"event": event',
         ),
     ),
+    ("slow entry point: train.py", prepend(f"{T}/train.py", SLEEP)),
     (
         "fork -> spawn workers: cnn.yaml",
         replace("examples/configs/cnn.yaml", "start_method: fork", "start_method: spawn"),
@@ -107,8 +161,11 @@ CHANGES: list[tuple[str, Callable[[Path], None]]] = [
         "spawn -> fork workers: lm.yaml",
         replace("examples/configs/lm.yaml", "start_method: spawn", "start_method: fork"),
     ),
-    ("slow import: datasets/lm.py", prepend(f"{T}/datasets/lm.py", SLEEP)),
-    # neutral
+    (
+        "2 -> 4 spawn workers: lm.yaml",
+        replace("examples/configs/lm.yaml", "num_workers: 2", "num_workers: 4"),
+    ),
+    # meant to be neutral
     ("docs: README", append("README.md", "\nMore words.\n")),
     ("docs: examples/README.md", append("examples/README.md", "\nA note.\n")),
     ("comment in models/cnn.py", append(f"{T}/models/cnn.py", "\n# a comment\n")),
@@ -118,16 +175,24 @@ CHANGES: list[tuple[str, Callable[[Path], None]]] = [
     ("new unrelated tool", append("tools/plot.py", "import sys\nprint(sys.argv)\n")),
     ("new config nothing loads", append("examples/configs/big.yaml", "seed: 1\n")),
     (
-        "docstring in models/ranker.py",
-        replace(
-            f"{T}/models/ranker.py",
-            '"""',
-            '"""Ranker. ',
-        ),
+        "new trainer module nothing imports",
+        append(f"{T}/export.py", "def to_onnx(model):\n    return model\n"),
     ),
+    (
+        "docstring in models/ranker.py",
+        replace(f"{T}/models/ranker.py", '"""', '"""Ranker. '),
+    ),
+    ("docstring in models/lm.py", replace(f"{T}/models/lm.py", '"""', '"""LM. ')),
     ("comment in config.py", append(f"{T}/config.py", "\n# note\n")),
     ("comment in preprocess.py", append(f"{T}/preprocess.py", "\n# note\n")),
+    ("comment in datasets/base.py", append(f"{T}/datasets/base.py", "\n# note\n")),
+    ("comment in schema.py", append(f"{T}/schema.py", "\n# note\n")),
+    ("comment in datasets/lm.py", append(f"{T}/datasets/lm.py", "\n# note\n")),
     ("unused helper in synth.py", append(f"{T}/synth.py", "\n\ndef _unused():\n    return 1\n")),
+    (
+        "unused helper in registry.py",
+        append(f"{T}/registry.py", "\n\ndef _names():\n    return []\n"),
+    ),
     (
         "log_every in ranker.yaml",
         replace("examples/configs/ranker.yaml", "log_every: 100", "log_every: 50"),
@@ -138,6 +203,7 @@ CHANGES: list[tuple[str, Callable[[Path], None]]] = [
     ("gitignore", append(".gitignore", "\n*.tmp\n")),
     ("comment in train.py", append(f"{T}/train.py", "\n# note\n")),
     ("comment in telemetry.py", append(f"{T}/telemetry.py", "\n# note\n")),
+    ("comment in models/ranker.py", append(f"{T}/models/ranker.py", "\n# note\n")),
 ]
 
 
@@ -180,23 +246,27 @@ def run_ok(job: Job, where: Path) -> Sample:
 def moved(base: Job, head: Job, threshold: float, where: Path) -> tuple[bool, int]:
     """Ground truth for one scenario and change, measured in pairs taken back to back (so the
     host's drift cancels): a first (base, head) pair in which no segment grew by
-    ``threshold`` means unmoved; otherwise a second pair in the opposite order decides, and
-    the scenario moved if one segment grew by ``threshold`` in both. Returns (moved, runs)."""
+    ``threshold`` means unmoved; otherwise two more pairs, in the opposite order and then the
+    first again, decide, and the scenario moved if one segment grew by ``threshold`` in all
+    three. Returns (moved, process runs)."""
     first = growth(run_ok(base, where), run_ok(head, where))
     suspects = {k for k, d in first.items() if d >= threshold}
-    if not suspects:
-        return False, 2
-    head_s = run_ok(head, where)
-    second = growth(run_ok(base, where), head_s)
-    return any(second.get(k, 0.0) >= threshold for k in suspects), 4
+    runs = 2
+    for order in ("head first", "base first"):
+        if not suspects:
+            return False, runs
+        if order == "head first":
+            head_s = run_ok(head, where)
+            pair = growth(run_ok(base, where), head_s)
+        else:
+            pair = growth(run_ok(base, where), run_ok(head, where))
+        runs += 2
+        suspects = {k for k in suspects if pair.get(k, 0.0) >= threshold}
+    return bool(suspects), runs
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--moved-s", type=float, default=0.3)
-    args = parser.parse_args()
-
+def ground_truth(runs: int, moved_s: float) -> dict[str, Any]:
+    """Measure: learn the map on the base, then every scenario on every change set."""
     with tempfile.TemporaryDirectory(prefix="ttfb-seleval-") as d:
         tmp = Path(d)
         repo = tmp / "repo"
@@ -214,14 +284,11 @@ def main() -> None:
         git.init_repo(repo)
         base = git.commit_all(repo, "base")
         print("learning the dependency map and measuring the base…", file=sys.stderr)
-        base_samples = measure(repo, list(SCENARIOS), args.runs, tmp)
+        base_samples = measure(repo, list(SCENARIOS), runs, tmp)
         dm_path = repo / ".ttfb" / "history.sqlite"
         for name, samples in base_samples.items():
             depmap.record_samples(dm_path, name, samples, revision=base)
         dm = depmap.load(dm_path)
-        files = {n: (e.imported, e.opened) for n, e in dm.entries.items()}
-        infos = [selection.scenario_info(s, root=repo) for s in load_all(repo / "scenarios")]
-        full_cost = sum(s.est_seconds * (2 * 20 + 2) for s in infos)
 
         scenarios = {s.name: s for s in load_all(repo / "scenarios")}
         base_tree = tmp / "base-tree"
@@ -231,79 +298,133 @@ def main() -> None:
         base_jobs = {
             n: scenario_job(scenarios[n], root=base_tree, workdir=tmp / "w-base") for n in SCENARIOS
         }
-        truth: list[set[str]] = []
-        plans_input = []
-        truth_runs = 0
+        out: list[dict[str, Any]] = []
         for i, (label, edit) in enumerate(CHANGES):
             git.run(["checkout", "--quiet", "-B", f"change-{i}", base], cwd=repo)
             edit(repo)
             head = git.commit_all(repo, label)
-            changes = [
-                selection.Change(p, s, o) for s, p, o in git.changed_paths(base, head, cwd=repo)
-            ]
-            hit = set()
+            hit, spent = [], 0
             for n in SCENARIOS:
                 head_job = scenario_job(scenarios[n], root=repo, workdir=tmp / "w-head")
-                yes, runs = moved(base_jobs[n], head_job, args.moved_s, repo)
-                truth_runs += runs
+                yes, used = moved(base_jobs[n], head_job, moved_s, repo)
+                spent += used
                 if yes:
-                    hit.add(n)
-            truth.append(hit)
-            plans_input.append((label, changes, head))
-            print(f"{i + 1:2d}/{len(CHANGES)} {label}: moved {sorted(hit) or '-'}", file=sys.stderr)
+                    hit.append(n)
+            out.append(
+                {
+                    "label": label,
+                    "head": head,
+                    "changes": [list(c) for c in git.changed_paths(base, head, cwd=repo)],
+                    "moved": hit,
+                    "runs": spent,
+                }
+            )
+            print(f"{i + 1:2d}/{len(CHANGES)} {label}: moved {hit or '-'}", file=sys.stderr)
+    return {
+        "version": 1,
+        "moved_s": moved_s,
+        "base_runs": runs,
+        "depmap": {n: [sorted(e.imported), sorted(e.opened)] for n, e in dm.entries.items()},
+        "change_sets": out,
+    }
 
+
+def recall_cell(k: int, n: int) -> str:
+    low = 1.0 - wilson_upper(n - k, n) if n else 0.0
+    return f"{k}/{n} = {k / max(n, 1):.1%} (≥{low:.0%})"
+
+
+def score(truth: dict[str, Any]) -> None:
+    files = {
+        n: (frozenset(imported), frozenset(opened))
+        for n, (imported, opened) in truth["depmap"].items()
+    }
+    infos = [
+        selection.scenario_info(s, root=REPO)
+        for s in load_all(REPO / "scenarios")
+        if s.name in SCENARIOS
+    ]
+    per_scenario = {s.name: s.est_seconds * (2 * selection.Settings().pairs + 2) for s in infos}
+    full_cost = sum(per_scenario.values())
+    sets = truth["change_sets"]
+    runs = sum(c["runs"] for c in sets)
+    moving = [c for c in sets if c["moved"]]
+    pairs = sum(len(c["moved"]) for c in sets)
+    print(
+        f"\n{len(sets)} change sets; {len(moving)} moved TTFB of at least one scenario "
+        f"({pairs} (change, scenario) pairs). Ground truth: paired base/head runs "
+        f"({runs} process runs), a phase segment growing by ≥ {truth['moved_s']:g} s in "
+        f"three pairs.\n"
+    )
+    for c in sets:
+        print(f"  {c['label']}: {', '.join(c['moved']) or '-'}")
     rows = [
         (
-            "CPU budget (share of full suite)",
-            "recall (change, scenario)",
-            "recall (moving changes)",
-            "cost spent (share of full suite)",
-            "explored",
+            "CPU budget (share of suite)",
+            "recall, moving changes (95% low)",
+            "recall, (change, scenario)",
+            "cost spent (share of suite)",
+            "explored runs",
         )
     ]
-    missed: dict[float, list[str]] = {}
-    for share in (0.2, 0.33, 0.5, 1.0):
-        caught = total = caught_changes = moving = 0
+    missed: dict[str, list[str]] = {}
+    for label, share in (("20%", 0.2), ("25%", 0.25), ("33%", 1 / 3), ("50%", 0.5), ("100%", 1.0)):
+        caught = caught_changes = 0
         spent = explored = 0.0
-        for (_label, changes, head), hit in zip(plans_input, truth, strict=True):
+        for c in sets:
+            changes = [selection.Change(p, st, o) for st, p, o in c["changes"]]
             p = selection.plan(
                 changes,
                 infos,
                 files,
                 budget_cpu_s=share * full_cost,
                 budget_gpu_s=0.0,
-                settings=selection.Settings(seed=int(head[:8], 16)),
+                settings=selection.Settings(seed=int(c["head"][:8], 16)),
             )
             chosen = {x.scenario for x in p.selected}
-            missed.setdefault(share, []).extend(f"{_label} → {n}" for n in sorted(hit - chosen))
+            hit = set(c["moved"])
+            missed.setdefault(label, []).extend(f"{c['label']} → {n}" for n in sorted(hit - chosen))
             caught += len(hit & chosen)
-            total += len(hit)
-            if hit:
-                moving += 1
-                caught_changes += bool(hit & chosen)
+            caught_changes += bool(hit & chosen)
             spent += sum(x.cost_s for x in p.selected) / full_cost
             explored += sum(1 for x in p.selected if x.why == "exploration")
         rows.append(
             (
-                f"{share:.0%}",
-                f"{caught}/{total} = {caught / max(total, 1):.1%}",
-                f"{caught_changes}/{moving} = {caught_changes / max(moving, 1):.1%}",
-                f"{spent / len(plans_input):.1%}",
-                f"{explored:.0f} runs",
+                label,
+                recall_cell(caught_changes, len(moving)),
+                recall_cell(caught, pairs),
+                f"{spent / len(sets):.1%}",
+                f"{explored:.0f}",
             )
         )
-    print(
-        f"\n{len(CHANGES)} change sets, {sum(bool(t) for t in truth)} moved TTFB of at "
-        f"least one scenario ({sum(len(t) for t in truth)} (change, scenario) pairs); "
-        f"ground truth from paired base/head runs ({truth_runs} process runs), a segment "
-        f"growing by ≥ {args.moved_s:g} s in two pairs\n"
-    )
+    print()
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-    for share, names in missed.items():
+    print(
+        "\none scenario costs "
+        + ", ".join(f"{n} {v / full_cost:.0%}" for n, v in sorted(per_scenario.items()))
+        + " of the suite; (≥x%) is the 95% Wilson lower bound"
+    )
+    for label, names in missed.items():
         if names:
-            print(f"\nmissed at {share:.0%}: " + "; ".join(names))
+            print(f"\nmissed at {label}: " + "; ".join(names))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--moved-s", type=float, default=0.3)
+    parser.add_argument("--save", type=Path, help="write the measured ground truth here")
+    parser.add_argument("--load", type=Path, help="score against a saved ground truth")
+    args = parser.parse_args()
+    if args.load:
+        truth = json.loads(args.load.read_text())
+    else:
+        truth = ground_truth(args.runs, args.moved_s)
+        if args.save:
+            args.save.write_text(json.dumps(truth, indent=1) + "\n")
+    score(truth)
 
 
 if __name__ == "__main__":
