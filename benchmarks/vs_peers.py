@@ -34,18 +34,16 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bot import git  # noqa: E402
+
 OUT = REPO / "out" / "peers"
 PEERS_VENV = REPO / "out" / "peers-venv"
 PY = sys.executable
 TTFB = str(Path(PY).with_name("ttfb"))
 CONFIG = "peer_config.yaml"
 TRAIN = ["-m", "examples.trainer.train", "--config", CONFIG]
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-    "GIT_COMMITTER_NAME": "bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
-}
 HOOK = (
     "\nimport os as _os  # peers benchmark: count process starts\n"
     "with open({counter!r}, 'a') as _f:\n"
@@ -72,7 +70,7 @@ def sh(cmd: list[str], cwd: Path, *, env: dict | None = None, check: bool = True
     done = subprocess.run(
         cmd,
         cwd=cwd,
-        env={**os.environ, **GIT_ENV, **(env or {})},
+        env={**os.environ, **(env or {})},
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -122,16 +120,14 @@ def build_project(project: Path, counter: Path) -> str:
         "timeout_s: 300\n"
     )
     (project / ".gitignore").write_text("runs/\n__pycache__/\n")
-    sh(["git", "init", "-q", "-b", "main"], project)
-    sh(["git", "add", "-A"], project)
-    sh(["git", "commit", "-q", "-m", "base"], project)
-    return sh(["git", "rev-parse", "HEAD"], project).strip()
+    git.init_repo(project)
+    return git.commit_all(project, "base")
 
 
 def plant(project: Path, base: str, pct: float, delay_s: float) -> str:
     """A head commit on top of base: a blocking delay before the first batch (or none)."""
     # a branch, not a detached commit: asv clones the repository, which carries only refs
-    sh(["git", "checkout", "-q", "-B", f"plant-{pct:g}", base], project)
+    git.run(["checkout", "-q", "-B", f"plant-{pct:g}", base], cwd=project)
     config = project / "examples" / "trainer" / "config.py"
     text = config.read_text()
     if pct:
@@ -143,9 +139,8 @@ def plant(project: Path, base: str, pct: float, delay_s: float) -> str:
     else:
         text += "\n# an A/A head: same code\n"
     config.write_text(text)
-    sh(["git", "commit", "-q", "-am", f"plant +{pct:g}%"], project)
-    head = sh(["git", "rev-parse", "HEAD"], project).strip()
-    sh(["git", "checkout", "-q", "main"], project)
+    head = git.commit_all(project, f"plant +{pct:g}%")
+    git.run(["checkout", "-q", "main"], cwd=project)
     return head
 
 
@@ -262,12 +257,10 @@ def asv_result(conf_dir: Path, sha: str) -> float | None:
 def run_pyperf(project: Path, base: str, head: str, work: Path, bin_: Path) -> dict:
     files = []
     for arm, rev in (("base", base), ("head", head)):
-        tree = work / f"tree-{arm}"
-        sh(["git", "worktree", "add", "-q", "--detach", str(tree), rev], project)
         out = work / f"pyperf-{arm}.json"
-        sh([str(bin_ / "pyperf"), "command", "-q", "-o", str(out), "--", PY, *TRAIN], tree)
+        with git.worktree(rev, cwd=project, parent=work) as tree:
+            sh([str(bin_ / "pyperf"), "command", "-q", "-o", str(out), "--", PY, *TRAIN], tree)
         files.append(out)
-        sh(["git", "worktree", "remove", "--force", str(tree)], project)
     text = sh([str(bin_ / "pyperf"), "compare_to", str(files[0]), str(files[1])], work)
     (OUT / "pyperf-last.txt").write_text(text)
     # "Benchmark hidden because not significant", or "…: 1.11x slower" when significant

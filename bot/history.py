@@ -28,6 +28,23 @@ from .sample import Sample
 
 SCHEMA_VERSION = 3
 EXPORT_VERSION = 1
+CALIBRATION_COLUMNS = (
+    "run_id",
+    "created",
+    "scenario",
+    "runner",
+    "pairs",
+    "sd_total",
+    "sd_cpu",
+    "sd_phases",
+    "threshold_pct",
+    "fp_per_week",
+    "compares_per_week",
+    "fp_rate",
+    "power",
+    "roc",
+    "reason",
+)
 DEFAULT_PATH = Path(".ttfb") / "history.sqlite"
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -211,28 +228,29 @@ class History:
     ) -> None:
         v = values
         with self._tx():
-            self.db.execute(
-                "INSERT INTO calibrations (run_id, created, scenario, runner, pairs, sd_total, "
-                "sd_cpu, sd_phases, threshold_pct, fp_per_week, compares_per_week, fp_rate, "
-                "power, roc, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    run_id,
-                    _now(),
-                    scenario,
-                    runner,
-                    v["pairs"],
-                    v["sd_total"],
-                    v.get("sd_cpu"),
-                    json.dumps(v.get("sd_phases", {})),
-                    v["threshold_pct"],
-                    v.get("fp_per_week"),
-                    v.get("compares_per_week"),
-                    v.get("fp_rate"),
-                    json.dumps(v.get("power", {})),
-                    json.dumps(v.get("roc", [])),
-                    v.get("reason"),
-                ),
+            self._insert_calibration(
+                {
+                    **{k: v.get(k) for k in CALIBRATION_COLUMNS},
+                    "run_id": run_id,
+                    "created": _now(),
+                    "scenario": scenario,
+                    "runner": runner,
+                    "pairs": v["pairs"],
+                    "sd_total": v["sd_total"],
+                    "threshold_pct": v["threshold_pct"],
+                    "sd_phases": json.dumps(v.get("sd_phases", {})),
+                    "power": json.dumps(v.get("power", {})),
+                    "roc": json.dumps(v.get("roc", [])),
+                }
             )
+
+    def _insert_calibration(self, row: Mapping[str, Any]) -> None:
+        """One calibrations row; JSON columns already encoded, as the export carries them."""
+        self.db.execute(
+            f"INSERT INTO calibrations ({', '.join(CALIBRATION_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(CALIBRATION_COLUMNS))})",
+            [row.get(k) for k in CALIBRATION_COLUMNS],
+        )
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -438,28 +456,8 @@ class History:
         for c in doc.get("calibrations", []):
             if (c["scenario"], c["runner"], c["created"]) in known:
                 continue
-            with self._tx():
-                self.db.execute(
-                    "INSERT INTO calibrations (created, scenario, runner, pairs, sd_total, sd_cpu,"
-                    " sd_phases, threshold_pct, fp_per_week, compares_per_week, fp_rate, power, "
-                    "roc, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        c["created"],
-                        c["scenario"],
-                        c["runner"],
-                        c["pairs"],
-                        c["sd_total"],
-                        c.get("sd_cpu"),
-                        c.get("sd_phases"),
-                        c["threshold_pct"],
-                        c.get("fp_per_week"),
-                        c.get("compares_per_week"),
-                        c.get("fp_rate"),
-                        c.get("power"),
-                        c.get("roc"),
-                        c.get("reason"),
-                    ),
-                )
+            with self._tx():  # the exporting database's run ids mean nothing here
+                self._insert_calibration({**c, "run_id": None})
         if doc.get("depmap"):
             from .depmap import Entry
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import textwrap
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
+
+from bot import git as gitlib
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -43,3 +47,42 @@ def _no_inherited_probe(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
         if key.startswith("TTFB_LAB_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("TTFB_LAB_DB", str(tmp_path / "history.sqlite"))
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo``; its standard output, stripped."""
+    return gitlib.run(list(args), cwd=repo).strip()
+
+
+def commit(repo: Path, message: str) -> str:
+    """Commit everything in ``repo``; the new commit's SHA."""
+    return gitlib.commit_all(repo, message)
+
+
+def init_example_repo(
+    repo: Path, *, scenarios: Mapping[str, str] | None = None, copy: Sequence[str] = ()
+) -> Path:
+    """A fresh git repository (branch ``main``, nothing committed) at ``repo`` holding the
+    example trainer, the given scenario texts (file stem → YAML) and copies of the project's
+    own scenarios named in ``copy``."""
+    repo.mkdir(parents=True)
+    shutil.copytree(
+        REPO / "examples", repo / "examples", ignore=shutil.ignore_patterns("__pycache__", "runs")
+    )
+    (repo / "scenarios").mkdir()
+    for stem, text in (scenarios or {}).items():
+        (repo / "scenarios" / f"{stem}.yaml").write_text(text)
+    for name in copy:
+        shutil.copy(REPO / "scenarios" / f"{name}.yaml", repo / "scenarios")
+    gitlib.init_repo(repo)
+    return repo
+
+
+def plant_config_sleep(repo: Path, seconds: float, comment: str) -> None:
+    """Make the example trainer's config loading block for ``seconds``."""
+    config = repo / "examples" / "trainer" / "config.py"
+    text = config.read_text()
+    anchor = "    source = str(path)\n"
+    assert anchor in text, "config.py changed: the planted call needs a new anchor"
+    planted = f'{anchor}    __import__("time").sleep({seconds})  # {comment}\n'
+    config.write_text(text.replace(anchor, planted, 1))

@@ -8,8 +8,6 @@ fraction of a second and the whole bisect stays well under a minute.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ import pytest
 from bot import bisect
 from bot.cli import main
 
-from .conftest import REPO
+from .conftest import commit, init_example_repo, plant_config_sleep
 
 pytestmark = pytest.mark.slow
 
@@ -32,40 +30,15 @@ timeout_s: 60
 PLANTED = 8  # the commit (1-based, after the good one) that adds the blocking call
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
-def commit(repo: Path, message: str) -> str:
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message)
-    return git(repo, "rev-parse", "HEAD")
-
-
 @pytest.fixture(scope="module")
 def history(tmp_path_factory) -> tuple[Path, list[str]]:
-    repo = tmp_path_factory.mktemp("bisect") / "repo"
-    repo.mkdir()
-    shutil.copytree(
-        REPO / "examples", repo / "examples", ignore=shutil.ignore_patterns("__pycache__", "runs")
+    repo = init_example_repo(
+        tmp_path_factory.mktemp("bisect") / "repo", scenarios={"config-check": SCENARIO}
     )
-    (repo / "scenarios").mkdir()
-    (repo / "scenarios" / "config-check.yaml").write_text(SCENARIO)
-    git(repo, "init", "-q", "-b", "main")
     shas = [commit(repo, "good: the trainer as it ships")]
-    config = repo / "examples" / "trainer" / "config.py"
     for i in range(1, 13):
         if i == PLANTED:
-            text = config.read_text()
-            text = text.replace(
-                "    source = str(path)\n",
-                "    source = str(path)\n"
-                '    __import__("time").sleep(0.3)  # "fetch the schema registry"\n',
-                1,
-            )
-            config.write_text(text)
+            plant_config_sleep(repo, 0.3, '"fetch the schema registry"')
             shas.append(commit(repo, "Validate configs against the schema registry"))
         else:
             note = repo / "examples" / "trainer" / ("loop.py" if i % 2 else "synth.py")

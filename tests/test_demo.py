@@ -10,7 +10,7 @@ import yaml
 from bot import demo
 from bot.cli import main
 
-from .conftest import PYTHON
+from .conftest import PYTHON, git
 
 SEGMENTS = {
     "interpreter_ready": 0.03,
@@ -19,12 +19,6 @@ SEGMENTS = {
     "optimizer_created": 1.0,
     "first_forward": 0.01,
 }
-
-
-def git(repo, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout
 
 
 def test_build_repo_plants_a_synchronous_metrics_call(tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import yaml
 from bot import report
 from bot.cli import main
 
+from .conftest import commit, git
 from .fakegh import FakeGitHub
 
 FIXTURES = Path(__file__).with_name("fixtures") / "github"
@@ -348,12 +348,6 @@ def test_nothing_selected_posts_a_short_comment_and_success(fake, actions_env, t
 # --- select (pull_request) ------------------------------------------------------------------------
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout
-
-
 def test_select_writes_the_matrix_and_keeps_forks_off_self_hosted(fake, actions_env, tmp_path):
     repo = tmp_path / "repo"
     (repo / "src").mkdir(parents=True)
@@ -367,12 +361,9 @@ def test_select_writes_the_matrix_and_keeps_forks_off_self_hosted(fake, actions_
         "resources: {gpu: 1, est_seconds: 5}\n"
     )
     git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base")
-    base = git(repo, "rev-parse", "HEAD").strip()
+    base = commit(repo, "base")
     (repo / "src" / "model.py").write_text("x = 2\n")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "change")
-    head = git(repo, "rev-parse", "HEAD").strip()
+    head = commit(repo, "change")
     event = payload("pull_request.opened.json")
     event["pull_request"]["base"]["sha"] = base
     event["pull_request"]["head"]["sha"] = head

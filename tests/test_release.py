@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,7 @@ import pytest
 from bot import github, release
 from bot.cli import main
 
-from .conftest import REPO
+from .conftest import commit, git, init_example_repo, plant_config_sleep
 from .fakegh import FakeGitHub
 
 SCENARIO = """\
@@ -26,40 +24,16 @@ tags: [release]
 PLANTED = 4
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
-def commit(repo: Path, message: str) -> str:
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message)
-    return git(repo, "rev-parse", "HEAD")
-
-
 @pytest.fixture(scope="module")
 def release_repo(tmp_path_factory) -> tuple[Path, list[str]]:
-    repo = tmp_path_factory.mktemp("release") / "repo"
-    repo.mkdir()
-    shutil.copytree(
-        REPO / "examples", repo / "examples", ignore=shutil.ignore_patterns("__pycache__", "runs")
+    repo = init_example_repo(
+        tmp_path_factory.mktemp("release") / "repo", scenarios={"config-check": SCENARIO}
     )
-    (repo / "scenarios").mkdir()
-    (repo / "scenarios" / "config-check.yaml").write_text(SCENARIO)
-    git(repo, "init", "-q", "-b", "main")
     shas = [commit(repo, "v1.0")]
     git(repo, "tag", "v1.0")
-    config = repo / "examples" / "trainer" / "config.py"
     for i in range(1, 7):
         if i == PLANTED:
-            config.write_text(
-                config.read_text().replace(
-                    "    source = str(path)\n",
-                    "    source = str(path)\n    __import__('time').sleep(0.3)  # sync audit log\n",
-                    1,
-                )
-            )
+            plant_config_sleep(repo, 0.3, "sync audit log")
             shas.append(commit(repo, "Log every config load to the audit service"))
         else:
             loop = repo / "examples" / "trainer" / "loop.py"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from bot import depmap
 from bot.cli import main
 from bot.selection import Change, History, ScenarioInfo, Settings, matches, plan
 
-from .conftest import REPO
+from .conftest import REPO, commit, git, init_example_repo
 
 A = ScenarioInfo(
     "a", globs=("src/a/**",), own_files=("scenarios/a.yaml", "configs/a.yaml"), est_seconds=5
@@ -150,30 +149,17 @@ def test_glob_semantics():
 # --- a real repository ------------------------------------------------------------------------
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout
-
-
 HISTORY_DB = Path(".ttfb") / "history.sqlite"  # the module's repo keeps one history
 
 
 @pytest.fixture(scope="module")
 def example_repo(tmp_path_factory):
     """The example trainer and its CPU scenarios in a git repo, with a learned depmap."""
-    repo = tmp_path_factory.mktemp("sel") / "repo"
-    repo.mkdir()
-    shutil.copytree(
-        REPO / "examples", repo / "examples", ignore=shutil.ignore_patterns("__pycache__", "runs")
+    repo = init_example_repo(
+        tmp_path_factory.mktemp("sel") / "repo", copy=("ranker-cpu", "lm-cpu", "cnn-cpu")
     )
-    (repo / "scenarios").mkdir()
-    for name in ("ranker-cpu", "lm-cpu", "cnn-cpu"):
-        shutil.copy(REPO / "scenarios" / f"{name}.yaml", repo / "scenarios")
     (repo / ".gitignore").write_text("runs/\n.ttfb/\n")
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base")
+    commit(repo, "base")
     assert (
         main(
             [
@@ -191,11 +177,6 @@ def example_repo(tmp_path_factory):
         == 0
     )
     return repo
-
-
-def commit(repo: Path, message: str) -> None:
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message)
 
 
 def select(repo: Path, capsys, *extra: str) -> dict:

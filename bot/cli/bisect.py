@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             raise TTFBError(f"bisect: {exc}") from None
     doc = releasereport.bisect_json(commits, result, scenario=name, subjects=subjects)
     if not args.no_history:
-        with history.History(args.db or history.default_path(root)) as hist:
+        with history.History(common.db_path(args, root)) as hist:
             hist.record_run(
                 "bisect",
                 scenario=name,
@@ -108,8 +108,7 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         help="commits that may fail to build or run before giving up",
     )
     b.add_argument("--samples", metavar="PATH", help="JSONL sample log")
-    b.add_argument("--db", metavar="PATH", help="history database (default .ttfb/history.sqlite)")
-    b.add_argument("--no-history", action="store_true", help="do not record this bisect")
+    common.add_history_args(b, no_history="do not record this bisect")
     b.add_argument(
         "--first-batch",
         type=common.detect_mode,

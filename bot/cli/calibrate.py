@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise UsageError("calibrate: give --scenario NAME or --all")
     runner = thresholds.runner_label(args.runner)
-    db_path = Path(args.db) if args.db else history.default_path(root)
+    db_path = common.db_path(args, root)
     done = []
     with history.History(db_path) as hist:
         for scenario in chosen:
@@ -186,7 +186,6 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         default=40,
         help="new A/A pairs to record (0: reuse the stored ones)",
     )
-    c.add_argument("--runner", help="runner label (default $TTFB_LAB_RUNNER or local:<host>)")
     c.add_argument("--fp-per-week", type=common.positive_float, default=1.0)
     c.add_argument(
         "--compares-per-week", type=common.positive_float, help="default: from history, else 50"
@@ -221,5 +220,5 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
     c.add_argument("--alpha", type=common.probability, default=0.01)
     c.add_argument("--max-pairs", type=common.positive_int, default=80)
     c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--db", metavar="PATH", help="history database (default .ttfb/history.sqlite)")
+    common.add_history_args(c, runner=True)
     c.set_defaults(func=run)

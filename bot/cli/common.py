@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from .. import git, measure, report
+from .. import git, history, measure, report
 from ..fake import FakeExecutor
 from ..sample import Executor, ProcessExecutor, Sample
 
@@ -122,3 +122,22 @@ def detect_mode(value: str) -> str:
     ):
         return value
     raise argparse.ArgumentTypeError("expected auto, mark, forward, dataloader or mark:NAME")
+
+
+RUNNER_HELP = "runner label for calibrations (default $TTFB_LAB_RUNNER or local:<host>)"
+
+
+def add_history_args(
+    p: argparse.ArgumentParser, *, no_history: str | None = None, runner: bool = False
+) -> None:
+    """``--db`` and, where the command has them, ``--no-history`` (its help) and ``--runner``."""
+    p.add_argument("--db", metavar="PATH", help="history database (default .ttfb/history.sqlite)")
+    if no_history:
+        p.add_argument("--no-history", action="store_true", help=no_history)
+    if runner:
+        p.add_argument("--runner", help=RUNNER_HELP)
+
+
+def db_path(args: argparse.Namespace, root_: Path) -> Path:
+    """The history database: ``--db``, else the default under ``root_``."""
+    return Path(args.db) if args.db else history.default_path(root_)

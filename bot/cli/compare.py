@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     base_spec, head_spec = arm_specs(args, root)
     out_dir = Path(args.out_dir) if args.out_dir else None
     started = time.monotonic()
-    db = Path(args.db) if args.db else history.default_path(root)
+    db = common.db_path(args, root)
     with (
         contextlib.nullcontext() if args.no_history else history.History(db) as hist,
         arms.prepare(base_spec, head_spec, repo=root) as (base, head),
@@ -295,7 +295,5 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         help="dependency map: a history database or a .json file (default: the history)",
     )
     c.add_argument("--no-depmap", action="store_true", help="do not record imported files")
-    c.add_argument("--db", metavar="PATH", help="history database (default .ttfb/history.sqlite)")
-    c.add_argument("--no-history", action="store_true", help="do not read or write history")
-    c.add_argument("--runner", help="runner label for calibrations (default $TTFB_LAB_RUNNER)")
+    common.add_history_args(c, no_history="do not read or write history", runner=True)
     c.set_defaults(func=run)

@@ -13,7 +13,7 @@ from . import common
 
 
 def run(args: argparse.Namespace) -> int:
-    path = Path(args.db) if args.db else history.default_path(common.root(args))
+    path = common.db_path(args, common.root(args))
     with history.History(path) as hist:
         if args.import_path:
             doc = results.read_json(args.import_path, known=history.EXPORT_VERSION)
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
     h = sub.add_parser("history", parents=parents, help="recent runs, trend plots, export/import")
-    h.add_argument("--db", metavar="PATH", help="default .ttfb/history.sqlite")
+    common.add_history_args(h)
     h.add_argument("--scenario", help="only this scenario")
     h.add_argument("--limit", type=common.positive_int, default=20)
     h.add_argument("--plot", metavar="DIR", help="write a PNG trend per scenario here")

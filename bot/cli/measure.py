@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
                 revision=git.head_revision(root),
             )
         if is_scenario and not args.no_history:
-            with history.History(args.db or history.default_path(root)) as hist:
+            with history.History(common.db_path(args, root)) as hist:
                 hist.record_run(
                     "measure",
                     scenario=name,
@@ -137,6 +137,5 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         help="dependency map: a history database or a .json file (default: the history)",
     )
     m.add_argument("--no-depmap", action="store_true", help="do not record imported files")
-    m.add_argument("--db", metavar="PATH", help="history database (default .ttfb/history.sqlite)")
-    m.add_argument("--no-history", action="store_true", help="do not record this run")
+    common.add_history_args(m, no_history="do not record this run")
     m.set_defaults(func=run)

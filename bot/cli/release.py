@@ -45,7 +45,7 @@ def run(args: argparse.Namespace, event: events.Event | None = None) -> int:
         f"release suite: {len(scenarios)} scenario(s), baseline {baseline} → head {head_sha[:10]}",
         file=sys.stderr,
     )
-    db = Path(args.db) if args.db else history.default_path(root)
+    db = common.db_path(args, root)
     with history.History(db) as hist:
         result = release.run_release(
             root=root,
@@ -91,8 +91,7 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument("--bisect-max-pairs", type=common.positive_int, default=20)
     r.add_argument("--alpha", type=common.probability, default=0.01)
     r.add_argument("--gate", action="store_true", help="exit 1 when the gate fails")
-    r.add_argument("--db", metavar="PATH", help="history database (default .ttfb/history.sqlite)")
-    r.add_argument("--runner", help="runner label for calibrations (default $TTFB_LAB_RUNNER)")
+    common.add_history_args(r, runner=True)
     r.add_argument(
         "--offline",
         action="store_true",
