@@ -132,6 +132,14 @@ def _pct(log_value: float) -> float:
     return (math.exp(log_value) - 1.0) * 100.0
 
 
+def _paired(base: Sequence[float], head: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    b = np.asarray(base, dtype=float)
+    h = np.asarray(head, dtype=float)
+    if b.shape != h.shape:
+        raise ValueError("base and head must be paired (same length)")
+    return b, h
+
+
 def compare_ratio(
     base: Sequence[float],
     head: Sequence[float],
@@ -142,10 +150,7 @@ def compare_ratio(
     wilcoxon: bool = True,
 ) -> PairedResult:
     """Paired comparison on ``log(head/base)``; effect as the median ratio in percent."""
-    b = np.asarray(base, dtype=float)
-    h = np.asarray(head, dtype=float)
-    if b.shape != h.shape:
-        raise ValueError("base and head must be paired (same length)")
+    b, h = _paired(base, head)
     if b.size and (np.any(b <= 0) or np.any(h <= 0)):
         raise ValueError("ratio scale needs positive values")
     x = np.log(h / b) if b.size else np.array([])
@@ -182,10 +187,7 @@ def compare_difference(
     wilcoxon: bool = True,
 ) -> PairedResult:
     """Paired comparison on ``head - base`` seconds, reported as % of ``scale_s``."""
-    b = np.asarray(base, dtype=float)
-    h = np.asarray(head, dtype=float)
-    if b.shape != h.shape:
-        raise ValueError("base and head must be paired (same length)")
+    b, h = _paired(base, head)
     if not scale_s > 0:
         raise ValueError("scale_s must be positive")
     x = h - b
