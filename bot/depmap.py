@@ -35,6 +35,8 @@ class Entry:
     compares: int = 0  # comparisons of this scenario with a verdict
     moved: int = 0  # of which were a regression or an improvement
     last_run: str | None = None  # ISO 8601 UTC of the latest measure or compare
+    # per mapped file: (compares whose change touched it, of which moved this scenario)
+    paths: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +48,7 @@ class Entry:
             "compares": self.compares,
             "moved": self.moved,
             "last_run": self.last_run,
+            "paths": {p: list(v) for p, v in sorted(self.paths.items())},
         }
 
     @classmethod
@@ -60,6 +63,7 @@ class Entry:
             compares=int(e.get("compares", 0)),
             moved=int(e.get("moved", 0)),
             last_run=e.get("last_run"),
+            paths={p: (int(v[0]), int(v[1])) for p, v in (e.get("paths") or {}).items()},
         )
 
     def union(self, other: Entry) -> Entry:
@@ -75,6 +79,13 @@ class Entry:
             compares=max(self.compares, other.compares),
             moved=max(self.moved, other.moved),
             last_run=max(self.last_run or "", other.last_run or "") or None,
+            paths={
+                p: (
+                    max(self.paths.get(p, (0, 0))[0], other.paths.get(p, (0, 0))[0]),
+                    max(self.paths.get(p, (0, 0))[1], other.paths.get(p, (0, 0))[1]),
+                )
+                for p in self.paths.keys() | other.paths.keys()
+            },
         )
 
 
@@ -104,12 +115,29 @@ class DepMap:
         )
         return DepMap({**self.entries, scenario: entry})
 
-    def with_verdict(self, scenario: str, *, moved: bool, when: datetime | None = None) -> DepMap:
-        """Count one verdict (``moved``: regression or improvement) for selection's history."""
+    def with_verdict(
+        self,
+        scenario: str,
+        *,
+        moved: bool,
+        changed: Iterable[str] = (),
+        when: datetime | None = None,
+    ) -> DepMap:
+        """Count one verdict (``moved``: regression or improvement) for selection's history,
+        for the scenario and for each changed file it has used (``changed``: the compare's
+        changed paths, when it compared two revisions)."""
         old = self.entries.get(scenario, Entry())
         stamp = (when or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        paths = dict(old.paths)
+        for path in set(changed) & old.opened:
+            c, m = paths.get(path, (0, 0))
+            paths[path] = (c + 1, m + int(moved))
         entry = replace(
-            old, compares=old.compares + 1, moved=old.moved + int(moved), last_run=stamp
+            old,
+            compares=old.compares + 1,
+            moved=old.moved + int(moved),
+            last_run=stamp,
+            paths=paths,
         )
         return DepMap({**self.entries, scenario: entry})
 
@@ -165,10 +193,13 @@ def _update(
     opened: Iterable[str],
     revision: str | None,
     verdict: str | None,
+    changed: Iterable[str],
 ) -> DepMap:
     updated = dm.merged(scenario, imported=imported, opened=opened, revision=revision)
     if verdict in ("regression", "improvement", "no_change", "inconclusive"):
-        updated = updated.with_verdict(scenario, moved=verdict in ("regression", "improvement"))
+        updated = updated.with_verdict(
+            scenario, moved=verdict in ("regression", "improvement"), changed=changed
+        )
     return updated
 
 
@@ -180,19 +211,21 @@ def record(
     opened: Iterable[str],
     revision: str | None,
     verdict: str | None = None,
+    changed: Iterable[str] = (),
 ) -> DepMap:
-    """Merge one scenario's files (and its verdict, if any) into the stored map, atomically."""
+    """Merge one scenario's files (and its verdict, if any, with the changed paths it judged)
+    into the stored map, atomically."""
     path = Path(path)
     if _is_json(path):
         with _locked(path):
-            updated = _update(load(path), scenario, imported, opened, revision, verdict)
+            updated = _update(load(path), scenario, imported, opened, revision, verdict, changed)
             write_json(path, updated.to_json())
         return updated
     from .history import History
 
     with History(path) as h, h.transaction():
         old = DepMap({k: Entry.from_json(v) for k, v in h.depmap_entries().items()})
-        updated = _update(old, scenario, imported, opened, revision, verdict)
+        updated = _update(old, scenario, imported, opened, revision, verdict, changed)
         h.put_depmap_entry(scenario, updated.entries[scenario].to_json())
     return updated
 
@@ -209,12 +242,13 @@ def reset(path: str | Path) -> None:
             h.clear_depmap()
 
 
-def history(dm: DepMap, *, now: datetime | None = None) -> dict[str, dict[str, float]]:
-    """Per scenario: compares, moved and days since the last run, for selection."""
+def history(dm: DepMap, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
+    """Per scenario: compares, moved, the same per changed file, and days since the last run,
+    for selection."""
     now = now or datetime.now(timezone.utc)
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for name, e in dm.entries.items():
-        row: dict[str, float] = {"runs": e.compares, "moved": e.moved}
+        row: dict[str, Any] = {"runs": e.compares, "moved": e.moved, "paths": dict(e.paths)}
         if e.last_run:
             then = datetime.strptime(e.last_run, "%Y-%m-%dT%H:%M:%SZ")
             row["days_since"] = (now - then.replace(tzinfo=timezone.utc)).total_seconds() / 86400
@@ -236,6 +270,7 @@ def record_samples(
     *,
     revision: str | None,
     verdict: str | None = None,
+    changed: Iterable[str] = (),
 ) -> DepMap | None:
     """Record the files the ok samples imported and opened; nothing when none is ok."""
     ok = [s for s in samples if getattr(s, "ok", False)]
@@ -244,5 +279,11 @@ def record_samples(
     imported = set().union(*(s.imported_files for s in ok))
     opened = set().union(*(s.opened_files for s in ok))
     return record(
-        path, scenario, imported=imported, opened=opened, revision=revision, verdict=verdict
+        path,
+        scenario,
+        imported=imported,
+        opened=opened,
+        revision=revision,
+        verdict=verdict,
+        changed=changed,
     )

@@ -355,3 +355,83 @@ def test_a_budget_equal_to_the_cost_fits_despite_rounding():
             settings=Settings(explore_fraction=fraction),
         )
         assert names(p) == ["x", "y"], fraction
+
+
+def test_history_of_a_file_moves_the_rank_towards_the_scenario_it_moved():
+    """a and b both import src/common.py and have the same scenario-level record; changes to
+    src/common.py moved b five times out of five. With room for one, b runs; a file with no
+    history of its own falls back to the scenario rate, where the tie goes to the name."""
+    hist = History(
+        runs={"a": 10, "b": 10},
+        moved={"a": 5, "b": 5},
+        paths={"a": {"src/common.py": (5, 0)}, "b": {"src/common.py": (5, 5)}},
+    )
+    assert (
+        hist.path_rate("b", "src/common.py") > hist.rate("b") > hist.path_rate("a", "src/common.py")
+    )
+    assert hist.path_rate("a", "src/a/model.py") == hist.rate("a")
+    assert names(run_plan(["src/common.py"], cpu=COST + 1, gpu=0, history=hist)) == ["b"]
+    assert names(run_plan(["src/common.py"], cpu=COST + 1, gpu=0)) == ["a"]
+
+
+TINY = """\
+import sys, time
+sys.path.insert(0, ".")
+import slow, quiet
+import ttfb_lab
+ttfb_lab.mark("ready")
+"""
+
+
+@pytest.mark.slow
+def test_a_revision_compare_records_which_changed_files_moved_the_scenario(tmp_path):
+    """A real compare of two revisions: slow.py gains a 300 ms sleep, notes.txt changes too.
+    The map counts the verdict against slow.py (which the scenario imported), not against
+    notes.txt (which it never used), and `ttfb select` reads it back."""
+    repo = tmp_path / "repo"
+    (repo / "scenarios").mkdir(parents=True)
+    (repo / "train.py").write_text(TINY)
+    (repo / "slow.py").write_text("X = 1\n")
+    (repo / "quiet.py").write_text("Y = 1\n")
+    (repo / "notes.txt").write_text("a\n")
+    (repo / "scenarios" / "tiny.yaml").write_text(
+        "name: tiny\ncommand: [python, train.py]\nfirst_batch: 'mark:ready'\ntimeout_s: 60\n"
+    )
+    git(repo, "init", "-q", "-b", "main")
+    base = commit(repo, "base")
+    (repo / "slow.py").write_text("import time\ntime.sleep(0.3)\nX = 1\n")
+    (repo / "notes.txt").write_text("b\n")
+    head = commit(repo, "slow import")
+    db = tmp_path / "history.sqlite"
+    code = main(
+        [
+            "compare",
+            "--root",
+            str(repo),
+            "--scenarios-dir",
+            str(repo / "scenarios"),
+            "--scenario",
+            "tiny",
+            "--base",
+            base,
+            "--head",
+            head,
+            "--pairs",
+            "6",
+            "--max-pairs",
+            "6",
+            "--seed",
+            "1",
+            "--db",
+            str(db),
+            "--depmap",
+            str(db),
+        ]
+    )
+    assert code == 0
+    entry = depmap.load(db).entries["tiny"]
+    assert "slow.py" in entry.imported and "notes.txt" not in entry.opened
+    assert entry.compares == 1 and entry.moved == 1
+    assert dict(entry.paths) == {"slow.py": (1, 1)}
+    hist = depmap.history(depmap.load(db))
+    assert hist["tiny"]["paths"] == {"slow.py": (1, 1)}

@@ -163,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
             )
         if not args.no_depmap:
             path = args.depmap or depmap.default_path(root)
+            changed = changed_files(base.revision, head.revision, root)
             for outcome in outcomes:
                 if outcome.primary is not None and outcome.target.base is not None:
                     depmap.record_samples(
@@ -171,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
                         [p.head for p in outcome.primary.pairs],
                         revision=head.revision or git.head_revision(root),
                         verdict=outcome.verdict.verdict,
+                        changed=changed,
                     )
         doc = compare.results_document(
             outcomes,
@@ -189,6 +191,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}", file=sys.stderr)
     print(report.render_compare_text(doc), end="")
     return outputs.exit_code(doc, gate=args.gate)
+
+
+def changed_files(base_rev: str | None, head_rev: str | None, root: Path) -> list[str]:
+    """Every path a revision compare changed (both names of a rename), so selection learns
+    which files' changes move which scenario; nothing for other kinds of compare."""
+    if not base_rev or not head_rev or base_rev == head_rev:
+        return []
+    return [
+        p
+        for _, new, old in git.changed_paths(base_rev, head_rev, cwd=root)
+        for p in (new, old)
+        if p
+    ]
 
 
 def record_compare(hist: history.History, doc: dict, outcomes: list, *, runner: str) -> None:

@@ -39,6 +39,7 @@ def build_plan(args: argparse.Namespace) -> selection.Plan:
         runs={n: int(h["runs"]) for n, h in hist.items()},
         moved={n: int(h["moved"]) for n, h in hist.items()},
         days_since={n: h["days_since"] for n, h in hist.items() if "days_since" in h},
+        paths={n: h["paths"] for n, h in hist.items()},
     )
     settings = selection.Settings(
         seeds=selection.DEFAULT_SEEDS + tuple(args.seed_glob or ()),
