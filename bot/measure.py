@@ -80,7 +80,7 @@ def gpu_skip_reason(scenario: Scenario) -> str | None:
     if info.count >= scenario.resources.gpu:
         return None
     return (
-        f"skipped: needs {scenario.resources.gpu} GPU(s) on runner "
+        f"needs {scenario.resources.gpu} GPU(s) on runner "
         f"[{', '.join(scenario.resources.runner)}]; this machine has {info.count} ({info.how})"
     )
 

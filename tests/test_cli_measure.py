@@ -93,7 +93,25 @@ def test_gpu_scenario_is_skipped_not_failed(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "skipped: needs 1 GPU(s)" in out and "self-hosted, gpu" in out
     doc = json.loads((tmp_path / "m.json").read_text())
-    assert doc["summary"]["skipped"].startswith("skipped")
+    assert doc["summary"]["skipped"].startswith("needs 1 GPU(s)")
+    hostinfo.gpus.cache_clear()
+    code = main(
+        [
+            "compare",
+            "--scenario",
+            "ranker-gpu",
+            "--scenarios-dir",
+            str(REPO / "scenarios"),
+            "--base-env",
+            "A=1",
+            "--head-env",
+            "A=2",
+            "--no-history",
+        ]
+    )
+    hostinfo.gpus.cache_clear()
+    out = capsys.readouterr().out
+    assert "SKIPPED  ranker-gpu: skipped: needs 1 GPU(s)" in out, out  # said once, not twice
 
 
 @pytest.mark.parametrize(
