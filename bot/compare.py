@@ -160,6 +160,8 @@ def run_compare(
                 left = max(1, len(with_findings) - with_findings.index(target))
                 deadline = time.monotonic() + (end - time.monotonic()) / left
             size = confirmation_size(primary.pairs)
+            if progress:  # a confirmation can take minutes: say so before it starts
+                progress(f"{target.name}: confirming with {size} fresh pairs, BAAB order")
             conf_pairs, broken, note = run_confirmation(
                 schedulers[target.name], size, deadline=deadline
             )

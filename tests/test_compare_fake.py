@@ -96,7 +96,11 @@ def test_planted_delay_is_a_confirmed_regression(tmp_path, capsys):
     moved = [p for p in s["phases"] if p["significant"]]
     assert [p["key"] for p in moved] == ["segment:dataloader_iter"]
     assert abs(moved[0]["delta_s"] - 0.25) < 0.03
-    assert "head is" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "head is" in captured.out
+    lines = captured.err.splitlines()  # the minutes-long confirmation is announced first
+    start = lines.index("command: confirming with 10 fresh pairs, BAAB order")
+    assert any(line.startswith("command: confirmation, ") for line in lines[start + 1 :])
     doc["machine"] = FIXED_MACHINE
     golden("comment_regression.md", report.render_comment(doc))
 
