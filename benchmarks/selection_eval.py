@@ -39,7 +39,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot import depmap, git, selection  # noqa: E402
+from bot import candidates, depmap, git, selection  # noqa: E402
 from bot.calibrate import wilson_upper  # noqa: E402
 from bot.measure import scenario_job  # noqa: E402
 from bot.sample import Job, ProcessExecutor, Sample  # noqa: E402
@@ -340,7 +340,7 @@ def score(truth: dict[str, Any]) -> None:
         for n, (imported, opened) in truth["depmap"].items()
     }
     infos = [
-        selection.scenario_info(s, root=REPO)
+        candidates.scenario_info(s, root=REPO)
         for s in load_all(REPO / "scenarios")
         if s.name in SCENARIOS
     ]
@@ -372,7 +372,7 @@ def score(truth: dict[str, Any]) -> None:
         caught = caught_changes = 0
         spent = explored = 0.0
         for c in sets:
-            changes = [selection.Change(p, st, o) for st, p, o in c["changes"]]
+            changes = [candidates.Change(p, st, o) for st, p, o in c["changes"]]
             p = selection.plan(
                 changes,
                 infos,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import events, git, report, results, selection
+from . import candidates, events, git, report, results, selection
 from .errors import GitHubError, ResultsError, UsageError
 from .github import STATUS_PR, GitHubAPI
 from .scenarios import load_all
@@ -100,12 +100,12 @@ def select_flow(
         runs = str(inputs.get("runs") or "")
     merge_base = git.merge_base(base, head, cwd=root)
     scenarios = load_all(scenarios_dir)
-    infos = [selection.scenario_info(s, root=root) for s in scenarios if "pr" in s.tags]
+    infos = [candidates.scenario_info(s, root=root) for s in scenarios if "pr" in s.tags]
     if requested:
         known = {s.name: s for s in scenarios}
-        infos = [selection.scenario_info(known[n], root=root) for n in requested if n in known]
+        infos = [candidates.scenario_info(known[n], root=root) for n in requested if n in known]
     changes = [
-        selection.Change(path, status, old)
+        candidates.Change(path, status, old)
         for status, path, old in git.changed_paths(merge_base, head, cwd=root)
     ]
     dm = depmap.load(depmap_path or depmap.default_path(root))

@@ -30,74 +30,26 @@ map can be measured without bias.
 
 from __future__ import annotations
 
-import fnmatch
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-from . import shrinkargs
+from .candidates import (
+    DEFAULT_IGNORE,
+    DEFAULT_SEEDS,
+    ORDER,
+    Change,
+    ScenarioInfo,
+    Touch,
+    is_ignored,
+    touches,
+)
 
 PLAN_VERSION = 1
 PATH_PRIOR = 10.0  # how many compares the scenario's own rate counts for, per changed file
 EPSILON_S = 1e-6  # a budget that equals the cost exactly must fit, whatever the rounding
 STRENGTH = {"import": 1.0, "open": 0.6, "glob": 0.35, "seed": 0.25}
-DEFAULT_SEEDS = (
-    "pyproject.toml",
-    "setup.py",
-    "setup.cfg",
-    "requirements*.txt",
-    "requirements/**",
-    "constraints*.txt",
-    "*.lock",
-    "poetry.lock",
-    "uv.lock",
-    "Pipfile",
-    "Pipfile.lock",
-    "environment.yml",
-    "environment.yaml",
-    "conda-lock.yml",
-    ".python-version",
-    "Dockerfile*",
-    "**/Dockerfile*",
-    ".github/**",
-)
-DEFAULT_IGNORE = (
-    "*.md",
-    "**/*.md",
-    "*.rst",
-    "**/*.rst",
-    "docs/**",
-    "LICENSE*",
-    "NOTICE*",
-    ".gitignore",
-    "**/.gitignore",
-)
-
-
-@dataclass(frozen=True)
-class Change:
-    path: str
-    status: str = "M"  # A, M, D, R (renamed: old_path is set)
-    old_path: str | None = None
-
-    @property
-    def paths(self) -> tuple[str, ...]:
-        return (self.path, self.old_path) if self.old_path else (self.path,)
-
-
-@dataclass(frozen=True)
-class ScenarioInfo:
-    """What selection needs to know about a scenario."""
-
-    name: str
-    globs: tuple[str, ...] = ()
-    own_files: tuple[str, ...] = ()  # its YAML and config files (repository-relative)
-    est_seconds: float = 10.0
-    gpu: int = 0
-    runner: tuple[str, ...] = ("ubuntu-latest",)
-    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,12 +85,6 @@ class Settings:
     pairs: int = 20  # planned pairs per scenario (first look + confirmation)
     explore_fraction: float = 0.1
     seed: int = 0
-
-
-@dataclass(frozen=True)
-class Touch:
-    path: str
-    how: str  # import | open | glob | seed | own
 
 
 @dataclass(frozen=True)
@@ -196,45 +142,6 @@ class Plan:
         }
 
 
-def matches(path: str, pattern: str) -> bool:
-    """Glob match where ``*`` may cross directories and a leading ``**/`` may match nothing."""
-    if fnmatch.fnmatchcase(path, pattern):
-        return True
-    return pattern.startswith("**/") and fnmatch.fnmatchcase(path, pattern[3:])
-
-
-def touches(
-    changes: Sequence[Change],
-    scenario: ScenarioInfo,
-    depmap: Mapping[str, tuple[frozenset[str], frozenset[str]]],
-    settings: Settings,
-) -> list[Touch]:
-    """How each changed path reaches ``scenario`` (the strongest way per path)."""
-    imported, opened = depmap.get(scenario.name, (frozenset(), frozenset()))
-    order = ("own", "import", "open", "glob", "seed")
-    found = []
-    for change in changes:  # a rename reaches a scenario the strongest way either name does
-        best: Touch | None = None
-        for path in change.paths:
-            if path in scenario.own_files:
-                how = "own"
-            elif path in imported:
-                how = "import"
-            elif path in opened:
-                how = "open"
-            elif any(matches(path, g) for g in scenario.globs):
-                how = "glob"
-            elif any(matches(path, g) for g in settings.seeds):
-                how = "seed"
-            else:
-                continue
-            if best is None or order.index(how) < order.index(best.how):
-                best = Touch(path, how)
-        if best is not None:
-            found.append(best)
-    return found
-
-
 def _value(
     ts: Sequence[Touch],
     name: str,
@@ -251,8 +158,7 @@ def _value(
 
 
 def _reason(ts: Sequence[Touch]) -> str:
-    order = ("own", "import", "open", "glob", "seed")
-    best = sorted(ts, key=lambda t: order.index(t.how))
+    best = sorted(ts, key=lambda t: ORDER.index(t.how))
     shown = ", ".join(f"{t.path} ({t.how})" for t in best[:3])
     return shown + (f" and {len(best) - 3} more" if len(best) > 3 else "")
 
@@ -270,11 +176,11 @@ def plan(
     """Choose scenarios for ``changes`` within the budgets (see the module docstring)."""
     history = history or History()
     settings = settings or Settings()
-    relevant = [c for c in changes if not all(_ignored(p, settings) for p in c.paths)]
+    relevant = [c for c in changes if not all(is_ignored(p, settings.ignore) for p in c.paths)]
     ignored = tuple(sorted(c.path for c in changes if c not in relevant))
     per: dict[str, list[Touch]] = {}
     for s in scenarios:
-        ts = touches(relevant, s, depmap, settings)
+        ts = touches(relevant, s, depmap, settings.seeds)
         if ts:
             per[s.name] = ts
     reached = {t.path for ts in per.values() for t in ts}
@@ -388,32 +294,6 @@ def plan(
             "pairs": settings.pairs,
         },
         warnings=tuple(warnings),
-    )
-
-
-def _ignored(path: str, settings: Settings) -> bool:
-    return any(matches(path, g) for g in settings.ignore)
-
-
-def scenario_info(scenario: Any, *, root: Path) -> ScenarioInfo:
-    """ScenarioInfo for a loaded ``bot.scenarios.Scenario`` (its YAML and config files)."""
-    own: list[str] = []
-    source = Path(scenario.source).resolve() if scenario.source is not None else None
-    if source is not None and source.is_relative_to(root.resolve()):
-        own.append(source.relative_to(root.resolve()).as_posix())
-    config = shrinkargs.config_path(scenario.command)
-    if scenario.shrink is not None and scenario.shrink.config:
-        config = scenario.shrink.config
-    if config and not Path(config).is_absolute():
-        own.append(Path(config).as_posix())
-    return ScenarioInfo(
-        name=scenario.name,
-        globs=tuple(scenario.paths),
-        own_files=tuple(own),
-        est_seconds=scenario.resources.est_seconds,
-        gpu=scenario.resources.gpu,
-        runner=tuple(scenario.resources.runner),
-        tags=tuple(scenario.tags),
     )
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot import depmap
+from bot.candidates import Change, ScenarioInfo, matches
 from bot.cli import main
-from bot.selection import Change, History, ScenarioInfo, Settings, matches, plan
+from bot.selection import History, Settings, plan
 
 from .conftest import REPO, commit, git, init_example_repo
 
@@ -216,8 +217,8 @@ def test_learned_map_has_family_specific_files(example_repo):
     assert "examples/trainer/loop.py" in dm["ranker-cpu"]["imported"]
     # The production config is read by the shrinker, not the measured process: it reaches
     # the scenario as one of its own files instead.
+    from bot.candidates import scenario_info
     from bot.scenarios import load_scenario
-    from bot.selection import scenario_info
 
     info = scenario_info(
         load_scenario(example_repo / "scenarios" / "ranker-cpu.yaml"), root=example_repo

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .. import depmap, git, report, results, selection
+from .. import candidates, depmap, git, report, results, selection
 from ..errors import UsageError
 from ..render import render
 from ..scenarios import load_all
@@ -24,14 +24,14 @@ def build_plan(args: argparse.Namespace) -> selection.Plan:
             raise UsageError("--base: no default branch found; pass --base REV")
         base = git.merge_base(branch, head, cwd=root)
     changes = [
-        selection.Change(path, status, old)
+        candidates.Change(path, status, old)
         for status, path, old in git.changed_paths(base, head, cwd=root)
     ]
     scenarios_dir = Path(args.scenarios_dir)
     if not scenarios_dir.is_absolute():
         scenarios_dir = root / scenarios_dir
     scenarios = [s for s in load_all(scenarios_dir) if not args.tag or args.tag in s.tags]
-    infos = [selection.scenario_info(s, root=root) for s in scenarios]
+    infos = [candidates.scenario_info(s, root=root) for s in scenarios]
     dm = depmap.load(Path(args.depmap) if args.depmap else depmap.default_path(root))
     files = {name: (e.imported, e.opened) for name, e in dm.entries.items()}
     hist = depmap.history(dm)
@@ -42,8 +42,8 @@ def build_plan(args: argparse.Namespace) -> selection.Plan:
         paths={n: h["paths"] for n, h in hist.items()},
     )
     settings = selection.Settings(
-        seeds=selection.DEFAULT_SEEDS + tuple(args.seed_glob or ()),
-        ignore=selection.DEFAULT_IGNORE + tuple(args.ignore_glob or ()),
+        seeds=candidates.DEFAULT_SEEDS + tuple(args.seed_glob or ()),
+        ignore=candidates.DEFAULT_IGNORE + tuple(args.ignore_glob or ()),
         pairs=args.pairs,
         explore_fraction=args.explore,
         seed=int(head[:8], 16) if args.seed is None else args.seed,
