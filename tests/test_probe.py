@@ -318,3 +318,34 @@ def test_named_mark_as_first_batch_without_torch(write_script):
     assert report["detected_by"] == "mark:config_loaded"
     assert report["first_batch_s"] == report["phases"]["config_loaded"] > 0.05
     assert report["cpu_s"] is not None
+
+
+LAUNCH = """
+import runpy, sys
+sys.argv = ["torchrun", "--standalone", "--nproc-per-node", "2", "ddp.py"]
+runpy.run_module("torch.distributed.run", run_name="__main__")
+"""
+
+DDP = """
+import os, time
+import torch
+
+rank = int(os.environ["RANK"])
+with open(f"rank{rank}.pid", "w") as f:
+    f.write(str(os.getpid()))
+if rank == 0:
+    time.sleep(1.0)  # rank 0 is the slow one: a rank-blind probe would report rank 1
+torch.nn.Linear(4, 1)(torch.randn(2, 4))
+"""
+
+
+def test_under_torchrun_rank_0_reports(write_script, tmp_path):
+    """torchrun starts one process per rank, each with the probe. The job's first batch is
+    rank 0's (where its logs and checkpoints come from), even when another rank is faster."""
+    launcher = write_script("launch.py", LAUNCH)
+    write_script("ddp.py", DDP)
+    report, proc = run_probe(launcher, extra_env={"OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert report is not None, proc.stderr[-2000:]
+    assert report["pid"] == int((tmp_path / "rank0.pid").read_text())
+    assert report["detected_by"] == "forward"

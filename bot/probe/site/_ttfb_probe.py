@@ -24,7 +24,8 @@ falls back to the best event seen (mark > forward > dataloader) and says so.
 
 Only one process reports: the first eligible one to claim ``<out>.claim`` with ``O_EXCL``.
 DataLoader workers and any ``multiprocessing`` child (fork or spawn) are never eligible, nor is
-a process forked from the one that installed the probe.
+a process forked from the one that installed the probe, nor a distributed rank other than 0
+(``RANK``), so under torchrun the job's first batch is rank 0's.
 """
 
 from __future__ import annotations
@@ -118,9 +119,12 @@ _state: _State | None = None
 
 
 def _eligible() -> bool:
-    """Whether this process may report: not forked from the installer, not a worker."""
+    """Whether this process may report: not forked from the installer, not a worker, and
+    not a distributed rank other than 0 (torchrun and most launchers set ``RANK``)."""
     st = _state
     if st is None or st.mp_child or os.getpid() != st.pid:
+        return False
+    if os.environ.get("RANK", "0") not in ("", "0"):
         return False
     mp = sys.modules.get("multiprocessing.process")
     if mp is not None and getattr(mp, "_parent_process", None) is not None:
