@@ -5,8 +5,11 @@ This module is the only spawner of scenario processes. Each sample:
 1. stamps the submit time (``CLOCK_MONOTONIC``) and passes it to the probe in the environment;
 2. starts the command in a new session (its own process group) with stdout/stderr going to
    files, never pipes, so orphaned DataLoader workers holding them cannot make us wait;
-3. waits up to the hard timeout, then SIGKILLs the whole group (workers included), and checks
-   that no member of the group is left before the next sample starts.
+3. waits for the command to exit, up to the hard timeout; with ``stop: first_batch``, a report
+   written by a process other than the command itself (rank 0 under torchrun, say) ends the
+   wait ``REPORT_GRACE_S`` later, so the other ranks do not train on;
+4. SIGKILLs the whole group (workers included) and checks that no member of the group is left
+   before the next sample starts.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from . import probe
 STATUSES = ("ok", "timeout", "crashed", "no_first_batch")
 STDERR_TAIL_LINES = 15
 GROUP_GONE_WAIT_S = 5.0
+REPORT_GRACE_S = 1.0  # after a first-batch report, how long the command may take to exit
+POLL_S = 0.05
 
 
 def clock_ns() -> int:
@@ -141,17 +146,19 @@ class ProcessExecutor:
                 )
             except OSError as exc:
                 return Sample(status="crashed", error=f"cannot start {job.argv[0]}: {exc}")
-            timed_out = False
-            try:
-                code: int | None = proc.wait(timeout=job.timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                code = None
+            code, ended_early = _wait(proc, job, out)
+            timed_out = code is None and not ended_early
             wall = (clock_ns() - t0) / 1e9
             survivors = end_group(proc.pid)
-            if timed_out:
+            if code is None:
                 proc.wait()
         notes = [f"processes of the group survived SIGKILL: {survivors}"] if survivors else []
+        if ended_early:
+            notes.append(
+                f"the command had not exited {REPORT_GRACE_S:g} s after the first batch was "
+                "reported (by another rank, say); the rest of the job was ended"
+            )
+            code = 0
         report = _read_report(out, notes)
         tail = _tail(stderr_path)
         if timed_out:
@@ -198,6 +205,24 @@ class ProcessExecutor:
             probe_self_s=report.get("probe_self_s"),
             torch=report.get("torch"),
         )
+
+
+def _wait(proc: subprocess.Popen[bytes], job: Job, out: Path) -> tuple[int | None, bool]:
+    """(exit code, or None if it did not exit; whether a first-batch report ended the wait)."""
+    deadline = time.monotonic() + job.timeout_s
+    reported_at: float | None = None
+    while True:
+        try:
+            return proc.wait(timeout=POLL_S), False
+        except subprocess.TimeoutExpired:
+            pass
+        now = time.monotonic()
+        if job.stop == "first_batch" and out.exists():
+            reported_at = reported_at if reported_at is not None else now
+            if now - reported_at >= REPORT_GRACE_S:
+                return None, True
+        if now >= deadline:
+            return None, False
 
 
 def _signal_name(code: int | None) -> str:

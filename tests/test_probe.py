@@ -349,3 +349,23 @@ def test_under_torchrun_rank_0_reports(write_script, tmp_path):
     assert report is not None, proc.stderr[-2000:]
     assert report["pid"] == int((tmp_path / "rank0.pid").read_text())
     assert report["detected_by"] == "forward"
+
+
+def test_under_torchrun_the_sample_stops_at_rank_0s_first_batch(write_script, tmp_path):
+    """The other ranks would train on (here: sleep 60 s after their first batch); the sample
+    ends shortly after rank 0's report instead, ok, and says why."""
+    from bot.sample import Job, ProcessExecutor
+
+    write_script("ddp.py", DDP + "\nif rank != 0:\n    time.sleep(60)\n")
+    launcher = write_script("launch.py", LAUNCH)
+    job = Job(
+        argv=(PYTHON, str(launcher)),
+        cwd=tmp_path,
+        root=tmp_path,
+        timeout_s=120,
+        env={"OMP_NUM_THREADS": "1"},
+    )
+    sample = ProcessExecutor().run(job)
+    assert sample.ok, sample.error
+    assert sample.wall_s is not None and sample.wall_s < 40, sample.wall_s
+    assert any("after the first batch was reported" in n for n in sample.notes), sample.notes
