@@ -20,15 +20,18 @@ several CPU budgets, given as a share of the full suite's cost:
 - the share of the full suite's cost spent, on average over the change sets.
 
 ``--save FILE`` keeps the measured ground truth and map as JSON; ``--load FILE`` scores the
-current selection code against it without measuring again.
+current selection code against it without measuring again. ``--learn-seed N`` scores a second
+time with the history a bot would gather as the change sets land in a seeded order.
 
     .venv/bin/python benchmarks/selection_eval.py [--runs 3] [--moved-s 0.3] [--save F | --load F]
+        [--learn-seed N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import shutil
 import sys
 import tempfile
@@ -334,7 +337,28 @@ def recall_cell(k: int, n: int) -> str:
     return f"{k}/{n} = {k / max(n, 1):.1%} (≥{low:.0%})"
 
 
-def score(truth: dict[str, Any]) -> None:
+class Learner:
+    """The history a bot would gather while the change sets land one after another: each
+    selected scenario's compare gives a verdict (here: the ground truth), counted for each
+    changed file the scenario uses, as ``ttfb compare`` records it."""
+
+    def __init__(self, files: dict[str, tuple[frozenset[str], frozenset[str]]]) -> None:
+        self.files = files
+        self.paths: dict[str, dict[str, tuple[int, int]]] = {}
+
+    def history(self) -> selection.History:
+        return selection.History(paths=self.paths)
+
+    def record(self, chosen: set[str], hit: set[str], changed: set[str]) -> None:
+        for n in chosen:
+            moved = int(n in hit)
+            mine = self.paths.setdefault(n, {})
+            for path in changed & self.files.get(n, (frozenset(), frozenset()))[1]:
+                c, m = mine.get(path, (0, 0))
+                mine[path] = (c + 1, m + moved)
+
+
+def score(truth: dict[str, Any], *, learn_seed: int | None = None) -> None:
     files = {
         n: (frozenset(imported), frozenset(opened))
         for n, (imported, opened) in truth["depmap"].items()
@@ -368,10 +392,14 @@ def score(truth: dict[str, Any]) -> None:
         )
     ]
     missed: dict[str, list[str]] = {}
+    order = list(sets)
+    if learn_seed is not None:  # the order in which the change sets land
+        random.Random(learn_seed).shuffle(order)
     for label, share in (("20%", 0.2), ("25%", 0.25), ("33%", 1 / 3), ("50%", 0.5), ("100%", 1.0)):
         caught = caught_changes = 0
         spent = explored = 0.0
-        for c in sets:
+        learner = Learner(files)
+        for c in order:
             changes = [candidates.Change(p, st, o) for st, p, o in c["changes"]]
             p = selection.plan(
                 changes,
@@ -379,10 +407,12 @@ def score(truth: dict[str, Any]) -> None:
                 files,
                 budget_cpu_s=share * full_cost,
                 budget_gpu_s=0.0,
+                history=learner.history() if learn_seed is not None else None,
                 settings=selection.Settings(seed=int(c["head"][:8], 16)),
             )
             chosen = {x.scenario for x in p.selected}
             hit = set(c["moved"])
+            learner.record(chosen, hit, {q for ch in changes for q in ch.paths})
             missed.setdefault(label, []).extend(f"{c['label']} → {n}" for n in sorted(hit - chosen))
             caught += len(hit & chosen)
             caught_changes += bool(hit & chosen)
@@ -397,7 +427,11 @@ def score(truth: dict[str, Any]) -> None:
                 f"{explored:.0f}",
             )
         )
-    print()
+    print(
+        "\nwith no history"
+        if learn_seed is None
+        else f"\nwith the history learned as the change sets land (order seed {learn_seed})"
+    )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
@@ -417,6 +451,11 @@ def main() -> None:
     parser.add_argument("--moved-s", type=float, default=0.3)
     parser.add_argument("--save", type=Path, help="write the measured ground truth here")
     parser.add_argument("--load", type=Path, help="score against a saved ground truth")
+    parser.add_argument(
+        "--learn-seed",
+        type=int,
+        help="also score with the history gathered as the change sets land in a seeded order",
+    )
     args = parser.parse_args()
     if args.load:
         truth = json.loads(args.load.read_text())
@@ -425,6 +464,8 @@ def main() -> None:
         if args.save:
             args.save.write_text(json.dumps(truth, indent=1) + "\n")
     score(truth)
+    if args.learn_seed is not None:
+        score(truth, learn_seed=args.learn_seed)
 
 
 if __name__ == "__main__":

@@ -36,8 +36,6 @@ def build_plan(args: argparse.Namespace) -> selection.Plan:
     files = {name: (e.imported, e.opened) for name, e in dm.entries.items()}
     hist = depmap.history(dm)
     history = selection.History(
-        runs={n: int(h["runs"]) for n, h in hist.items()},
-        moved={n: int(h["moved"]) for n, h in hist.items()},
         days_since={n: h["days_since"] for n, h in hist.items() if "days_since" in h},
         paths={n: h["paths"] for n, h in hist.items()},
     )
