@@ -118,6 +118,9 @@ def probe_env(job: Job, out: Path, t0_ns: int) -> dict[str, str]:
     env[probe.ENV_STOP] = job.stop
     env[probe.ENV_DETECT] = job.detect
     env[probe.ENV_ROOT] = str(job.root) if job.root else ""
+    env[probe.ENV_OUTER_RANKS] = ",".join(
+        f"{var}={os.environ[var]}" for var in probe.RANK_VARS if var in os.environ
+    )
     return env
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import probe
 from bot.sample import Job, ProcessExecutor, clock_ns, end_group, probe_env
 
 from .conftest import PYTHON
@@ -354,7 +355,6 @@ def test_under_torchrun_rank_0_reports(write_script, tmp_path):
 def test_under_torchrun_the_sample_stops_at_rank_0s_first_batch(write_script, tmp_path):
     """The other ranks would train on (here: sleep 60 s after their first batch); the sample
     ends shortly after rank 0's report instead, ok, and says why."""
-    from bot.sample import Job, ProcessExecutor
 
     write_script("ddp.py", DDP + "\nif rank != 0:\n    time.sleep(60)\n")
     launcher = write_script("launch.py", LAUNCH)
@@ -369,3 +369,33 @@ def test_under_torchrun_the_sample_stops_at_rank_0s_first_batch(write_script, tm
     assert sample.ok, sample.error
     assert sample.wall_s is not None and sample.wall_s < 40, sample.wall_s
     assert any("after the first batch was reported" in n for n in sample.notes), sample.notes
+
+
+@pytest.mark.parametrize(
+    ("env", "reports"),
+    [
+        ({"SLURM_PROCID": "1"}, False),
+        ({"OMPI_COMM_WORLD_RANK": "3"}, False),
+        ({"PMI_RANK": "2"}, False),
+        ({"SLURM_PROCID": "0"}, True),
+        ({"RANK": "0", "SLURM_PROCID": "1"}, True),  # torchrun's worker rank wins over srun's task
+        ({"RANK": "1", "SLURM_PROCID": "0"}, False),
+    ],
+)
+def test_only_global_rank_0_reports_whatever_the_launcher(write_script, monkeypatch, env, reports):
+    for var in probe.RANK_VARS:  # as if the runner itself ran outside any launcher
+        monkeypatch.delenv(var, raising=False)
+    script = write_script("train.py", "import torch\ntorch.nn.Linear(2, 1)(torch.randn(1, 2))\n")
+    report, proc = run_probe(script, extra_env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (report is not None) is reports, report
+
+
+def test_a_rank_the_runner_itself_inherited_does_not_count(write_script, monkeypatch):
+    """ttfb run as task 1 of an srun step: the measured job inherits SLURM_PROCID=1 from the
+    runner, which says nothing about the job's own ranks, so it still reports."""
+    monkeypatch.setenv("SLURM_PROCID", "1")
+    script = write_script("train.py", "import torch\ntorch.nn.Linear(2, 1)(torch.randn(1, 2))\n")
+    report, proc = run_probe(script)
+    assert proc.returncode == 0, proc.stderr
+    assert report is not None

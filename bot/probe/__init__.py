@@ -38,6 +38,8 @@ ENV_DETECT: str = _engine.ENV_DETECT
 ENV_ROOT: str = _engine.ENV_ROOT
 ENV_DETERMINISTIC: str = _engine.ENV_DETERMINISTIC
 ENV_SELF_TIME: str = _engine.ENV_SELF_TIME
+ENV_OUTER_RANKS: str = _engine.ENV_OUTER_RANKS
+RANK_VARS: tuple[str, ...] = _engine.RANK_VARS
 REPORT_VERSION: int = _engine.VERSION
 DETECT_MODES: tuple[str, ...] = _engine.DETECT_MODES
 

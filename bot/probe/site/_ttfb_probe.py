@@ -25,7 +25,8 @@ falls back to the best event seen (mark > forward > dataloader) and says so.
 Only one process reports: the first eligible one to claim ``<out>.claim`` with ``O_EXCL``.
 DataLoader workers and any ``multiprocessing`` child (fork or spawn) are never eligible, nor is
 a process forked from the one that installed the probe, nor a distributed rank other than 0
-(``RANK``), so under torchrun the job's first batch is rank 0's.
+(``RANK``, else ``SLURM_PROCID``, ``OMPI_COMM_WORLD_RANK`` or ``PMI_RANK``), so under torchrun,
+srun or mpirun the job's first batch is rank 0's.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ ENV_DETECT = "TTFB_LAB_DETECT"
 ENV_ROOT = "TTFB_LAB_ROOT"
 ENV_DETERMINISTIC = "TTFB_LAB_DETERMINISTIC"
 ENV_SELF_TIME = "TTFB_LAB_SELF_TIME"  # "1": account the time spent in probe code (benchmarks)
+ENV_OUTER_RANKS = "TTFB_LAB_OUTER_RANKS"  # the runner's own rank variables, NAME=VALUE,…
 
 DETECT_MODES = ("auto", "mark", "forward", "dataloader")
 _TRIGGERS = {
@@ -118,13 +120,35 @@ _state: _State | None = None
 # --- eligibility ------------------------------------------------------------------------
 
 
+# Where launchers put a process's global rank: torchrun (and torch.distributed launchers),
+# Slurm's srun, Open MPI, MPICH/Intel MPI. The first one set wins: torchrun under srun sets
+# RANK per worker, while SLURM_PROCID is only the node's task.
+RANK_VARS = ("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK")
+
+
+def _rank() -> str:
+    """This process's rank as its job's launcher set it. A variable still holding the value
+    the runner itself had is inherited, not set by the job (ttfb run as task 1 of an srun
+    step, say), and does not count."""
+    outer = dict(
+        item.partition("=")[::2]
+        for item in os.environ.get(ENV_OUTER_RANKS, "").split(",")
+        if "=" in item
+    )
+    for var in RANK_VARS:
+        value = os.environ.get(var)
+        if value is not None and outer.get(var) != value:
+            return value.strip()
+    return ""
+
+
 def _eligible() -> bool:
     """Whether this process may report: not forked from the installer, not a worker, and
-    not a distributed rank other than 0 (torchrun and most launchers set ``RANK``)."""
+    not a distributed rank other than 0."""
     st = _state
     if st is None or st.mp_child or os.getpid() != st.pid:
         return False
-    if os.environ.get("RANK", "0") not in ("", "0"):
+    if _rank() not in ("", "0"):
         return False
     mp = sys.modules.get("multiprocessing.process")
     if mp is not None and getattr(mp, "_parent_process", None) is not None:
