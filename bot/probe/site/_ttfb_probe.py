@@ -109,6 +109,8 @@ class _State:
         # A multiprocessing child (spawn or forkserver) runs this module too; it never reports.
         argv = " ".join(getattr(sys, "orig_argv", sys.argv))
         self.mp_child = any(m in argv for m in _MP_CHILD_MARKERS)
+        # A launcher sets the rank before the process starts: read once, not on every forward.
+        self.other_rank = _rank() not in ("", "0")
 
     def now(self) -> float:
         return (_clock_ns() - self.t0_ns) / 1e9
@@ -146,9 +148,7 @@ def _eligible() -> bool:
     """Whether this process may report: not forked from the installer, not a worker, and
     not a distributed rank other than 0."""
     st = _state
-    if st is None or st.mp_child or os.getpid() != st.pid:
-        return False
-    if _rank() not in ("", "0"):
+    if st is None or st.mp_child or st.other_rank or os.getpid() != st.pid:
         return False
     mp = sys.modules.get("multiprocessing.process")
     if mp is not None and getattr(mp, "_parent_process", None) is not None:
