@@ -243,12 +243,13 @@ def reset(path: str | Path) -> None:
 
 
 def history(dm: DepMap, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
-    """Per scenario: compares, moved, the same per changed file, and days since the last run,
-    for selection."""
+    """Per scenario, what selection uses: per changed file (compares, moved), and days since
+    the last run. (The per-scenario counts stay in the entry, but selection does not rank by
+    them; see ``bot.selection.History``.)"""
     now = now or datetime.now(timezone.utc)
     out: dict[str, dict[str, Any]] = {}
     for name, e in dm.entries.items():
-        row: dict[str, Any] = {"runs": e.compares, "moved": e.moved, "paths": dict(e.paths)}
+        row: dict[str, Any] = {"paths": dict(e.paths)}
         if e.last_run:
             then = datetime.strptime(e.last_run, "%Y-%m-%dT%H:%M:%SZ")
             row["days_since"] = (now - then.replace(tzinfo=timezone.utc)).total_seconds() / 86400
