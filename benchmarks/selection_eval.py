@@ -1,7 +1,7 @@
 """Selection quality: recall of TTFB-moving changes against the share of full-suite cost.
 
 Builds a git repository of the example trainer with its four CPU scenarios, learns the
-dependency map, then applies 54 synthetic change sets, one branch each. Twenty-five are meant
+dependency map, then applies 51 synthetic change sets, one branch each. Twenty-five are meant
 to move TTFB (a slow or heavy import in one family's module, a slow model or dataset build, a
 slow shared module, a slow config check, a synchronous metrics call, a start-method or
 worker-count change in one config); the others are meant to be neutral (docs, comments,
@@ -252,19 +252,21 @@ def moved(base: Job, head: Job, threshold: float, where: Path) -> tuple[bool, in
     ``threshold`` means unmoved; otherwise two more pairs, in the opposite order and then the
     first again, decide, and the scenario moved if one segment grew by ``threshold`` in all
     three. Returns (moved, process runs)."""
-    first = growth(run_ok(base, where), run_ok(head, where))
-    suspects = {k for k, d in first.items() if d >= threshold}
-    runs = 2
-    for order in ("head first", "base first"):
-        if not suspects:
-            return False, runs
-        if order == "head first":
+
+    def pair(head_first: bool) -> dict[str, float]:
+        if head_first:
             head_s = run_ok(head, where)
-            pair = growth(run_ok(base, where), head_s)
-        else:
-            pair = growth(run_ok(base, where), run_ok(head, where))
+            return growth(run_ok(base, where), head_s)
+        return growth(run_ok(base, where), run_ok(head, where))
+
+    suspects = {k for k, d in pair(head_first=False).items() if d >= threshold}
+    runs = 2
+    for head_first in (True, False):
+        if not suspects:
+            break
+        grown = pair(head_first)
         runs += 2
-        suspects = {k for k in suspects if pair.get(k, 0.0) >= threshold}
+        suspects = {k for k in suspects if grown.get(k, 0.0) >= threshold}
     return bool(suspects), runs
 
 
@@ -294,35 +296,35 @@ def ground_truth(runs: int, moved_s: float) -> dict[str, Any]:
         dm = depmap.load(dm_path)
 
         scenarios = {s.name: s for s in load_all(repo / "scenarios")}
-        base_tree = tmp / "base-tree"
-        git.run(["worktree", "add", "--quiet", "--detach", str(base_tree), base], cwd=repo)
-        (tmp / "w-base").mkdir()
-        (tmp / "w-head").mkdir()
-        base_jobs = {
-            n: scenario_job(scenarios[n], root=base_tree, workdir=tmp / "w-base") for n in SCENARIOS
-        }
-        out: list[dict[str, Any]] = []
-        for i, (label, edit) in enumerate(CHANGES):
-            git.run(["checkout", "--quiet", "-B", f"change-{i}", base], cwd=repo)
-            edit(repo)
-            head = git.commit_all(repo, label)
-            hit, spent = [], 0
-            for n in SCENARIOS:
-                head_job = scenario_job(scenarios[n], root=repo, workdir=tmp / "w-head")
-                yes, used = moved(base_jobs[n], head_job, moved_s, repo)
-                spent += used
-                if yes:
-                    hit.append(n)
-            out.append(
-                {
-                    "label": label,
-                    "head": head,
-                    "changes": [list(c) for c in git.changed_paths(base, head, cwd=repo)],
-                    "moved": hit,
-                    "runs": spent,
-                }
-            )
-            print(f"{i + 1:2d}/{len(CHANGES)} {label}: moved {hit or '-'}", file=sys.stderr)
+        with git.worktree(base, cwd=repo, parent=tmp) as base_tree:
+            (tmp / "w-base").mkdir()
+            (tmp / "w-head").mkdir()
+            base_jobs = {
+                n: scenario_job(scenarios[n], root=base_tree, workdir=tmp / "w-base")
+                for n in SCENARIOS
+            }
+            out: list[dict[str, Any]] = []
+            for i, (label, edit) in enumerate(CHANGES):
+                git.run(["checkout", "--quiet", "-B", f"change-{i}", base], cwd=repo)
+                edit(repo)
+                head = git.commit_all(repo, label)
+                hit, spent = [], 0
+                for n in SCENARIOS:
+                    head_job = scenario_job(scenarios[n], root=repo, workdir=tmp / "w-head")
+                    yes, used = moved(base_jobs[n], head_job, moved_s, repo)
+                    spent += used
+                    if yes:
+                        hit.append(n)
+                out.append(
+                    {
+                        "label": label,
+                        "head": head,
+                        "changes": [list(c) for c in git.changed_paths(base, head, cwd=repo)],
+                        "moved": hit,
+                        "runs": spent,
+                    }
+                )
+                print(f"{i + 1:2d}/{len(CHANGES)} {label}: moved {hit or '-'}", file=sys.stderr)
     return {
         "version": 1,
         "moved_s": moved_s,
@@ -339,23 +341,20 @@ def recall_cell(k: int, n: int) -> str:
 
 class Learner:
     """The history a bot would gather while the change sets land one after another: each
-    selected scenario's compare gives a verdict (here: the ground truth), counted for each
-    changed file the scenario uses, as ``ttfb compare`` records it."""
+    selected scenario's compare gives a verdict (here: the ground truth), counted by the
+    dependency map as ``ttfb compare`` records it."""
 
     def __init__(self, files: dict[str, tuple[frozenset[str], frozenset[str]]]) -> None:
-        self.files = files
-        self.paths: dict[str, dict[str, tuple[int, int]]] = {}
+        self.dm = depmap.DepMap(
+            {n: depmap.Entry(imported=i, opened=o) for n, (i, o) in files.items()}
+        )
 
     def history(self) -> selection.History:
-        return selection.History(paths=self.paths)
+        return selection.History(paths={n: e.paths for n, e in self.dm.entries.items()})
 
     def record(self, chosen: set[str], hit: set[str], changed: set[str]) -> None:
         for n in chosen:
-            moved = int(n in hit)
-            mine = self.paths.setdefault(n, {})
-            for path in changed & self.files.get(n, (frozenset(), frozenset()))[1]:
-                c, m = mine.get(path, (0, 0))
-                mine[path] = (c + 1, m + moved)
+            self.dm = self.dm.with_verdict(n, moved=n in hit, changed=changed)
 
 
 def score(truth: dict[str, Any], *, learn_seed: int | None = None) -> None:
