@@ -23,12 +23,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.sensitivity import PLACES, load_pool  # noqa: E402
-from bot import bisect, compare  # noqa: E402
-from bot.bisectrun import step_result  # noqa: E402
-from bot.runner import plan_looks  # noqa: E402
-from bot.sample import Job  # noqa: E402
-from bot.simulate import BlockResampler, Plant  # noqa: E402
-from bot.verdict import Policy  # noqa: E402
+from bot.ab.compare import compare  # noqa: E402
+from bot.ab.targets import Target  # noqa: E402
+from bot.bisect import search as bisect  # noqa: E402
+from bot.bisect.steps import step_result  # noqa: E402
+from bot.exec.resample import BlockResampler, Plant  # noqa: E402
+from bot.model import Job  # noqa: E402
+from bot.stats.sequential import plan_looks  # noqa: E402
+from bot.stats.verdict import Policy  # noqa: E402
 
 
 def make_compare(blocks, culprit: int, delay_s: float, phase: str, seed: int, calls: list):
@@ -43,10 +45,11 @@ def make_compare(blocks, culprit: int, delay_s: float, phase: str, seed: int, ca
             blocks, plant=Plant(delay_s=shift, after_phase=phase), seed=rng.randrange(1 << 30)
         )
         policy = Policy(looks=plan_looks(10, 20 * 2**attempt))
-        target = compare.Target("sim", job, job, threshold_pct=2.0)
-        (o,) = compare.run_compare([target], policy=policy, executor=executor)
+        target = Target("sim", job, job, threshold_pct=2.0)
+        (o,) = compare([target], policy, executor).outcomes
         calls.append(len(o.primary.pairs) + len(o.confirmation_pairs) if o.primary else 0)
-        return step_result(o, holder)
+        step, holder.focus = step_result(o, holder.focus)
+        return step
 
     return run
 

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +29,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot import probe, stats  # noqa: E402
-from bot.measure import scenario_job  # noqa: E402
-from bot.sample import Job, ProcessExecutor, clock_ns, end_group, probe_env  # noqa: E402
+from bot import probe  # noqa: E402
+from bot.ab.targets import scenario_job  # noqa: E402
+from bot.exec.process import ProcessExecutor, clock_ns, end_group, probe_env  # noqa: E402
+from bot.model import Job  # noqa: E402
 from bot.scenarios import find  # noqa: E402
+from bot.stats import paired as stats  # noqa: E402
 
 
 def run_once(job: Job, *, with_probe: bool, tmp: Path) -> tuple[float, float, float | None]:
@@ -74,7 +77,7 @@ def main() -> None:
 
     scenario = find(args.scenario, REPO / "scenarios")
     job = scenario_job(scenario, root=REPO, python=sys.executable)
-    job = Job(**{**job.__dict__, "stop": "exit"})
+    job = replace(job, stop="exit")
     plain: list[tuple[float, float]] = []
     probed: list[tuple[float, float]] = []
     ttfbs: list[float] = []
@@ -95,10 +98,10 @@ def main() -> None:
 
     pw, pc = np.array([p[0] for p in plain]), np.array([p[1] for p in plain])
     qw, qc = np.array([p[0] for p in probed]), np.array([p[1] for p in probed])
-    wall = stats.compare_ratio(pw, qw, alpha=0.05, seed=1)
-    cpu = stats.compare_ratio(pc, qc, alpha=0.05, seed=2)
+    wall = stats.Estimator(0.05).ratio(pw, qw, seed=1)
+    cpu = stats.Estimator(0.05).ratio(pc, qc, seed=2)
     ttfb = statistics.median(ttfbs)
-    diff = stats.compare_difference(pw, qw, scale_s=ttfb, alpha=0.05, seed=3)
+    diff = stats.Estimator(0.05).difference(pw, qw, scale_s=ttfb, seed=3)
 
     print(
         f"\nprobe overhead on {scenario.name} ({args.pairs} ABBA pairs, "
@@ -134,9 +137,7 @@ def main() -> None:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     print(f"\npaired log-ratio sd: wall {wall.sd * 100:.1f}%, CPU {cpu.sd * 100:.1f}%")
 
-    timed = Job(
-        **{**job.__dict__, "stop": "first_batch", "env": {**job.env, probe.ENV_SELF_TIME: "1"}}
-    )
+    timed = replace(job, stop="first_batch", env={**job.env, probe.ENV_SELF_TIME: "1"})
     samples = [ProcessExecutor().run(timed) for _ in range(args.self_runs)]
     ok = [s for s in samples if s.ok and s.probe_self_s is not None and s.ttfb_s]
     if not ok:

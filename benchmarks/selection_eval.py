@@ -42,11 +42,16 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot import candidates, depmap, git, selection  # noqa: E402
-from bot.calibrate import wilson_upper  # noqa: E402
-from bot.measure import scenario_job  # noqa: E402
-from bot.sample import Job, ProcessExecutor, Sample  # noqa: E402
+from bot import git  # noqa: E402
+from bot.ab.targets import scenario_job  # noqa: E402
+from bot.exec.process import ProcessExecutor  # noqa: E402
+from bot.model import Job, Sample  # noqa: E402
 from bot.scenarios import load_all  # noqa: E402
+from bot.selection import candidates  # noqa: E402
+from bot.selection import plan as selection  # noqa: E402
+from bot.selection.depmap import DepMap, Entry  # noqa: E402
+from bot.stats.calibration import wilson_upper  # noqa: E402
+from bot.store import depmap  # noqa: E402
 
 SCENARIOS = ("ranker-cpu", "lm-cpu", "cnn-cpu", "lm-spawn-workers")
 T = "examples/trainer"
@@ -292,7 +297,14 @@ def ground_truth(runs: int, moved_s: float) -> dict[str, Any]:
         base_samples = measure(repo, list(SCENARIOS), runs, tmp)
         dm_path = repo / ".ttfb" / "history.sqlite"
         for name, samples in base_samples.items():
-            depmap.record_samples(dm_path, name, samples, revision=base)
+            ok = [s for s in samples if s.ok]
+            depmap.record(
+                dm_path,
+                name,
+                imported=set().union(*(s.imported_files for s in ok)),
+                opened=set().union(*(s.opened_files for s in ok)),
+                revision=base,
+            )
         dm = depmap.load(dm_path)
 
         scenarios = {s.name: s for s in load_all(repo / "scenarios")}
@@ -345,12 +357,10 @@ class Learner:
     dependency map as ``ttfb compare`` records it."""
 
     def __init__(self, files: dict[str, tuple[frozenset[str], frozenset[str]]]) -> None:
-        self.dm = depmap.DepMap(
-            {n: depmap.Entry(imported=i, opened=o) for n, (i, o) in files.items()}
-        )
+        self.dm = DepMap({n: Entry(imported=i, opened=o) for n, (i, o) in files.items()})
 
-    def history(self) -> selection.History:
-        return selection.History(paths={n: e.paths for n, e in self.dm.entries.items()})
+    def history(self) -> selection.Learned:
+        return selection.Learned(paths={n: e.paths for n, e in self.dm.entries.items()})
 
     def record(self, chosen: set[str], hit: set[str], changed: set[str]) -> None:
         for n in chosen:
@@ -399,14 +409,14 @@ def score(truth: dict[str, Any], *, learn_seed: int | None = None) -> None:
         spent = explored = 0.0
         learner = Learner(files)
         for c in order:
-            changes = [candidates.Change(p, st, o) for st, p, o in c["changes"]]
+            changes = candidates.changes_from(c["changes"])
             p = selection.plan(
                 changes,
                 infos,
                 files,
                 budget_cpu_s=share * full_cost,
                 budget_gpu_s=0.0,
-                history=learner.history() if learn_seed is not None else None,
+                learned=learner.history() if learn_seed is not None else None,
                 settings=selection.Settings(seed=int(c["head"][:8], 16)),
             )
             chosen = {x.scenario for x in p.selected}

@@ -3,7 +3,7 @@
 Real A/A compares cost minutes each on a 2-core machine, so most numbers come from the real
 engine run on real noise: a pool of A/A blocks of the scenario (four samples of the same
 revision recorded back to back, the unit an ABBA block sees) is recorded once, then whole blocks
-are resampled with replacement (``bot.simulate.BlockResampler``) and fed to the unchanged
+are resampled with replacement (``bot.exec.resample.BlockResampler``) and fed to the unchanged
 schedule, statistics, corrections and confirmation. Planted regressions add a blocking delay of
 a given share of the median TTFB to the head samples, either early in start-up (a quiet phase)
 or inside optimizer construction (the noisiest phase, where only whole-TTFB power helps).
@@ -19,18 +19,22 @@ import argparse
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot import compare, results  # noqa: E402
-from bot.measure import scenario_job  # noqa: E402
-from bot.runner import Scheduler, plan_looks  # noqa: E402
-from bot.sample import Job, ProcessExecutor  # noqa: E402
+from bot.ab.compare import compare  # noqa: E402
+from bot.ab.schedule import Scheduler  # noqa: E402
+from bot.ab.targets import Target, scenario_job  # noqa: E402
+from bot.exec.process import ProcessExecutor  # noqa: E402
+from bot.exec.resample import BlockResampler, Plant, blocks_from_log  # noqa: E402
+from bot.model import Job  # noqa: E402
 from bot.scenarios import find  # noqa: E402
-from bot.simulate import BlockResampler, Plant, blocks_from_log  # noqa: E402
-from bot.verdict import Policy  # noqa: E402
+from bot.stats.sequential import plan_looks  # noqa: E402
+from bot.stats.verdict import Policy  # noqa: E402
+from bot.store.files import SampleLog, read_sample_log  # noqa: E402
 
 PLACES = {
     "start-up (quiet phase)": "interpreter_ready",
@@ -41,7 +45,7 @@ PLACES = {
 def record_pool(job: Job, blocks: int, path: Path) -> None:
     """Record ``blocks`` A/A blocks of four real samples each."""
     sched = Scheduler(job, job, executor=ProcessExecutor(), name="pool")
-    with results.SampleLog(path, {"command": "sensitivity-pool", "argv": list(job.argv)}) as log:
+    with SampleLog(path, {"command": "sensitivity-pool", "argv": list(job.argv)}) as log:
         sched.log = log
         sched.warm_up()
         for b in range(blocks):
@@ -54,7 +58,7 @@ def record_pool(job: Job, blocks: int, path: Path) -> None:
 def load_pool(path: Path) -> list[list]:
     import json
 
-    _, samples = results.read_sample_log(path)
+    _, samples = read_sample_log(path)
     lines = path.read_text().splitlines()[1:]
     stages = [json.loads(line) for line in lines[: len(samples)]]
     keep = [(s, x["block"]) for s, x in zip(samples, stages, strict=True) if x["stage"] == "pool"]
@@ -62,10 +66,10 @@ def load_pool(path: Path) -> list[list]:
 
 
 def one_compare(executor, job: Job, policy: Policy) -> tuple[str, int]:
-    target = compare.Target("sim", job, job, threshold_pct=2.0)
-    (outcome,) = compare.run_compare([target], policy=policy, executor=executor)
+    target = Target("sim", job, job, threshold_pct=2.0)
+    (outcome,) = compare([target], policy, executor).outcomes
     pairs = len(outcome.primary.pairs) + len(outcome.confirmation_pairs) if outcome.primary else 0
-    return outcome.verdict.verdict, pairs
+    return outcome.verdict.value, pairs
 
 
 def rate(verdicts: list[str], want: str) -> str:
@@ -157,31 +161,27 @@ def main() -> None:
     if args.real:
         print("\nreal end-to-end compares (processes):")
         delay = ttfb * 0.10
-        head = Job(
-            **{
-                **job.__dict__,
-                "argv": (
-                    job.argv[0],
-                    "-c",
-                    f"import time, runpy, sys; time.sleep({delay:.3f}); "
-                    "sys.argv = ['train', *sys.argv[1:]]; "
-                    "runpy.run_module('examples.trainer.train', run_name='__main__')",
-                    *job.argv[3:],
-                ),
-                "label": "head",
-            }
+        head = replace(
+            job,
+            argv=(
+                job.argv[0],
+                "-c",
+                f"import time, runpy, sys; time.sleep({delay:.3f}); "
+                "sys.argv = ['train', *sys.argv[1:]]; "
+                "runpy.run_module('examples.trainer.train', run_name='__main__')",
+                *job.argv[3:],
+            ),
+            label="head",
         )
-        for name, head_job in (("A/A", Job(**{**job.__dict__, "label": "head"})), ("+10%", head)):
+        for name, head_job in (("A/A", replace(job, label="head")), ("+10%", head)):
             for i in range(args.real):
-                target = compare.Target(
-                    name, Job(**{**job.__dict__, "label": "base"}), head_job, threshold_pct=2.0
-                )
+                target = Target(name, replace(job, label="base"), head_job, threshold_pct=2.0)
                 t0 = time.monotonic()
-                (o,) = compare.run_compare([target], policy=policy, executor=ProcessExecutor())
+                (o,) = compare([target], policy, ProcessExecutor()).outcomes
                 n = len(o.primary.pairs) + len(o.confirmation_pairs) if o.primary else 0
                 print(
-                    f"  {name} #{i + 1}: {o.verdict.verdict} after {n} pairs "
-                    f"({time.monotonic() - t0:.0f} s): {o.verdict.reason}"
+                    f"  {name} #{i + 1}: {o.verdict} after {n} pairs "
+                    f"({time.monotonic() - t0:.0f} s): {o.decision.reason}"
                 )
 
 

@@ -20,7 +20,7 @@ import jsonschema
 import yaml
 
 from .errors import ConfigError, ScenarioError
-from .shrink import ShrinkSpec
+from .shrink.spec import ShrinkSpec
 
 DEFAULT_TIMEOUT_S = 300.0
 DEFAULT_FLOOR_PCT = 2.0

@@ -15,6 +15,18 @@ from bot import git as gitlib
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
+GOLDEN = Path(__file__).with_name("golden")
+
+
+def golden(name: str, text: str) -> None:
+    """Compare ``text`` with ``tests/golden/<name>``; ``UPDATE_GOLDEN=1`` rewrites the file,
+    so a change to a template or a view shows up as a diff to review."""
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+    assert path.exists(), f"{name}: no golden file yet; run with UPDATE_GOLDEN=1 and review it"
+    assert text == path.read_text(), f"{name} differs; UPDATE_GOLDEN=1 to update"
 
 
 @pytest.fixture

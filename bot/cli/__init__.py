@@ -1,7 +1,8 @@
 """The ``ttfb`` command line. Thin: parse arguments, call core functions, print.
 
-Each command lives in its own module here with a ``register`` (its arguments) and a ``run``
-(arguments to keyword calls of the core). Every command takes ``--json PATH``. A
+Each command lives in its own module here: ``NAME``, ``HELP`` (and ``DESCRIPTION``), its
+``arguments`` and a ``run`` that turns them into keyword calls of the core; a command with
+subcommands (``NESTED``) declares them in ``arguments``. Every command takes ``--json PATH``. A
 ``TTFBError`` prints ``error: …`` on one line and exits 2.
 """
 
@@ -57,7 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
     shared.add_argument("--root", metavar="DIR", help="repository root (default: git top level)")
     shared.add_argument("--fake", metavar="SPEC", help=argparse.SUPPRESS)
     for command in COMMANDS:
-        command.register(sub, [shared])
+        nested = getattr(command, "NESTED", False)
+        description = getattr(command, "DESCRIPTION", None)
+        p = sub.add_parser(
+            command.NAME,
+            parents=[] if nested else [shared],
+            help=command.HELP,
+            description=description,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if nested:
+            command.arguments(p, [shared])
+        else:
+            command.arguments(p)
+            p.set_defaults(func=command.run)
     return parser
 
 

@@ -8,16 +8,29 @@ import sys
 import time
 from pathlib import Path
 
-from .. import git, history, measure, report
-from ..fake import FakeExecutor
-from ..sample import Executor, ProcessExecutor, Sample
+from .. import git, probe
+from ..ab.measure import SampleProgress
+from ..errors import UsageError
+from ..exec import host
+from ..exec.process import ProcessExecutor
+from ..exec.scripted import ScriptedExecutor
+from ..model import Executor, Sample
+from ..report.fmt import fmt_s
+from ..scenarios import Scenario, find, load_all
+from ..store import depmap, history, thresholds
+from ..store.recorder import Recorder
 
 
-def progress(name: str) -> measure.ProgressFn:
+def say(line: str) -> None:
+    """A progress line for people, on stderr."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def progress(name: str) -> SampleProgress:
     tty = sys.stderr.isatty()
 
     def show(i: int, n: int, sample: Sample) -> None:
-        value = report.fmt_s(sample.ttfb_s) if sample.ok else sample.status
+        value = fmt_s(sample.ttfb_s) if sample.ok else sample.status
         line = f"{name}  sample {i}/{n}  {value}"
         if tty:
             end = "\n" if i == n else ""
@@ -32,7 +45,7 @@ def progress(name: str) -> measure.ProgressFn:
 def executor(args: argparse.Namespace) -> Executor:
     """Real processes, or scripted timings with the hidden ``--fake SPEC`` flag (tests)."""
     if getattr(args, "fake", None):
-        return FakeExecutor.from_file(args.fake)
+        return ScriptedExecutor.from_file(args.fake)
     return ProcessExecutor()
 
 
@@ -110,14 +123,14 @@ def probability(value: str) -> float:
 
 def fraction(value: str) -> float:
     number = nonneg_float(value)
-    if number >= 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value!r}")
+    if number > 1:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {value!r}")
     return number
 
 
 def detect_mode(value: str) -> str:
     """A first-batch detection mode: auto, mark, forward, dataloader or mark:NAME."""
-    if value in ("auto", "mark", "forward", "dataloader") or (
+    if value in probe.DETECT_MODES or (
         value.startswith("mark:") and re.fullmatch(r"[A-Za-z0-9_.-]+", value[5:])
     ):
         return value
@@ -138,6 +151,68 @@ def add_history_args(
         p.add_argument("--runner", help=RUNNER_HELP)
 
 
+def add_alpha(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--alpha",
+        type=probability,
+        default=0.01,
+        help="family-wise significance level (default 0.01)",
+    )
+
+
+def add_depmap_args(p: argparse.ArgumentParser, *, record: bool = True) -> None:
+    """``--depmap PATH`` and, for commands that learn it, ``--no-depmap``."""
+    p.add_argument(
+        "--depmap",
+        metavar="PATH",
+        help="dependency map: a history database or a .json file (default: the history)",
+    )
+    if record:
+        p.add_argument("--no-depmap", action="store_true", help="do not record imported files")
+
+
 def db_path(args: argparse.Namespace, root_: Path) -> Path:
     """The history database: ``--db``, else the default under ``root_``."""
     return Path(args.db) if args.db else history.default_path(root_)
+
+
+def recorder(args: argparse.Namespace, root_: Path) -> Recorder:
+    """Where this command's runs go: ``--db``/``--no-history``, ``--depmap``/``--no-depmap``."""
+    no_history = getattr(args, "no_history", False)
+    no_depmap = getattr(args, "no_depmap", False)
+    dm = getattr(args, "depmap", None)
+    return Recorder(
+        history=None if no_history else db_path(args, root_),
+        depmap=None if no_depmap else (Path(dm) if dm else depmap.default_path(root_)),
+        runner=thresholds.runner_label(getattr(args, "runner", None)),
+        machine=host.machine_facts(),
+    )
+
+
+def threshold(args: argparse.Namespace, root_: Path) -> thresholds.Threshold:
+    """The threshold lookup: ``--threshold-pct``, else the calibration in the history."""
+    no_history = getattr(args, "no_history", False)
+    return thresholds.resolver(
+        None if no_history else db_path(args, root_),
+        thresholds.runner_label(getattr(args, "runner", None)),
+        override_pct=getattr(args, "threshold_pct", None),
+    )
+
+
+def scenarios_dir(args: argparse.Namespace, root_: Path) -> Path:
+    """``--scenarios-dir``: relative to the repository root, or else to the working directory
+    (the two are the same when ttfb runs at the root, as it usually does)."""
+    path = Path(args.scenarios_dir)
+    if path.is_absolute() or (root_ / path).is_dir() or not path.is_dir():
+        return root_ / path
+    return path.resolve()
+
+
+def chosen_scenarios(args: argparse.Namespace, directory: Path, *, what: str) -> list[Scenario]:
+    """``--all`` or the ``--scenario`` names/paths; neither is a usage error naming ``what``."""
+    if args.all:
+        return load_all(directory)
+    if args.scenario:
+        names = args.scenario if isinstance(args.scenario, list) else [args.scenario]
+        return [find(name, directory) for name in names]
+    raise UsageError(f"{what}: give --scenario NAME or --all")

@@ -7,10 +7,16 @@ import json
 import sys
 from pathlib import Path
 
-from .. import depmap, git, measure, results
+from .. import git
+from ..ab.measure import run_samples
+from ..ab.targets import gpu_skip_reason, scenario_job
 from ..errors import UsageError
-from ..render import text_table
+from ..report.fmt import text_table
 from ..scenarios import find, load_all
+from ..store import depmap
+from ..store.files import write_json
+from ..store.recorder import Recorder
+from ..store.records import RunRecord, SampleRow
 from . import common
 
 
@@ -28,23 +34,27 @@ def run_update(args: argparse.Namespace) -> int:
     else:
         scenarios = [find(name, args.scenarios_dir) for name in args.scenario]
     executor = common.executor(args)
+    # only the map is written: these samples are not a measurement worth keeping
+    recorder = Recorder(history=None, depmap=path, runner="depmap")
     failed = 0
     for scenario in scenarios:
-        skip = measure.gpu_skip_reason(scenario)
+        skip = gpu_skip_reason(scenario)
         if skip:
             print(f"{scenario.name}: {skip}", file=sys.stderr)
             continue
-        job = measure.scenario_job(scenario, root=root)
-        _, samples = measure.run_samples(job, runs=args.runs, warmup=0, executor=executor)
-        dm = depmap.record_samples(path, scenario.name, samples, revision=git.head_revision(root))
-        if dm is None:
+        job = scenario_job(scenario, root=root)
+        _, samples = run_samples(job, runs=args.runs, warmup=0, executor=executor)
+        if not any(s.ok for s in samples):
             failed += 1
             print(
                 f"{scenario.name}: no ok sample: {samples[0].error if samples else ''}",
                 file=sys.stderr,
             )
             continue
-        entry = dm.entries[scenario.name]
+        rows = tuple(SampleRow("", "depmap", i, s) for i, s in enumerate(samples))
+        revision = git.head_revision(root)
+        recorder.record(RunRecord("depmap", scenario.name, head_rev=revision, samples=rows))
+        entry = depmap.load(path).entries[scenario.name]
         print(
             f"{scenario.name}: {len(entry.imported)} imported, "
             f"{len(entry.opened - entry.imported)} more opened"
@@ -60,7 +70,7 @@ def run_show(args: argparse.Namespace) -> int:
         raise UsageError(f"depmap: {path}: no map yet; run `ttfb depmap update`")
     doc = dm.to_json()
     if args.json:
-        results.write_json(args.json, doc)
+        write_json(args.json, doc)
     if args.format == "json":
         print(json.dumps(doc, indent=2))
         return 0
@@ -87,22 +97,22 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    d = sub.add_parser("depmap", help="the learned map of scenario → repository files")
+NAME = "depmap"
+HELP = "the learned map of scenario → repository files"
+NESTED = True  # subcommands, each with the shared options
+
+
+def arguments(d: argparse.ArgumentParser, parents: list[argparse.ArgumentParser]) -> None:
     dsub = d.add_subparsers(dest="depmap_cmd", required=True, metavar="ACTION")
     u = dsub.add_parser("update", parents=parents, help="measure scenarios to record their files")
     u.add_argument("--scenario", action="append", metavar="NAME", help="repeatable")
     u.add_argument("--all", action="store_true", help="every scenario (the default)")
     u.add_argument("--runs", type=common.positive_int, default=1, help="samples per scenario")
     u.add_argument("--reset", action="store_true", help="forget the old map first")
-    u.add_argument(
-        "--depmap", metavar="PATH", help="a history database or a .json file (default: the history)"
-    )
+    common.add_depmap_args(u, record=False)
     u.set_defaults(func=run_update)
     s = dsub.add_parser("show", parents=parents, help="print the map")
-    s.add_argument(
-        "--depmap", metavar="PATH", help="a history database or a .json file (default: the history)"
-    )
+    common.add_depmap_args(s, record=False)
     s.add_argument("--files", action="store_true", help="list every file")
     s.add_argument("--format", choices=("text", "json"), default="text")
     s.set_defaults(func=run_show)

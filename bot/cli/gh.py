@@ -3,6 +3,9 @@
 They read the standard Actions environment (``GITHUB_EVENT_NAME``, ``GITHUB_EVENT_PATH``,
 ``GITHUB_REPOSITORY``, ``GITHUB_API_URL``, ``GITHUB_TOKEN``, ``GITHUB_OUTPUT``,
 ``GITHUB_STEP_SUMMARY``). ``--dry-run`` prints every write it would make instead of making it.
+``handle`` sends the event to whatever flow it calls for (``bot.gh.router``); ``select``,
+``report``, ``command`` and ``release`` insist on their own kind of event; ``run`` is one bench
+job of the matrix.
 """
 
 from __future__ import annotations
@@ -13,19 +16,16 @@ import os
 import sys
 from pathlib import Path
 
-from .. import events, ghflow, github
 from ..errors import UsageError
+from ..gh import api as gh_api
+from ..gh.bench import Bench, run_bench
+from ..gh.context import Context, Outputs, ReleaseSettings, write_outputs
+from ..gh.events import Event, load_event
+from ..gh.flows import router
+from ..store import depmap, thresholds
 from . import common
-from . import compare as compare_cli
 
-
-def _api(args: argparse.Namespace, env: dict[str, str]) -> github.GitHubAPI:
-    return github.from_environment(env, dry_run=args.dry_run, max_wait_s=args.max_wait_s)
-
-
-def _scenarios_dir(args: argparse.Namespace) -> Path:
-    path = Path(args.scenarios_dir)
-    return path if path.is_absolute() else common.root(args) / path
+MODES = ("select", "report", "command", "release")
 
 
 def _runners(args: argparse.Namespace) -> dict[str, list[str]]:
@@ -40,121 +40,94 @@ def _runners(args: argparse.Namespace) -> dict[str, list[str]]:
     return out
 
 
-def _finish(out: ghflow.Outputs, env: dict[str, str]) -> int:
-    ghflow.write_outputs(env, out.values)
-    print(out.message)
-    return 0
+def context(args: argparse.Namespace, env: dict[str, str]) -> Context:
+    root = common.root(args)
 
+    def api() -> gh_api.GitHubAPI:
+        return gh_api.from_environment(env, dry_run=args.dry_run, max_wait_s=args.max_wait_s)
 
-def run_select(args: argparse.Namespace, event: events.Event | None = None) -> int:
-    env = ghflow.environment()
-    event = event or events.load_event(env)
-    needs_api = event.name == "workflow_dispatch"
-    out = ghflow.select_flow(
-        event,
-        root=common.root(args),
-        scenarios_dir=_scenarios_dir(args),
+    release = ReleaseSettings(
+        baseline=getattr(args, "baseline", None),
+        head=getattr(args, "head", None),
+        tag_pattern=getattr(args, "tag_pattern", "v*"),
+        tag=getattr(args, "tag", "release"),
+        pairs=getattr(args, "pairs", 10),
+        max_pairs=getattr(args, "max_pairs", 40),
+        bisect_max_pairs=getattr(args, "bisect_max_pairs", 20),
+        alpha=getattr(args, "alpha", 0.01),
+        gate=getattr(args, "gate", False),
+        offline=getattr(args, "offline", False),
+    )
+    return Context(
+        env=env,
+        root=root,
+        scenarios_dir=common.scenarios_dir(args, root),
         out_dir=Path(args.out_dir),
+        api=api,
+        executor=common.executor(args),
+        recorder=common.recorder(args, root),
+        history=common.db_path(args, root),
+        depmap=depmap.default_path(root),
+        runner=thresholds.runner_label(getattr(args, "runner", None)),
         budget_cpu_s=args.budget_cpu_s,
         budget_gpu_s=args.budget_gpu_s,
-        api=_api(args, env) if needs_api else None,
-        runner_override=_runners(args),
+        runners=_runners(args),
+        artifacts=Path(args.artifacts),
+        ref=args.ref,
+        release=release,
     )
-    return _finish(out, env)
 
 
-def run_report(args: argparse.Namespace, event: events.Event | None = None) -> int:
-    env = ghflow.environment()
-    event = event or events.load_event(env)
-    if event.name != "workflow_run":
-        raise UsageError(f"report: expects a workflow_run event, got {event.name!r}")
-    out = ghflow.report_flow(event, api=_api(args, env), artifacts=Path(args.artifacts), env=env)
-    return _finish(out, env)
+def _finish(out: Outputs, env: dict[str, str]) -> int:
+    write_outputs(env, out.values)
+    print(out.message)
+    return out.code
 
 
-def run_command(args: argparse.Namespace, event: events.Event | None = None) -> int:
-    env = ghflow.environment()
-    event = event or events.load_event(env)
-    route = events.route(event)
-    if route.mode != "command":
-        print(route.why)
-        return 0
-    out = ghflow.command_flow(
-        event,
-        api=_api(args, env),
-        scenarios_dir=_scenarios_dir(args),
-        ref=args.ref or ghflow.default_ref(event, env),
-    )
-    return _finish(out, env)
+def _event(mode: str | None, env: dict[str, str]) -> Event:
+    """The event; a local ``ttfb gh release`` may run without one (as if dispatched)."""
+    if mode == "release" and not env.get("GITHUB_EVENT_PATH"):
+        return Event("workflow_dispatch", None, {})
+    return load_event(env)
 
 
-def run_bench(args: argparse.Namespace) -> int:
-    """One matrix entry: ``ttfb compare`` of base vs head on one scenario, into --out-dir."""
-    env = ghflow.environment()
+def dispatch(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    mode = None if args.gh_cmd == "handle" else args.gh_cmd
+    event = _event(mode, env)
+    if mode is None:
+        print(router.route(event).why, file=sys.stderr)
+    return _finish(router.dispatch(event, context(args, env), mode=mode), env)
+
+
+def bench(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
     base = args.base or env.get("TTFB_BASE")
     head = args.head or env.get("TTFB_HEAD")
     if not base or not head:
         raise UsageError("run: --base and --head (or TTFB_BASE/TTFB_HEAD) are required")
-    argv = [
-        "compare",
-        "--base",
-        base,
-        "--head",
-        head,
-        "--scenario",
-        args.scenario,
-        "--scenarios-dir",
-        args.scenarios_dir,
-        "--out-dir",
-        args.out_dir,
-        "--json",
-        str(Path(args.out_dir) / ghflow.RESULTS_FILE),
-        "--max-pairs",
-        str(args.max_pairs),
-        "--alpha",
-        str(args.alpha),
-    ]
-    if args.family:
-        argv += ["--family-size", str(args.family)]
-    if args.root:
-        argv += ["--root", args.root]
-    parsed = build_compare_parser().parse_args(argv)
-    code = compare_cli.run(parsed)
-    summary = Path(args.out_dir) / "summary.md"
-    if summary.exists():
-        ghflow.append_summary(env, summary.read_text())
-    return 0 if code in (0, 1) else code
+    job = Bench(args.scenario, base, head, args.family, args.max_pairs, args.alpha)
+    return _finish(run_bench(job, context(args, env)), env)
 
 
-def build_compare_parser() -> argparse.ArgumentParser:
-    from . import build_parser
-
-    return build_parser()
-
-
-def run_handle(args: argparse.Namespace) -> int:
-    env = ghflow.environment()
-    event = events.load_event(env)
-    route = events.route(event)
-    print(route.why, file=sys.stderr)
-    if route.mode is None:
-        print(route.why)
-        return 0
-    if route.mode == "select":
-        return run_select(args, event)
-    if route.mode == "report":
-        return run_report(args, event)
-    if route.mode == "command":
-        return run_command(args, event)
-    from . import release as release_cli
-
-    return release_cli.run(args, event)
+def _release_arguments(r: argparse.ArgumentParser) -> None:
+    r.add_argument("--baseline", metavar="REV", help="default: the previous release tag")
+    r.add_argument("--head", metavar="REV", help="default: the pushed commit, else HEAD")
+    r.add_argument("--tag-pattern", default="v*", help="release tags (default v*)")
+    r.add_argument("--tag", default="release", help="scenario tag to run (default release)")
+    r.add_argument("--pairs", type=common.positive_int, default=10)
+    r.add_argument("--max-pairs", type=common.positive_int, default=40)
+    r.add_argument("--bisect-max-pairs", type=common.positive_int, default=20)
+    common.add_alpha(r)
+    r.add_argument("--gate", action="store_true", help="exit 1 when the gate fails")
+    r.add_argument(
+        "--offline",
+        action="store_true",
+        help="no GitHub: skip notifications and the status (local runs)",
+    )
 
 
-def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    g = sub.add_parser("gh", help="GitHub Actions entry points (select, run, report, command)")
-    gsub = g.add_subparsers(dest="gh_cmd", required=True, metavar="MODE")
-
+def _shared(parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     shared = argparse.ArgumentParser(add_help=False, parents=parents)
     shared.add_argument("--dry-run", action="store_true", help="print writes, do not make them")
     shared.add_argument(
@@ -178,29 +151,35 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
     shared.add_argument("--gpu-runner", help="runner labels for GPU scenarios (a,b or JSON)")
     shared.add_argument("--artifacts", default="artifacts", help="downloaded artifacts (report)")
     shared.add_argument("--ref", help="ref the rerun dispatch runs on (default branch)")
+    common.add_history_args(shared, runner=True)
+    return shared
 
-    from . import release
 
-    h = gsub.add_parser("handle", parents=[shared], help="do what the current event calls for")
-    release.add_arguments(h)
-    h.set_defaults(func=run_handle)
-    s = gsub.add_parser("select", parents=[shared], help="plan the bench matrix")
-    s.set_defaults(func=run_select)
-    r = gsub.add_parser("report", parents=[shared], help="comment, status and summary")
-    r.set_defaults(func=run_report)
-    c = gsub.add_parser("command", parents=[shared], help="handle a /ttfb comment")
-    c.set_defaults(func=run_command)
+NAME = "gh"
+HELP = "GitHub Actions entry points (select, run, report, command)"
+NESTED = True  # subcommands, each with the shared options
+
+
+def arguments(g: argparse.ArgumentParser, parents: list[argparse.ArgumentParser]) -> None:
+    gsub = g.add_subparsers(dest="gh_cmd", required=True, metavar="MODE")
+    shared = _shared(parents)
+    helps = {
+        "handle": "do what the current event calls for",
+        "select": "plan the bench matrix",
+        "report": "comment, status and summary",
+        "command": "handle a /ttfb comment",
+        "release": "release suite: compare, bisect, notify, gate",
+    }
+    for mode, text in helps.items():
+        p = gsub.add_parser(mode, parents=[shared], help=text)
+        if mode in ("handle", "release"):
+            _release_arguments(p)
+        p.set_defaults(func=dispatch)
     b = gsub.add_parser("run", parents=[shared], help="one bench job: compare one scenario")
     b.add_argument("--scenario", required=True)
     b.add_argument("--base", help="base commit (default $TTFB_BASE)")
     b.add_argument("--head", help="head commit (default $TTFB_HEAD)")
     b.add_argument("--family", type=common.positive_int, help="scenarios in the whole plan")
     b.add_argument("--max-pairs", type=common.positive_int, default=40)
-    b.add_argument("--alpha", type=common.probability, default=0.01)
-    b.set_defaults(func=run_bench)
-    from . import release
-
-    rel = gsub.add_parser(
-        "release", parents=[shared], help="release suite: compare, bisect, notify, gate"
-    )
-    release.add_arguments(rel)
+    common.add_alpha(b)
+    b.set_defaults(func=bench)

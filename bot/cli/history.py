@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import history, results
-from ..render import text_table
-from ..report import fmt_ci, fmt_pct, fmt_s
+from ..report.fmt import fmt_ci, fmt_pct, fmt_s, text_table
+from ..store import export, history
+from ..store.files import read_json, write_json
 from . import common
 
 
@@ -16,14 +16,14 @@ def run(args: argparse.Namespace) -> int:
     path = common.db_path(args, common.root(args))
     with history.History(path) as hist:
         if args.import_path:
-            doc = results.read_json(args.import_path, known=history.EXPORT_VERSION)
-            added = hist.load_export(doc, source=args.import_path)
+            doc = read_json(args.import_path, known=export.EXPORT_VERSION)
+            added = export.load_export(hist, doc, source=args.import_path)
             print(f"imported {added} new run(s) from {args.import_path} into {path}")
         if args.export:
-            results.write_json(args.export, hist.export())
+            write_json(args.export, export.export(hist))
             print(f"exported to {args.export}", file=sys.stderr)
         if args.plot:
-            from ..plots import write_trends
+            from ..report.plots import write_trends
 
             for written in write_trends(hist, Path(args.plot), scenario=args.scenario):
                 print(f"wrote {written}", file=sys.stderr)
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
                 ]
             )
         if args.json:
-            results.write_json(
+            write_json(
                 args.json,
                 {
                     "version": 1,
@@ -74,17 +74,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    h = sub.add_parser("history", parents=parents, help="recent runs, trend plots, export/import")
-    common.add_history_args(h)
-    h.add_argument("--scenario", help="only this scenario")
-    h.add_argument("--limit", type=common.positive_int, default=20)
-    h.add_argument("--plot", metavar="DIR", help="write a PNG trend per scenario here")
-    h.add_argument("--export", metavar="PATH", help="write the whole history as JSON")
-    h.add_argument(
+NAME = "history"
+HELP = "recent runs, trend plots, export/import"
+
+
+def arguments(p: argparse.ArgumentParser) -> None:
+    common.add_history_args(p)
+    p.add_argument("--scenario", help="only this scenario")
+    p.add_argument("--limit", type=common.positive_int, default=20)
+    p.add_argument("--plot", metavar="DIR", help="write a PNG trend per scenario here")
+    p.add_argument("--export", metavar="PATH", help="write the whole history as JSON")
+    p.add_argument(
         "--import",
         dest="import_path",
         metavar="PATH",
         help="merge an exported history (runs already present are skipped)",
     )
-    h.set_defaults(func=run)

@@ -6,18 +6,20 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import compare, report, results
+from ..ab.document import COMPARE_VERSION
 from ..errors import ResultsError
+from ..report.compare import render_comment, render_compare_text, render_summary
+from ..store.files import read_json
 
 FORMATS = {
-    "comment": report.render_comment,
-    "summary": report.render_summary,
-    "text": report.render_compare_text,
+    "comment": render_comment,
+    "summary": render_summary,
+    "text": render_compare_text,
 }
 
 
 def run(args: argparse.Namespace) -> int:
-    doc = results.read_json(args.results, known=compare.COMPARE_VERSION)
+    doc = read_json(args.results, known=COMPARE_VERSION)
     if doc.get("kind") != "ttfb-compare":
         raise ResultsError(
             f"{args.results}: kind: expected 'ttfb-compare', got {doc.get('kind')!r}"
@@ -30,12 +32,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    r = sub.add_parser(
-        "report",
-        help="render results.json as the PR comment, the job summary or terminal text",
-    )
-    r.add_argument("results", help="results.json written by compare, demo or a CI job")
-    r.add_argument("--format", choices=sorted(FORMATS), default="comment")
-    r.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
-    r.set_defaults(func=run)
+NAME = "report"
+HELP = "render results.json as the PR comment, the job summary or terminal text"
+
+
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("results", help="results.json written by compare, demo or a CI job")
+    p.add_argument("--format", choices=sorted(FORMATS), default="comment")
+    p.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")

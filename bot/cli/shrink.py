@@ -11,9 +11,10 @@ from pathlib import Path
 
 import yaml
 
-from .. import results, shrinkrun
 from ..errors import ConfigError, UsageError
-from ..shrink import ShrinkSpec
+from ..shrink import apply as shrinkrun
+from ..shrink.spec import ShrinkSpec
+from ..store.files import write_json
 
 SHRINK_REPORT_VERSION = 1
 
@@ -95,31 +96,29 @@ def run(args: argparse.Namespace) -> int:
         if args.config:
             report["file"] = str(args.output)
         report["command"] = list(shrunk.argv) if not args.config else None
-        results.write_json(args.json, json.loads(json.dumps(report, default=str)))
+        write_json(args.json, json.loads(json.dumps(report, default=str)))
     return 0
 
 
-def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    s = sub.add_parser(
-        "shrink",
-        parents=parents,
-        help="shrink a production config or command to a CPU-sized run",
-        description=(
-            "Apply shrink rules (--rules FILE) and/or --auto heuristics to a YAML/JSON config "
-            "(written atomically to -o OUT) or to a command's key=value overrides or --flags."
-        ),
-    )
-    s.add_argument(
+NAME = "shrink"
+HELP = "shrink a production config or command to a CPU-sized run"
+DESCRIPTION = (
+    "Apply shrink rules (--rules FILE) and/or --auto heuristics to a YAML/JSON config "
+    "(written atomically to -o OUT) or to a command's key=value overrides or --flags."
+)
+
+
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
         "items",
         nargs="*",
         metavar="CONFIG | -- CMD ARGS...",
         help="a YAML/JSON config file, or a command after --",
     )
-    s.add_argument("--rules", metavar="FILE", help="YAML mapping of dotted paths to rules")
-    s.add_argument("--auto", action="store_true", help="shrink recognised keys conservatively")
-    s.add_argument("--device", metavar="DEV", help="force cuda/gpu device values to DEV")
-    s.add_argument(
+    p.add_argument("--rules", metavar="FILE", help="YAML mapping of dotted paths to rules")
+    p.add_argument("--auto", action="store_true", help="shrink recognised keys conservatively")
+    p.add_argument("--device", metavar="DEV", help="force cuda/gpu device values to DEV")
+    p.add_argument(
         "--validate", metavar="CMD", help="validation command; {config} is the shrunk file"
     )
-    s.add_argument("-o", "--output", metavar="OUT", help="shrunk config file")
-    s.set_defaults(func=run)
+    p.add_argument("-o", "--output", metavar="OUT", help="shrunk config file")

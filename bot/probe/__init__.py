@@ -41,7 +41,7 @@ ENV_SELF_TIME: str = _engine.ENV_SELF_TIME
 ENV_OUTER_RANKS: str = _engine.ENV_OUTER_RANKS
 RANK_VARS: tuple[str, ...] = _engine.RANK_VARS
 REPORT_VERSION: int = _engine.VERSION
-DETECT_MODES: tuple[str, ...] = _engine.DETECT_MODES
+DETECT_MODES: tuple[str, ...] = tuple(_engine._TRIGGERS)
 
 
 def _cache_root() -> Path:

@@ -52,8 +52,7 @@ ENV_DETERMINISTIC = "TTFB_LAB_DETERMINISTIC"
 ENV_SELF_TIME = "TTFB_LAB_SELF_TIME"  # "1": account the time spent in probe code (benchmarks)
 ENV_OUTER_RANKS = "TTFB_LAB_OUTER_RANKS"  # the runner's own rank variables, NAME=VALUE,…
 
-DETECT_MODES = ("auto", "mark", "forward", "dataloader")
-_TRIGGERS = {
+_TRIGGERS = {  # detect mode -> the phases that count as the first batch
     "auto": ("first_batch", "first_forward"),
     "mark": ("first_batch",),
     "forward": ("first_forward",),

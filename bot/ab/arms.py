@@ -1,0 +1,106 @@
+"""The two arms of an A/B: git revisions, commands, or environments/interpreters.
+
+An arm is where and how a scenario runs: a checkout (its own worktree for a revision), an
+interpreter, extra environment variables, and optionally a command that replaces the
+scenario's. The forms combine: ``--base REV --head REV --head-env K=V`` is valid.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import git
+from ..errors import UsageError
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str  # "base" | "head"
+    label: str  # for people: "1a2b3c4 Make metrics async", "PYTHONLAZY=1", "cmd: ..."
+    root: Path
+    python: str = sys.executable
+    env: Mapping[str, str] = field(default_factory=dict)
+    argv: tuple[str, ...] | None = None
+    revision: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "label": self.label,
+            "revision": self.revision,
+            "python": self.python,
+            "env": dict(self.env),
+            "command": list(self.argv) if self.argv else None,
+        }
+
+
+@dataclass(frozen=True)
+class ArmSpec:
+    """What the user asked for one arm, before any worktree exists."""
+
+    revision: str | None = None
+    command: str | None = None
+    env: tuple[str, ...] = ()
+    python: str | None = None
+
+
+def parse_env(items: Sequence[str], *, option: str) -> dict[str, str]:
+    """``K=V`` strings into a mapping; anything else is a usage error naming the option."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not key.replace("_", "a").isalnum():
+            raise UsageError(f"{option}: expected NAME=VALUE, got {item!r}")
+        out[key] = value
+    return out
+
+
+def split_command(text: str, *, option: str) -> tuple[str, ...]:
+    try:
+        argv = tuple(shlex.split(text))
+    except ValueError as exc:
+        raise UsageError(f"{option}: cannot split {text!r}: {exc}") from None
+    if not argv:
+        raise UsageError(f"{option}: empty command")
+    return argv
+
+
+def _label(spec: ArmSpec, env: Mapping[str, str], sha: str | None, root: Path) -> str:
+    parts = []
+    if sha:
+        parts.append(f"{git.short(sha, cwd=root)} {git.subject(sha, cwd=root)}".strip())
+    if spec.command:
+        parts.append(f"`{spec.command}`")
+    if spec.python:
+        parts.append(f"python={spec.python}")
+    parts.extend(f"{k}={v}" for k, v in env.items())
+    return ", ".join(parts) or "current checkout"
+
+
+@contextmanager
+def prepare(
+    base: ArmSpec, head: ArmSpec, *, repo: Path, stack_dir: Path | None = None
+) -> Iterator[tuple[Arm, Arm]]:
+    """Resolve both arms, creating a detached worktree per revision; removed on exit.
+
+    Identical arms are allowed: that is an A/A run, the way to see a machine's noise.
+    """
+    with ExitStack() as stack:
+        arms = []
+        for name, spec in (("base", base), ("head", head)):
+            env = parse_env(spec.env, option=f"--{name}-env")
+            argv = split_command(spec.command, option=f"--{name}-cmd") if spec.command else None
+            root = repo
+            sha = None
+            if spec.revision:
+                sha = git.resolve(spec.revision, cwd=repo, what=f"--{name}")
+                root = stack.enter_context(git.worktree(sha, cwd=repo, parent=stack_dir))
+            python = spec.python or sys.executable
+            if spec.python and not Path(spec.python).exists():
+                raise UsageError(f"--{name}-python: no such interpreter {spec.python!r}")
+            arms.append(Arm(name, _label(spec, env, sha, repo), root, python, env, argv, sha))
+        yield arms[0], arms[1]

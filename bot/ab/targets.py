@@ -1,0 +1,184 @@
+"""The one target builder (``build_target``): "scenario × arms" → the jobs each arm runs.
+
+Every caller (``compare``, ``ttfb gh run``, the release suite, bisect steps, the demo) turns its
+scenarios and arms into targets here, so they all treat the same cases the same way:
+
+- a scenario this machine cannot run (a GPU scenario without a GPU) is ``skipped``;
+- a scenario whose arm cannot even be prepared (its shrunk config fails that checkout's own
+  validation, say) is ``broken`` for that arm, never an error that aborts the whole run;
+- an arm with its own command (``--base-cmd``) runs that command with the arm's interpreter.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import cache
+from pathlib import Path
+
+from ..errors import ConfigError, UsageError
+from ..exec import host
+from ..model import Job
+from ..scenarios import DEFAULT_FLOOR_PCT, DEFAULT_TIMEOUT_S, Scenario
+from ..shrink import apply as shrink_apply
+from ..store.thresholds import Threshold
+from .arms import Arm
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing to compare: a scenario, or the arms' own commands."""
+
+    name: str
+    base: Job | None  # None: skipped or broken
+    head: Job | None
+    threshold_pct: float
+    threshold_note: str = "floor"
+    skipped: str | None = None
+    description: str = ""
+    broken: str | None = None  # the arms could not even be prepared (e.g. shrink validation)
+
+    @property
+    def runnable(self) -> bool:
+        return self.base is not None and self.head is not None
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Command-line settings that win over the scenario's own."""
+
+    timeout_s: float | None = None
+    stop: str | None = None
+    detect: str | None = None
+
+    def apply(self, job: Job) -> Job:
+        if self.timeout_s is not None:
+            job = replace(job, timeout_s=self.timeout_s)
+        if self.stop:
+            job = replace(job, stop=self.stop)
+        if self.detect:
+            job = replace(job, detect=self.detect)
+        return job
+
+
+@cache
+def _workdir() -> Path:
+    """A temporary directory for shrunk configs, removed when the process exits."""
+    path = Path(tempfile.mkdtemp(prefix="ttfb-shrunk-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+def scenario_job(
+    scenario: Scenario,
+    *,
+    root: Path,
+    python: str = sys.executable,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float | None = None,
+    workdir: Path | None = None,
+) -> Job:
+    """The job for one sample of ``scenario`` in the checkout at ``root``.
+
+    A scenario with a ``shrink:`` block gets its production command shrunk for this checkout
+    (``bot.shrink.apply``); the shrunk config goes to ``workdir`` (a temporary directory by
+    default). A shrink that fails the checkout's validation raises ``ConfigError``.
+    """
+    argv = scenario.command_for(python)
+    base_env: dict[str, str] = {}
+    report = None
+    if scenario.shrink is not None:
+        shrunk = shrink_apply.shrink_command(
+            argv,
+            scenario.shrink,
+            root=root,
+            workdir=workdir or _workdir(),
+            python=python,
+            name=scenario.name,
+        )
+        argv, base_env, report = list(shrunk.argv), dict(shrunk.env), shrunk.to_json()
+    return Job(
+        argv=tuple(argv),
+        cwd=(root / scenario.cwd).resolve(),
+        env={**base_env, **scenario.env, **(env or {})},
+        shrink=report,
+        timeout_s=timeout_s if timeout_s is not None else scenario.timeout_s,
+        stop=scenario.stop.env_value,
+        detect=scenario.first_batch,
+        root=root.resolve(),
+        scenario=scenario.name,
+    )
+
+
+def gpu_skip_reason(scenario: Scenario) -> str | None:
+    """Why a GPU scenario cannot run here, or None when it can."""
+    if not scenario.needs_gpu:
+        return None
+    info = host.gpus()
+    if info.count >= scenario.resources.gpu:
+        return None
+    return (
+        f"needs {scenario.resources.gpu} GPU(s) on runner "
+        f"[{', '.join(scenario.resources.runner)}]; this machine has {info.count} ({info.how})"
+    )
+
+
+def arm_job(
+    arm: Arm, scenario: Scenario | None, *, overrides: Overrides, workdir: Path | None
+) -> Job:
+    """The job one sample of this arm runs: the scenario's, or the arm's own command."""
+    if arm.argv is not None:
+        argv = arm.argv
+        if argv[0] in ("python", "python3"):
+            argv = (arm.python, *argv[1:])
+        job = Job(
+            argv=argv,
+            cwd=arm.root,
+            env=dict(arm.env),
+            timeout_s=scenario.timeout_s if scenario else DEFAULT_TIMEOUT_S,
+            stop=scenario.stop.env_value if scenario else "first_batch",
+            detect=scenario.first_batch if scenario else "auto",
+            root=arm.root,
+            scenario=scenario.name if scenario else "command",
+        )
+    elif scenario is None:
+        raise UsageError("compare: give --scenario/--all, --base-cmd/--head-cmd, or -- CMD")
+    else:
+        job = scenario_job(scenario, root=arm.root, python=arm.python, env=arm.env, workdir=workdir)
+    return overrides.apply(replace(job, label=arm.name))
+
+
+def build_target(
+    scenario: Scenario | None,
+    base: Arm,
+    head: Arm,
+    *,
+    threshold: Threshold,
+    overrides: Overrides = Overrides(),
+    workdir: Path | None = None,
+    name: str = "command",
+) -> Target:
+    """One scenario (or the arms' commands, ``scenario=None``) as a target of both arms."""
+    name = scenario.name if scenario else name
+    pct, note = threshold(name, scenario.floor_pct if scenario else DEFAULT_FLOOR_PCT)
+    description = scenario.description if scenario else ""
+    skip = gpu_skip_reason(scenario) if scenario else None
+    if skip:
+        return Target(name, None, None, pct, note, skipped=skip, description=description)
+    jobs = []
+    for arm in (base, head):
+        try:
+            jobs.append(arm_job(arm, scenario, overrides=overrides, workdir=workdir))
+        except ConfigError as exc:  # e.g. the shrunk config fails this arm's validation
+            broken = f"{arm.name}: {exc}"
+            return Target(name, None, None, pct, note, broken=broken, description=description)
+    return Target(name, jobs[0], jobs[1], pct, note, description=description)
+
+
+def floor_threshold(name: str, floor: float) -> tuple[float, str]:
+    """The scenario's own floor, when no calibration is consulted."""
+    return floor, "floor"

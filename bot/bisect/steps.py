@@ -1,0 +1,211 @@
+"""Bisect steps as real A/B runs: a worktree per commit, the one target builder, ``compare``.
+
+``RevisionComparer`` is the ``compare(good, candidate, attempt)`` the pure search
+(``bot.bisect.search``) asks; each step is a whole statistical A/B with the PR engine's
+schedule and verdict rules, recorded in the history as a ``bisect-step`` run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import git
+from ..ab.arms import Arm
+from ..ab.compare import ScenarioOutcome, compare
+from ..ab.record import Recording
+from ..ab.targets import Overrides, build_target
+from ..model import Executor, Progress, Verdict
+from ..scenarios import DEFAULT_FLOOR_PCT, Scenario
+from ..stats.sequential import plan_looks
+from ..stats.verdict import Policy
+from ..store.files import SampleLog
+from ..store.recorder import Recorder
+from ..store.records import RunRecord
+from . import search
+from .document import bisect_json
+from .search import StepResult
+
+
+@dataclass(frozen=True)
+class StepSize:
+    """How big each step is: pairs at the first look and at the last (×2 per retry)."""
+
+    pairs: int = 10
+    max_pairs: int = 20
+    alpha: float = 0.01
+    threshold_pct: float | None = None
+
+
+class RevisionComparer:
+    """``compare(good, candidate, attempt)`` for the search, on real processes.
+
+    One worktree per commit, made on first use and kept for the whole bisect (``close``).
+    A candidate whose scenario cannot even be prepared (its shrunk config fails validation) or
+    whose samples crash is ``broken``: the search skips it.
+    """
+
+    def __init__(
+        self,
+        repo: Path,
+        *,
+        scenario: Scenario | None,
+        command: tuple[str, ...] | None,
+        executor: Executor,
+        size: StepSize = StepSize(),
+        log: SampleLog | None = None,
+        progress: Progress | None = None,
+        detect: str | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
+        if (scenario is None) == (command is None):
+            raise ValueError("give a scenario or a command")
+        self.repo = repo
+        self.scenario = scenario
+        self.command = command
+        self.executor = executor
+        self.size = size
+        self.log = log
+        self.progress = progress
+        self.overrides = Overrides(detect=detect)
+        self.recorder = recorder
+        # The endpoint that carried the regression at the bad end (say, one phase segment):
+        # every step reports it, so a step that simply lacks the regression is clear at once
+        # even when the whole-TTFB interval is too wide for the PR rules' "no change".
+        self.focus: str | None = None
+        self.stack = ExitStack()
+        self.trees: dict[str, Path] = {}
+        self.workdir = Path(tempfile.mkdtemp(prefix="ttfb-bisect-"))
+        self.stack.callback(shutil.rmtree, self.workdir, ignore_errors=True)
+
+    def tree(self, sha: str) -> Path:
+        if sha not in self.trees:
+            self.trees[sha] = self.stack.enter_context(
+                git.worktree(sha, cwd=self.repo, parent=self.workdir)
+            )
+        return self.trees[sha]
+
+    def threshold(self, name: str, floor: float) -> tuple[float, str]:
+        pct = self.size.threshold_pct
+        return (floor, "floor") if pct is None else (pct, "set with --threshold-pct")
+
+    def __call__(self, good: str, candidate: str, attempt: int) -> StepResult:
+        base, head = (
+            Arm(label, sha[:10], self.tree(sha), argv=self.command, revision=sha)
+            for label, sha in (("base", good), ("head", candidate))
+        )
+        target = build_target(
+            self.scenario,
+            base,
+            head,
+            threshold=self.threshold,
+            overrides=self.overrides,
+            workdir=self.workdir,
+        )
+        policy = Policy(
+            alpha=self.size.alpha,
+            threshold_pct=target.threshold_pct,
+            looks=plan_looks(self.size.pairs, self.size.max_pairs * 2**attempt),
+        )
+        record = None
+        if self.recorder is not None:
+            record = Recording(
+                self.recorder, kind="bisect-step", base_rev=good, head_rev=candidate, learn=False
+            )
+        comparison = compare(
+            [target], policy, self.executor, self.progress, log=self.log, record=record
+        )
+        result, self.focus = step_result(comparison.outcomes[0], self.focus)
+        return result
+
+    def close(self) -> None:
+        self.stack.close()
+
+    def __enter__(self) -> RevisionComparer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def step_result(outcome: ScenarioOutcome, focus: str | None) -> tuple[StepResult, str | None]:
+    """A bisect step from a compare outcome, reported on ``focus`` (an endpoint key) when there
+    is one; the first outcome with a finding sets the focus (the bad end, in practice).
+    Returns the step and the focus from now on."""
+    d = outcome.decision
+    if d.verdict is Verdict.BROKEN:
+        return StepResult(Verdict.BROKEN, error=d.reason), focus
+    a = outcome.analysis
+    if focus is None and d.finding is not None:
+        focus = d.finding.endpoint
+    ep = a.endpoint(focus) if a is not None and focus else None
+    if ep is None and a is not None:
+        ep = a.total
+    r = ep.result if ep is not None else None
+    effect = r.delta_pct if r is not None else None
+    if d.finding is not None and (focus is None or d.finding.endpoint == focus):
+        effect = d.finding.effect_pct
+    pairs = len(outcome.primary.pairs) if outcome.primary else 0
+    step = StepResult(
+        d.verdict,
+        delta_pct=effect,
+        ci_low_pct=r.ci_low_pct if r else None,
+        ci_high_pct=r.ci_high_pct if r else None,
+        p=r.p_ttest if r else None,
+        pairs=pairs + len(outcome.confirmation_pairs),
+    )
+    return step, focus
+
+
+def run_bisect(
+    commits: Sequence[str],
+    *,
+    repo: Path,
+    scenario: Scenario | None,
+    command: tuple[str, ...] | None,
+    executor: Executor,
+    size: StepSize = StepSize(),
+    max_skips: int = 5,
+    bad_result: StepResult | None = None,
+    subjects: Mapping[str, str] | None = None,
+    detect: str | None = None,
+    log: SampleLog | None = None,
+    recorder: Recorder | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Bisect ``commits`` (good first) on one scenario or command; the bisect document.
+
+    Each step is recorded as a ``bisect-step`` run and the whole bisect as a ``bisect`` run
+    carrying the document. Too many commits that fail to build raise ``BisectError``.
+    """
+    name = scenario.name if scenario else "command"
+    threshold = size.threshold_pct
+    if threshold is None:
+        threshold = scenario.floor_pct if scenario else DEFAULT_FLOOR_PCT
+    with RevisionComparer(
+        repo,
+        scenario=scenario,
+        command=command,
+        executor=executor,
+        size=size,
+        log=log,
+        progress=progress,
+        detect=detect,
+        recorder=recorder,
+    ) as comparer:
+        result = search.bisect(
+            commits, comparer, bad_result=bad_result, max_skips=max_skips, threshold_pct=threshold
+        )
+    doc = bisect_json(commits, result, scenario=name, subjects=subjects)
+    if recorder is not None:
+        recorder.record(
+            RunRecord(
+                "bisect", name, base_rev=commits[0], head_rev=commits[-1], doc=doc, learn=False
+            )
+        )
+    return doc

@@ -1,0 +1,113 @@
+"""A scripted executor: deterministic timings for fast end-to-end tests (``--fake SPEC``).
+
+The spec (YAML or JSON) describes each arm's phases as durations of consecutive segments, with
+multiplicative lognormal noise per segment and a per-block "machine load" factor shared by both
+arms of a pair (which is what pairing cancels on real shared runners)::
+
+    version: 1
+    seed: 7
+    load_sd_pct: 4            # shared drift per ABBA block
+    arms:
+      base:
+        segments: {interpreter_ready: 0.03, import_torch: 1.5, first_dataloader_batch: 0.4,
+                   first_forward: 0.01}
+        sd_pct: 3             # independent noise per segment
+        cpu_fraction: 0.92    # cpu_s = fraction * ttfb (noise-free share)
+      head:
+        segments: {...}
+        fail_at: 3            # optional: the 3rd sample of this arm is 'crashed'
+        fail_status: crashed
+        fail_error: "ValueError: boom"
+
+Arms not named in the spec reuse ``base``. Per-scenario arms go under
+``scenarios: {NAME: {arms: {...}}}`` and win over the top-level ``arms`` for that scenario.
+No process is started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from ..errors import ResultsError
+from ..model import Job, Sample
+
+FAKE_VERSION = 1
+
+
+class ScriptedExecutor:
+    """Returns scripted samples; the n-th call for an arm is reproducible from the seed."""
+
+    def __init__(self, spec: Mapping[str, Any]) -> None:
+        if spec.get("version") != FAKE_VERSION:
+            raise ResultsError(f"fake spec: version: expected {FAKE_VERSION}")
+        arms = spec.get("arms", {})
+        self.scenarios: dict[str, dict[str, Any]] = {
+            name: sub.get("arms", {}) for name, sub in (spec.get("scenarios") or {}).items()
+        }
+        for where, table in [
+            ("arms", arms),
+            *((f"scenarios.{n}.arms", a) for n, a in self.scenarios.items()),
+        ]:
+            if table and "base" not in table:
+                raise ResultsError(f"fake spec: {where}: needs at least a 'base' arm")
+        if not arms and not self.scenarios:
+            raise ResultsError("fake spec: arms: needs at least a 'base' arm")
+        self.arms: dict[str, dict[str, Any]] = arms
+        self.rng = np.random.default_rng(int(spec.get("seed", 0)))
+        self.load_sd = float(spec.get("load_sd_pct", 0.0)) / 100
+        self.calls: dict[str, int] = {}
+        self._load = 1.0
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> ScriptedExecutor:
+        try:
+            spec = yaml.safe_load(Path(path).read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise ResultsError(f"{path}: cannot read fake spec: {exc}") from None
+        if not isinstance(spec, dict):
+            raise ResultsError(f"{path}: fake spec must be a mapping")
+        return cls(spec)
+
+    def new_block(self) -> None:
+        """The scheduler starts a block: one ABBA block sees one machine state (load)."""
+        self._load = float(np.exp(self.rng.normal(0.0, self.load_sd)))
+
+    def run(self, job: Job) -> Sample:
+        table = self.scenarios.get(job.scenario) or self.arms
+        if not table:
+            raise ResultsError(f"fake spec: no arms for scenario {job.scenario!r}")
+        arm = table[job.label if job.label in table else "base"]
+        key = f"{job.scenario}:{job.label}"
+        count = self.calls.get(key, 0) + 1
+        self.calls[key] = count
+        if arm.get("fail_at") == count:
+            return Sample(
+                status=str(arm.get("fail_status", "crashed")),
+                exit_code=1,
+                error=str(arm.get("fail_error", "scripted failure")),
+                wall_s=0.5,
+            )
+        sd = float(arm.get("sd_pct", 0.0)) / 100
+        t = 0.0
+        phases: dict[str, float] = {}
+        for name, duration in arm["segments"].items():
+            noise = float(np.exp(self.rng.normal(0.0, sd))) if sd else 1.0
+            t += float(duration) * noise * self._load
+            phases[name] = round(t, 6)
+        phases["first_batch"] = round(t, 6)
+        cpu = t * float(arm.get("cpu_fraction", 0.9))
+        return Sample(
+            status="ok",
+            ttfb_s=round(t, 6),
+            cpu_s=round(cpu, 6),
+            peak_rss_mb=float(arm.get("rss_mb", 300.0)),
+            phases=phases,
+            wall_s=round(t + 0.05, 6),
+            exit_code=0,
+            detected_by="forward",
+        )

@@ -1,0 +1,334 @@
+"""The release suite: baseline vs head on every ``release`` scenario, bisect, notify, gate.
+
+1. Compare the baseline (the previous release tag by default) and the release head on every
+   scenario tagged ``release``, with the PR engine (adaptive pairs, confirmation, Holm).
+2. Bisect each confirmed regression over the first-parent commits between them.
+3. Attribute each culprit: commit → its pull request (GitHub's commits → pulls API) → author;
+   comment on that PR mentioning the author, or open an issue when there is none. Both carry
+   a marker per scenario and commit, so a rerun never notifies twice.
+4. Gate: the commit status ``ttfb/release-gate`` on the release head is a failure on any
+   confirmed regression (or a broken scenario) and a success otherwise.
+
+Every comparison, bisect step and bisect is recorded in the history.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import git
+from ..ab import session
+from ..ab.arms import ArmSpec
+from ..ab.compare import ScenarioOutcome
+from ..ab.document import results_document
+from ..ab.targets import Threshold
+from ..atomic import write_text_atomic
+from ..bisect import document as bisect_document
+from ..bisect.search import BisectError, StepResult
+from ..bisect.steps import StepSize, run_bisect
+from ..errors import UsageError
+from ..model import Executor, Progress, Verdict
+from ..report.release import culprit_marker, render_notification, render_release
+from ..scenarios import Scenario, load_all
+from ..stats.sequential import plan_looks
+from ..stats.verdict import Policy
+from ..store import thresholds
+from ..store.files import SampleLog, write_json
+from ..store.recorder import Recorder
+from .api import STATUS_RELEASE, GitHubAPI
+from .context import Context, Outputs, append_summary, run_url
+from .events import Event
+from .router import router
+
+RELEASE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    doc: dict[str, Any]
+    markdown: str
+    failed: bool
+
+
+@dataclass(frozen=True)
+class Suite:
+    """What the release runs on: the two ends, the scenarios, how it measures and records."""
+
+    root: Path
+    baseline: str
+    head: str
+    scenarios: tuple[Scenario, ...]
+    executor: Executor
+    policy: Policy
+    step_size: StepSize
+    out_dir: Path
+    threshold: Threshold
+    recorder: Recorder | None = None
+    progress: Progress | None = None
+
+
+def bad_end(outcome: ScenarioOutcome) -> StepResult:
+    """The suite's baseline→head result as the bisect's known bad end."""
+    a, d = outcome.analysis, outcome.decision
+    r = a.total.result if a is not None else None
+    effect = d.finding.effect_pct if d.finding is not None else (r.delta_pct if r else None)
+    return StepResult(
+        d.verdict,
+        delta_pct=effect,
+        ci_low_pct=r.ci_low_pct if r else None,
+        ci_high_pct=r.ci_high_pct if r else None,
+        p=r.p_ttest if r else None,
+        pairs=a.n if a is not None else 0,
+    )
+
+
+def gate_state(verdicts: Sequence[tuple[str, Verdict]]) -> tuple[str, str]:
+    """The release gate from each scenario's (name, verdict)."""
+    bad = [(n, v) for n, v in verdicts if v.fails_gate]
+    if not bad:
+        return "success", f"no TTFB regression in {len(verdicts)} release scenario(s)"
+    names = ", ".join(f"{n} ({v})" for n, v in bad)
+    return "failure", f"TTFB gate failed: {names}"[:140]
+
+
+def release_json(
+    *,
+    baseline: str,
+    head: str,
+    compare_doc: Mapping[str, Any],
+    bisects: Sequence[Mapping[str, Any]],
+    attribution: Sequence[Mapping[str, Any]],
+    gate: Mapping[str, str],
+) -> dict[str, Any]:
+    return {
+        "version": RELEASE_VERSION,
+        "kind": "ttfb-release",
+        "baseline": baseline,
+        "head": head,
+        "gate": dict(gate),
+        "scenarios": compare_doc["scenarios"],
+        "policy": compare_doc["policy"],
+        "bisects": list(bisects),
+        "attribution": list(attribution),
+    }
+
+
+def _compare(suite: Suite, log_path: Path) -> tuple[session.Session, dict[str, Any]]:
+    request = session.Request(
+        ArmSpec(suite.baseline), ArmSpec(suite.head), suite.scenarios, kind="release"
+    )
+    result = session.run(
+        request,
+        repo=suite.root,
+        policy=suite.policy,
+        executor=suite.executor,
+        threshold=suite.threshold,
+        log_path=log_path,
+        recorder=suite.recorder,
+        progress=suite.progress,
+    )
+    return result, results_document(result.comparison, base=result.base, head=result.head)
+
+
+def _bisect_regressions(suite: Suite, outcomes: Sequence[ScenarioOutcome]) -> list[dict[str, Any]]:
+    commits = git.first_parent_range(suite.baseline, suite.head, cwd=suite.root)
+    subjects = {c: git.subject(c, cwd=suite.root) for c in commits}
+    by_name = {s.name: s for s in suite.scenarios}
+    out: list[dict[str, Any]] = []
+    with SampleLog(suite.out_dir / "bisect-samples.jsonl", {"command": "release-bisect"}) as log:
+        for o in outcomes:
+            if o.verdict is not Verdict.REGRESSION:
+                continue
+            if suite.progress:
+                suite.progress(f"{o.name}: bisecting {len(commits) - 1} commits")
+            try:
+                out.append(
+                    run_bisect(
+                        commits,
+                        repo=suite.root,
+                        scenario=by_name[o.name],
+                        command=None,
+                        executor=suite.executor,
+                        size=suite.step_size,
+                        bad_result=bad_end(o),
+                        subjects=subjects,
+                        log=log,
+                        recorder=suite.recorder,
+                        progress=suite.progress,
+                    )
+                )
+            except BisectError as exc:
+                out.append(bisect_document.error_json(o.name, str(exc)))
+    return out
+
+
+def run_release(
+    suite: Suite, *, api: GitHubAPI | None, release: str, run_url: str | None = None
+) -> ReleaseResult:
+    """The whole release flow (see the module docstring); writes release.json/.md."""
+    suite.out_dir.mkdir(parents=True, exist_ok=True)
+    result, compare_doc = _compare(suite, suite.out_dir / "samples.jsonl")
+    outcomes = result.comparison.outcomes
+    bisects = _bisect_regressions(suite, outcomes)
+    attribution = notify(bisects, api=api, release=release, run_url=run_url)
+    state, description = gate_state([(o.name, o.verdict) for o in outcomes])
+    if api is not None:
+        api.set_status(
+            suite.head,
+            state=state,
+            context=STATUS_RELEASE,
+            description=description,
+            target_url=run_url,
+        )
+    doc = release_json(
+        baseline=suite.baseline,
+        head=suite.head,
+        compare_doc=compare_doc,
+        bisects=bisects,
+        attribution=attribution,
+        gate={"state": state, "description": description, "context": STATUS_RELEASE},
+    )
+    markdown = render_release(doc)
+    write_json(suite.out_dir / "release.json", doc)
+    write_text_atomic(suite.out_dir / "release.md", markdown)
+    return ReleaseResult(doc, markdown, state == "failure")
+
+
+def notify(
+    bisects: Sequence[Mapping[str, Any]],
+    *,
+    api: GitHubAPI | None,
+    release: str,
+    run_url: str | None,
+) -> list[dict[str, Any]]:
+    """Tell each culprit's author, once: on its pull request, else in a new issue."""
+    out: list[dict[str, Any]] = []
+    for b in bisects:
+        if not b.get("culprits"):
+            continue
+        sha = b["culprits"][0]["commit"]
+        entry: dict[str, Any] = {
+            "scenario": b["scenario"],
+            "commit": sha,
+            "author": None,
+            "where": "not notified (no GitHub access)",
+            "created": False,
+        }
+        if api is not None:
+            entry.update(_notify_one(b, api=api, release=release, run_url=run_url))
+        out.append(entry)
+    return out
+
+
+def _notify_one(
+    b: Mapping[str, Any], *, api: GitHubAPI, release: str, run_url: str | None
+) -> dict[str, Any]:
+    culprit = b["culprits"][0]
+    sha = culprit["commit"]
+    pulls = api.pulls_for_commit(sha)
+    author = api.pull(pulls[0]).author if pulls else api.commit_author(sha)
+    body = render_notification(
+        scenario=b["scenario"],
+        culprit=culprit,
+        author=author,
+        bisect_doc=b,
+        release=release,
+        run_url=run_url,
+    )
+    marker = culprit_marker(b["scenario"], sha)
+    if pulls:
+        _, created = api.upsert_comment(pulls[0], body, marker=marker)
+        return {"author": author, "where": f"pull request #{pulls[0]}", "created": created}
+    number, created = api.open_issue_once(
+        title=f"TTFB regression in {b['scenario']} from {sha[:10]}",
+        body=body,
+        marker=marker,
+        labels=("ttfb-regression",),
+    )
+    return {"author": author, "where": f"issue #{number}", "created": created}
+
+
+# --- the release job ----------------------------------------------------------------------------
+
+
+def _push(event: Event, prefix: str = "release/") -> tuple[bool, str]:
+    p = event.payload
+    ref = str(p.get("ref", ""))
+    if p.get("deleted"):
+        return False, f"ignored: branch deletion ({ref})"
+    if ref.startswith("refs/tags/"):
+        return False, f"ignored: tag push ({ref})"
+    branch = ref.removeprefix("refs/heads/")
+    if branch.startswith(prefix):
+        return True, f"push to {branch}"
+    return False, f"ignored: push to {branch}, not a {prefix}** branch"
+
+
+def _suite_requested(event: Event) -> tuple[bool, str]:
+    if (event.payload.get("inputs") or {}).get("pr"):
+        return False, "ignored: a rerun of a pull request is not a release"
+    return True, "release suite requested"
+
+
+def _ends(event: Event, ctx: Context) -> tuple[str, str]:
+    """(baseline, head commit): the flags, else the event, else the previous release tag."""
+    s = ctx.release
+    pushed = event.payload.get("after") if event.name == "push" else None
+    head = git.resolve(s.head or pushed or "HEAD", cwd=ctx.root, what="--head")
+    inputs = event.payload.get("inputs") or {}
+    baseline = (
+        s.baseline
+        or inputs.get("baseline")
+        or git.previous_tag(head, cwd=ctx.root, pattern=s.tag_pattern)
+    )
+    if not baseline:
+        raise UsageError(
+            f"--baseline: no tag matching {s.tag_pattern!r} before {head[:10]}; pass --baseline REV"
+        )
+    return git.resolve(baseline, cwd=ctx.root, what="--baseline"), head
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@router.register("push", mode="release", check=_push)
+@router.register("workflow_dispatch", mode="release", check=_suite_requested)
+def release_flow(event: Event, ctx: Context) -> Outputs:
+    """Run the release suite for the pushed release branch (or the one asked for)."""
+    s = ctx.release
+    baseline, head = _ends(event, ctx)
+    scenarios = tuple(x for x in load_all(ctx.scenarios_dir) if s.tag in x.tags)
+    if not scenarios:
+        raise UsageError(f"release: no scenario tagged {s.tag!r} in {ctx.scenarios_dir}")
+    api = None if s.offline else ctx.api()
+    _progress(
+        f"release suite: {len(scenarios)} scenario(s), baseline {baseline[:10]} → head {head[:10]}"
+    )
+    suite = Suite(
+        root=ctx.root,
+        baseline=baseline,
+        head=head,
+        scenarios=scenarios,
+        executor=ctx.executor,
+        policy=Policy(alpha=s.alpha, looks=plan_looks(s.pairs, s.max_pairs)),
+        step_size=StepSize(pairs=s.pairs, max_pairs=s.bisect_max_pairs, alpha=s.alpha),
+        out_dir=ctx.out_dir,
+        threshold=thresholds.resolver(ctx.history, ctx.runner),
+        recorder=ctx.recorder,
+        progress=_progress,
+    )
+    result = run_release(suite, api=api, release=head, run_url=run_url(ctx.env))
+    append_summary(ctx.env, result.markdown)
+    gate = result.doc["gate"]
+    lines = [gate["description"]]
+    lines += [
+        f"{a['scenario']}: culprit {a['commit'][:10]} → {a['where']}"
+        for a in result.doc["attribution"]
+    ]
+    code = 1 if result.failed and s.gate else 0
+    return Outputs({"gate": gate["state"]}, "\n".join(lines), code=code)

@@ -1,0 +1,128 @@
+"""The select job (``pull_request``, or a rerun dispatched by ``/ttfb``): which scenarios run,
+on which runners, for which base and head. Selection ranks with the dependency map and the
+per-file history the calibrate and compare runs stored, exactly as ``ttfb select`` does."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .. import git
+from ..scenarios import load_all
+from ..selection import candidates
+from ..selection import plan as selection
+from ..store import depmap
+from ..store.files import write_json
+from .context import PLAN_FILE, Context, Outputs
+from .events import PR_ACTIONS, Event
+from .router import router
+
+
+@dataclass(frozen=True)
+class Revisions:
+    """The pull request a select job plans for, from the event (and the API for reruns)."""
+
+    number: int
+    base: str
+    head: str
+    from_fork: bool
+    requested: tuple[str, ...] = ()
+    requested_by: str = ""
+    runs: str = ""
+
+
+def _revisions(event: Event, ctx: Context) -> Revisions:
+    p = event.payload
+    if event.name == "pull_request":
+        pr = p["pull_request"]
+        head_repo = ((pr.get("head") or {}).get("repo") or {}).get("full_name")
+        base_repo = ((pr.get("base") or {}).get("repo") or {}).get("full_name")
+        return Revisions(
+            int(pr["number"]), pr["base"]["sha"], pr["head"]["sha"], head_repo != base_repo
+        )
+    inputs = p.get("inputs") or {}
+    api = ctx.api()
+    number = int(inputs["pr"])
+    info = api.pull(number)
+    return Revisions(
+        number,
+        info.base_sha,
+        inputs.get("sha") or info.head_sha,
+        info.head_repo != api.repository,
+        tuple(str(inputs.get("scenarios") or "").split()),
+        str(inputs.get("requested_by") or ""),
+        str(inputs.get("runs") or ""),
+    )
+
+
+def _plan(rev: Revisions, merge_base: str, ctx: Context) -> selection.Plan:
+    scenarios = load_all(ctx.scenarios_dir)
+    if rev.requested:
+        known = {s.name: s for s in scenarios}
+        infos = [
+            candidates.scenario_info(known[n], root=ctx.root) for n in rev.requested if n in known
+        ]
+        return selection.plan_requested(infos, requested_by=rev.requested_by)
+    infos = [candidates.scenario_info(s, root=ctx.root) for s in scenarios if "pr" in s.tags]
+    changes = candidates.changes_from(git.changed_paths(merge_base, rev.head, cwd=ctx.root))
+    files, learned = depmap.selection_inputs(ctx.depmap or depmap.default_path(ctx.root))
+    return selection.plan(
+        changes,
+        infos,
+        files,
+        budget_cpu_s=ctx.budget_cpu_s,
+        budget_gpu_s=ctx.budget_gpu_s,
+        learned=learned,
+        settings=selection.Settings(seed=int(rev.head[:8], 16)),
+    )
+
+
+def _pull_request(event: Event) -> tuple[bool, str]:
+    number = event.payload.get("pull_request", {}).get("number")
+    if event.action in PR_ACTIONS:
+        return True, f"pull request #{number} {event.action}"
+    return False, f"ignored: pull_request action {event.action!r} needs no check"
+
+
+def _rerun(event: Event) -> tuple[bool, str]:
+    inputs = event.payload.get("inputs") or {}
+    if inputs.get("pr"):
+        return True, f"rerun of #{inputs['pr']} requested"
+    return False, "ignored: a dispatch without a pull request is not a rerun"
+
+
+@router.register("pull_request", mode="select", check=_pull_request)
+@router.register("workflow_dispatch", mode="select", check=_rerun)
+def select_flow(event: Event, ctx: Context) -> Outputs:
+    """Plan the bench jobs: which scenarios, on which runners, for which base and head."""
+    rev = _revisions(event, ctx)
+    merge_base = git.merge_base(rev.base, rev.head, cwd=ctx.root)
+    plan = _plan(rev, merge_base, ctx)
+    if ctx.runners:
+        plan = selection.with_runners(plan, ctx.runners)
+    if rev.from_fork:
+        plan = selection.without_self_hosted(
+            plan, "fork pull request: self-hosted runners never run code from forks"
+        )
+    doc = {
+        **plan.to_json(),
+        "pr": rev.number,
+        "base": merge_base,
+        "head": rev.head,
+        "requested_by": rev.requested_by,
+        "runs": rev.runs,
+    }
+    write_json(ctx.out_dir / PLAN_FILE, doc)
+    matrix = doc["matrix"]
+    values = {
+        "matrix": json.dumps(matrix, separators=(",", ":")),
+        "count": str(len(matrix["include"])),
+        "base": merge_base,
+        "head": rev.head,
+        "pr": str(rev.number),
+        "runs": rev.runs,
+    }
+    names = ", ".join(e["scenario"] for e in matrix["include"]) or "nothing"
+    return Outputs(
+        values, f"#{rev.number}: selected {names} (base {merge_base[:10]}, head {rev.head[:10]})"
+    )

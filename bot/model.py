@@ -1,0 +1,150 @@
+"""The types every layer shares: a job, its sample, a pair, the verdict, the executor protocol.
+
+Pure: no I/O. ``check_version`` is the one rule for versioned documents (every JSON file the
+tool writes carries ``"version"``; a newer one than this reader knows is refused).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Protocol
+
+from .errors import ResultsError
+
+Progress = Callable[[str], None]
+"""A line of progress for people (stderr in the CLI)."""
+
+
+class Verdict(str, Enum):
+    """What a comparison of one scenario concluded. The value is what files carry."""
+
+    REGRESSION = "regression"
+    IMPROVEMENT = "improvement"
+    NO_CHANGE = "no_change"
+    INCONCLUSIVE = "inconclusive"
+    BROKEN = "broken"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def moved(self) -> bool:
+        """A confirmed change of TTFB, either way."""
+        return self in (Verdict.REGRESSION, Verdict.IMPROVEMENT)
+
+    @property
+    def fails_gate(self) -> bool:
+        """What fails ``--gate``, ``ttfb/pr`` and the release gate: a confirmed regression, or a
+        scenario that could not be measured (never a silent pass)."""
+        return self in (Verdict.REGRESSION, Verdict.BROKEN)
+
+    @property
+    def judged(self) -> bool:
+        """A verdict reached by measuring both arms (not broken, not skipped)."""
+        return self not in (Verdict.BROKEN, Verdict.SKIPPED)
+
+
+SEVERITY = (
+    Verdict.BROKEN,
+    Verdict.REGRESSION,
+    Verdict.INCONCLUSIVE,
+    Verdict.IMPROVEMENT,
+    Verdict.NO_CHANGE,
+    Verdict.SKIPPED,
+)
+"""The order people must see verdicts in: worst first."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything needed to start one sample."""
+
+    argv: tuple[str, ...]
+    cwd: Path
+    env: Mapping[str, str] = field(default_factory=dict)  # added to (and overriding) os.environ
+    timeout_s: float = 300.0
+    stop: str = "first_batch"  # probe stop mode: first_batch | steps:K | exit
+    detect: str = "auto"
+    root: Path | None = None  # repo root: files under it are listed as imported/opened
+    unset: tuple[str, ...] = ()  # variables removed from the inherited environment
+    label: str = ""  # which arm this job belongs to ("base", "head"): logs and fake executors
+    scenario: str = ""  # which scenario (or ad-hoc command) it measures
+    shrink: Mapping[str, Any] | None = None  # what the shrinker changed (report), if anything
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The outcome of one process run. ``ttfb_s`` is set only when ``status == "ok"``.
+
+    ``status`` is one of ``ok``, ``timeout``, ``crashed``, ``no_first_batch``.
+    """
+
+    status: str
+    ttfb_s: float | None = None
+    cpu_s: float | None = None
+    peak_rss_mb: float | None = None
+    phases: Mapping[str, float] = field(default_factory=dict)
+    wall_s: float = 0.0
+    exit_code: int | None = None
+    error: str | None = None
+    detected_by: str | None = None
+    imported_files: tuple[str, ...] = ()
+    opened_files: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    arm: str = ""
+    probe_self_s: float | None = None  # time in probe code before the first batch, if asked
+    torch: str | None = None  # torch version the measured process imported
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["phases"] = dict(self.phases)
+        for key in ("imported_files", "opened_files", "notes"):
+            data[key] = list(data[key])
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Sample:
+        known = set(cls.__dataclass_fields__)
+        kwargs = {k: v for k, v in data.items() if k in known}
+        for key in ("imported_files", "opened_files", "notes"):
+            kwargs[key] = tuple(kwargs.get(key, ()))
+        kwargs["phases"] = dict(kwargs.get("phases", {}))
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Base and head samples from the same position of one ABBA (or BAAB) block."""
+
+    base: Sample
+    head: Sample
+    block: int = 0
+
+
+class Executor(Protocol):
+    """Runs a job and returns its sample: real processes, or scripted timings in tests."""
+
+    def run(self, job: Job) -> Sample: ...
+
+
+def check_version(data: Any, *, source: str | Path, known: int) -> dict[str, Any]:
+    """Accept a decoded document only if it is an object of a version we can read."""
+    if not isinstance(data, dict):
+        raise ResultsError(f"{source}: expected a JSON object")
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ResultsError(f"{source}: version: missing or not an integer")
+    if version > known:
+        raise ResultsError(
+            f"{source}: version: {version} is newer than this ttfb understands ({known}); "
+            "upgrade ttfb-lab"
+        )
+    return data

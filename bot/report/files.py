@@ -1,0 +1,32 @@
+"""Files a comparison leaves behind: ``results.json``, ``comment.md``, ``summary.md``, plots."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..atomic import write_text_atomic
+from ..model import Verdict
+from ..store.files import write_json
+from . import plots
+from .compare import render_comment, render_summary
+
+
+def write_compare_outputs(doc: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
+    """Write the results document, the PR comment, the job summary and one plot per scenario."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "results.json", out / "comment.md", out / "summary.md"]
+    write_json(written[0], doc)
+    write_text_atomic(written[1], render_comment(doc))
+    write_text_atomic(written[2], render_summary(doc))
+    written.extend(plots.write_plots(doc, out))
+    return written
+
+
+def exit_code(doc: Mapping[str, Any], *, gate: bool) -> int:
+    """0, or 1 in gate mode when any scenario regressed (confirmed) or is broken."""
+    if gate and any(Verdict(s["verdict"]).fails_gate for s in doc["scenarios"]):
+        return 1
+    return 0

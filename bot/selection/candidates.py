@@ -1,0 +1,153 @@
+"""Which scenarios a change can reach: changed paths, seed files, globs and the learned map.
+
+Pure and git-free: ``bot.git.changed_paths`` supplies the changes, ``bot.depmap`` the files each
+scenario imported and opened. ``bot.selection`` ranks what this finds within a budget.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..scenarios import Scenario
+from ..shrink import argv as shrinkargs
+
+ORDER = ("own", "import", "open", "glob", "seed")  # strongest first
+DEFAULT_SEEDS = (
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "requirements*.txt",
+    "requirements/**",
+    "constraints*.txt",
+    "*.lock",
+    "poetry.lock",
+    "uv.lock",
+    "Pipfile",
+    "Pipfile.lock",
+    "environment.yml",
+    "environment.yaml",
+    "conda-lock.yml",
+    ".python-version",
+    "Dockerfile*",
+    "**/Dockerfile*",
+    ".github/**",
+)
+DEFAULT_IGNORE = (
+    "*.md",
+    "**/*.md",
+    "*.rst",
+    "**/*.rst",
+    "docs/**",
+    "LICENSE*",
+    "NOTICE*",
+    ".gitignore",
+    "**/.gitignore",
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str
+    status: str = "M"  # A, M, D, R (renamed: old_path is set)
+    old_path: str | None = None
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path, self.old_path) if self.old_path else (self.path,)
+
+
+@dataclass(frozen=True)
+class ScenarioInfo:
+    """What selection needs to know about a scenario."""
+
+    name: str
+    globs: tuple[str, ...] = ()
+    own_files: tuple[str, ...] = ()  # its YAML and config files (repository-relative)
+    est_seconds: float = 10.0
+    gpu: int = 0
+    runner: tuple[str, ...] = ("ubuntu-latest",)
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Touch:
+    path: str
+    how: str  # import | open | glob | seed | own
+
+
+def matches(path: str, pattern: str) -> bool:
+    """Glob match where ``*`` may cross directories and a leading ``**/`` may match nothing."""
+    if fnmatch.fnmatchcase(path, pattern):
+        return True
+    return pattern.startswith("**/") and fnmatch.fnmatchcase(path, pattern[3:])
+
+
+def touches(
+    changes: Sequence[Change],
+    scenario: ScenarioInfo,
+    depmap: Mapping[str, tuple[frozenset[str], frozenset[str]]],
+    seeds: Sequence[str],
+) -> list[Touch]:
+    """How each changed path reaches ``scenario`` (the strongest way per path)."""
+    imported, opened = depmap.get(scenario.name, (frozenset(), frozenset()))
+    found = []
+    for change in changes:  # a rename reaches a scenario the strongest way either name does
+        best: Touch | None = None
+        for path in change.paths:
+            if path in scenario.own_files:
+                how = "own"
+            elif path in imported:
+                how = "import"
+            elif path in opened:
+                how = "open"
+            elif any(matches(path, g) for g in scenario.globs):
+                how = "glob"
+            elif any(matches(path, g) for g in seeds):
+                how = "seed"
+            else:
+                continue
+            if best is None or ORDER.index(how) < ORDER.index(best.how):
+                best = Touch(path, how)
+        if best is not None:
+            found.append(best)
+    return found
+
+
+def is_ignored(path: str, patterns: Sequence[str]) -> bool:
+    """True for a path no scenario should be run for (documentation, licences, …)."""
+    return any(matches(path, g) for g in patterns)
+
+
+def is_self_hosted(labels: Sequence[str]) -> bool:
+    """Whether a job with these ``runs-on`` labels lands on a self-hosted runner."""
+    return "self-hosted" in labels
+
+
+def changes_from(rows: Sequence[tuple[str, str, str | None]]) -> list[Change]:
+    """``Change`` records from ``git.changed_paths``'s (status, path, old path) rows."""
+    return [Change(path, status, old) for status, path, old in rows]
+
+
+def scenario_info(scenario: Scenario, *, root: Path) -> ScenarioInfo:
+    """ScenarioInfo for a loaded ``bot.scenarios.Scenario`` (its YAML and config files)."""
+    own: list[str] = []
+    source = Path(scenario.source).resolve() if scenario.source is not None else None
+    if source is not None and source.is_relative_to(root.resolve()):
+        own.append(source.relative_to(root.resolve()).as_posix())
+    config = shrinkargs.config_path(scenario.command)
+    if scenario.shrink is not None and scenario.shrink.config:
+        config = scenario.shrink.config
+    if config and not Path(config).is_absolute():
+        own.append(Path(config).as_posix())
+    return ScenarioInfo(
+        name=scenario.name,
+        globs=tuple(scenario.paths),
+        own_files=tuple(own),
+        est_seconds=scenario.resources.est_seconds,
+        gpu=scenario.resources.gpu,
+        runner=tuple(scenario.resources.runner),
+        tags=tuple(scenario.tags),
+    )

@@ -1,0 +1,127 @@
+"""The sample runner on real processes: timeouts, crashes, leftovers, missing first batch."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.exec.process import ProcessExecutor
+from bot.model import Job, Sample
+
+from ..conftest import PYTHON, pid_alive
+
+pytestmark = pytest.mark.slow
+
+
+def run(script, tmp_path, *args, timeout=60.0, **kw) -> Sample:
+    job = Job(
+        argv=(PYTHON, str(script), *args), cwd=tmp_path, root=tmp_path, timeout_s=timeout, **kw
+    )
+    return ProcessExecutor().run(job)
+
+
+def test_hanging_script_is_killed_with_its_children(write_script, tmp_path):
+    script = write_script(
+        "hang.py",
+        """
+        import subprocess, sys, time
+        kids = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+                for _ in range(2)]
+        open("kids", "w").write(" ".join(str(k.pid) for k in kids))
+        time.sleep(600)
+        """,
+    )
+    start = time.monotonic()
+    sample = run(script, tmp_path, timeout=3.0)
+    assert time.monotonic() - start < 15
+    assert sample.status == "timeout"
+    assert "3 s timeout" in sample.error
+    assert sample.ttfb_s is None
+    kids = [int(p) for p in (tmp_path / "kids").read_text().split()]
+    assert len(kids) == 2
+    assert not any(pid_alive(pid) for pid in kids)
+
+
+def test_crash_reports_stderr_tail(write_script, tmp_path):
+    script = write_script(
+        "crash.py",
+        """
+        import sys
+        print("loading config", file=sys.stderr)
+        raise ValueError("model.hidden must be positive")
+        """,
+    )
+    sample = run(script, tmp_path)
+    assert sample.status == "crashed"
+    assert sample.exit_code == 1
+    assert "ValueError: model.hidden must be positive" in sample.error
+    assert sample.ttfb_s is None
+
+
+def test_killed_by_signal_is_named(write_script, tmp_path):
+    script = write_script("seg.py", "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    sample = run(script, tmp_path)
+    assert sample.status == "crashed"
+    assert "SIGSEGV" in sample.error
+
+
+def test_no_first_batch(write_script, tmp_path):
+    script = write_script("plain.py", "print('no torch here')\n")
+    sample = run(script, tmp_path)
+    assert sample.status == "no_first_batch"
+    assert "no first batch" in sample.error
+
+
+def test_missing_executable(tmp_path):
+    job = Job(argv=(str(tmp_path / "nope"),), cwd=tmp_path, timeout_s=5)
+    sample = ProcessExecutor().run(job)
+    assert sample.status == "crashed" and "cannot start" in sample.error
+
+
+def test_orphaned_workers_do_not_outlive_the_sample(write_script, tmp_path):
+    """At the first batch the main process exits; its busy workers must be ended too."""
+    script = write_script(
+        "train.py",
+        """
+        import os, time, torch
+
+        class Slow(torch.utils.data.Dataset):
+            def __len__(self):
+                return 10_000
+            def __getitem__(self, i):
+                with open(f"worker-{os.getpid()}", "w"):
+                    pass
+                time.sleep(0.05)
+                return torch.zeros(2)
+
+        if __name__ == "__main__":
+            dl = torch.utils.data.DataLoader(Slow(), batch_size=2, num_workers=2,
+                                             multiprocessing_context="fork", prefetch_factor=8)
+            model = torch.nn.Linear(2, 1)
+            for x in dl:
+                model(x)
+        """,
+    )
+    start = time.monotonic()
+    sample = run(script, tmp_path)
+    elapsed = time.monotonic() - start
+    assert sample.ok, sample.error
+    workers = [int(p.name.split("-")[1]) for p in tmp_path.glob("worker-*")]
+    assert len(workers) == 2
+    assert not any(pid_alive(pid) for pid in workers)
+    assert elapsed < sample.ttfb_s + 10  # we did not wait for the workers' queue to drain
+    assert sample.notes == ()
+
+
+def test_sample_json_round_trip():
+    sample = Sample(
+        status="ok",
+        ttfb_s=1.5,
+        cpu_s=1.2,
+        phases={"import_torch": 1.0},
+        imported_files=("a.py",),
+        notes=("n",),
+        arm="head",
+    )
+    assert Sample.from_json(sample.to_json()) == sample

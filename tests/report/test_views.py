@@ -1,0 +1,139 @@
+"""Every rendered output against a golden file: ``measure``, ``select`` and ``bisect`` in the
+terminal, the release report and the culprit note (the PR comment, the job summary and the
+``compare`` text are in ``tests/ab/test_compare_fake.py``, from a scripted compare).
+
+The inputs are built here, deterministically, through the same code that builds them in a
+run: ``summarize``, ``plan``, the bisect search with a scripted compare, ``release_json``.
+"""
+
+from __future__ import annotations
+
+from bot.bisect.document import bisect_json
+from bot.bisect.search import StepResult, bisect
+from bot.gh.release import release_json
+from bot.model import Sample, Verdict
+from bot.report.measure import render_measure
+from bot.report.plan import plan_text
+from bot.report.release import render_bisect_text, render_notification, render_release
+from bot.selection.candidates import Change, ScenarioInfo
+from bot.selection.plan import Learned, Settings, plan
+from bot.stats.summary import summarize
+
+from ..conftest import golden
+
+COMMITS = [f"{i:x}" * 40 for i in range(10)]  # 000…, 111…, … 999…
+SUBJECTS = {c: f"change {i}" for i, c in enumerate(COMMITS)}
+CULPRIT = 6
+
+
+def sample(i: int, *, status: str = "ok") -> Sample:
+    if status != "ok":
+        return Sample(status, error="RuntimeError: CUDA error: out of memory")
+    t = 2.0 + 0.01 * i
+    phases = {
+        "interpreter_ready": 0.03,
+        "import_torch": 1.2 + 0.005 * i,
+        "optimizer_created": 1.9 + 0.008 * i,
+        "first_forward": t,
+        "first_batch": t,
+    }
+    return Sample(
+        "ok", ttfb_s=t, cpu_s=0.9 * t, peak_rss_mb=310.0, phases=phases, detected_by="forward"
+    )
+
+
+def test_measure_text():
+    ok = summarize("ranker-cpu", [sample(i) for i in range(5)] + [sample(9, status="crashed")])
+    skipped = summarize("ranker-gpu", [], skipped="needs 1 GPU(s); this machine has 0")
+    golden("measure.txt", render_measure([ok, skipped]))
+
+
+def test_select_text():
+    a = ScenarioInfo("ranker-cpu", globs=("src/ranker/**",), est_seconds=5)
+    b = ScenarioInfo("lm-cpu", est_seconds=8)
+    g = ScenarioInfo("ranker-gpu", est_seconds=10, gpu=1, runner=("self-hosted", "gpu"))
+    files = {
+        "ranker-cpu": (frozenset({"src/common.py"}), frozenset({"data/a.csv"})),
+        "lm-cpu": (frozenset({"src/common.py", "src/lm.py"}), frozenset()),
+        "ranker-gpu": (frozenset({"src/common.py"}), frozenset()),
+    }
+    changes = [Change("src/common.py"), Change("src/new.py", "A"), Change("README.md")]
+    p = plan(
+        changes,
+        [a, b, g],
+        files,
+        budget_cpu_s=5 * 42 + 1,
+        budget_gpu_s=0,
+        learned=Learned(paths={"ranker-cpu": {"src/common.py": (4, 2)}}),
+        settings=Settings(explore=0.0),
+    )
+    golden("select.txt", plan_text(p))
+
+
+def scripted(good: str, candidate: str, attempt: int) -> StepResult:
+    """Each commit from the culprit on is 6% slower; the answers are exact."""
+    a, b = COMMITS.index(good), COMMITS.index(candidate)
+    delta = 6.0 * ((b >= CULPRIT) - (a >= CULPRIT))
+    verdict = Verdict.REGRESSION if delta >= 2 else Verdict.NO_CHANGE
+    return StepResult(verdict, delta, delta - 1.5, delta + 1.5, 0.001 if delta else 0.6, 20)
+
+
+def bisect_doc() -> dict:
+    result = bisect(COMMITS, scripted)
+    return bisect_json(COMMITS, result, scenario="ranker-cpu", subjects=SUBJECTS)
+
+
+def test_bisect_text():
+    golden("bisect.txt", render_bisect_text(bisect_doc()))
+
+
+def test_release_report_and_culprit_note():
+    scenario = {
+        "name": "ranker-cpu",
+        "verdict": "regression",
+        "reason": "phases +6.0% of TTFB net; confirmed",
+        "skipped": None,
+        "delta_pct": 6.1,
+        "ci_low_pct": 4.0,
+        "ci_high_pct": 8.2,
+        "p_ttest": 0.0004,
+        "pairs": 20,
+        "threshold_pct": 2.0,
+        "finding": {"kind": "segments", "summary": "phases +6.0% of TTFB net"},
+    }
+    skipped = {
+        "name": "ranker-gpu",
+        "verdict": "skipped",
+        "reason": "needs 1 GPU(s)",
+        "skipped": "needs 1 GPU(s) on runner [self-hosted, gpu]; this machine has 0",
+    }
+    compare_doc = {"scenarios": [scenario, skipped], "policy": {"alpha": 0.01}}
+    b = bisect_doc()
+    attribution = [
+        {
+            "scenario": "ranker-cpu",
+            "commit": COMMITS[CULPRIT],
+            "author": "bob",
+            "where": "pull request #42",
+            "created": True,
+        }
+    ]
+    gate = {"state": "failure", "description": "TTFB gate failed: ranker-cpu (regression)"}
+    doc = release_json(
+        baseline=COMMITS[0],
+        head=COMMITS[-1],
+        compare_doc=compare_doc,
+        bisects=[b],
+        attribution=attribution,
+        gate=gate,
+    )
+    golden("release.md", render_release(doc))
+    note = render_notification(
+        scenario="ranker-cpu",
+        culprit=b["culprits"][0],
+        author="bob",
+        bisect_doc=b,
+        release="release/1.5",
+        run_url="https://github.example/octo/lab/actions/runs/77",
+    )
+    golden("culprit.md", note)

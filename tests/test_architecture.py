@@ -1,0 +1,217 @@
+"""The shape of ``bot/``, checked: pure cores stay pure, packages only import downwards, one
+adapter per outside system, no import cycles, no god functions.
+
+Imports are read with ``ast``, function-local ones included (a cycle hidden inside a function
+is still a cycle).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+
+BOT = REPO / "bot"
+FORBIDDEN_IN_PURE = {"subprocess", "sqlite3", "github", "requests", "shutil", "socket", "urllib3"}
+IMPURE_PACKAGES = {"bot.exec", "bot.store", "bot.gh", "bot.ab", "bot.report", "bot.cli", "bot.git"}
+PURE = (
+    "bot.model",
+    "bot.errors",
+    "bot.stats",
+    "bot.selection",
+    "bot.shrink.rules",
+    "bot.shrink.auto",
+    "bot.shrink.spec",
+    "bot.shrink.argv",
+    "bot.bisect.search",
+    "bot.bisect.document",
+)
+# What each package may import from bot/ (its own modules always): the layers, bottom up.
+ALLOWED = {
+    "bot.errors": set(),
+    "bot.atomic": set(),
+    "bot.probe": set(),
+    "bot.model": {"bot.errors"},
+    "bot.git": {"bot.errors"},
+    "bot.stats": {"bot.errors", "bot.model"},
+    "bot.shrink": {"bot.errors", "bot.model", "bot.probe", "bot.atomic"},
+    "bot.scenarios": {"bot.errors", "bot.shrink"},
+    "bot.selection": {"bot.errors", "bot.model", "bot.scenarios", "bot.shrink"},
+    "bot.exec": {"bot.errors", "bot.model", "bot.probe"},
+    "bot.store": {"bot.errors", "bot.model", "bot.selection", "bot.stats", "bot.atomic"},
+    "bot.report": {
+        "bot.errors",
+        "bot.model",
+        "bot.selection",
+        "bot.stats",
+        "bot.store",
+        "bot.atomic",
+    },
+    "bot.ab": {
+        "bot",
+        "bot.errors",
+        "bot.model",
+        "bot.stats",
+        "bot.exec",
+        "bot.scenarios",
+        "bot.shrink",
+        "bot.store",
+        "bot.git",
+        "bot.atomic",
+    },
+    "bot.bisect": {
+        "bot.errors",
+        "bot.model",
+        "bot.stats",
+        "bot.scenarios",
+        "bot.store",
+        "bot.git",
+        "bot.ab",
+    },
+}
+ALLOWED["bot.gh"] = set(ALLOWED) | {"bot", "bot.bisect", "bot.report"}
+ALLOWED["bot.cli"] = set(ALLOWED) | {"bot", "bot.gh"}
+MAX_FUNCTION_LINES = 80
+MAX_MODULE_LINES = 400
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def sources() -> Iterator[tuple[str, Path, ast.Module]]:
+    for path in sorted(BOT.rglob("*.py")):
+        if "probe/site" in path.as_posix():  # stdlib-only files injected into jobs
+            continue
+        yield module_name(path), path, ast.parse(path.read_text())
+
+
+def imports(name: str, path: Path, tree: ast.Module, known: set[str] | None = None) -> set[str]:
+    """Every module ``name`` imports, anywhere in the file, relative imports resolved.
+
+    ``from pkg import sub`` counts as importing ``pkg.sub`` when that is a module (in
+    ``known``), else as importing ``pkg``."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            for a in node.names:
+                sub = f"{module}.{a.name}"
+                found.add(sub if known is not None and sub in known else module)
+    return found
+
+
+MODULES = {name: (path, tree) for name, path, tree in sources()}
+GRAPH = {
+    name: {m for m in imports(name, path, tree, set(MODULES)) if m in MODULES and m != name}
+    for name, (path, tree) in MODULES.items()
+}
+
+
+def package_of(module: str) -> str:
+    parts = module.split(".")
+    return ".".join(parts[:2]) if len(parts) > 1 else module
+
+
+@pytest.mark.parametrize("pure", PURE)
+def test_pure_cores_import_no_io_and_nothing_impure(pure):
+    inside = [m for m in MODULES if m == pure or m.startswith(pure + ".")]
+    assert inside, pure
+    for name in inside:
+        path, tree = MODULES[name]
+        mods = imports(name, path, tree, set(MODULES))
+        top = {m.split(".")[0] for m in mods}
+        assert not top & FORBIDDEN_IN_PURE, f"{name} imports {sorted(top & FORBIDDEN_IN_PURE)}"
+        impure = {m for m in mods if any(m == p or m.startswith(p + ".") for p in IMPURE_PACKAGES)}
+        assert not impure, f"{name} (pure) imports {sorted(impure)}"
+
+
+def test_packages_only_import_downwards():
+    wrong = []
+    for name, deps in GRAPH.items():
+        own = package_of(name)
+        allowed = ALLOWED.get(own)
+        if allowed is None:  # bot/__init__.py
+            continue
+        for dep in deps:
+            other = package_of(dep)
+            if other != own and other not in allowed:
+                wrong.append(f"{name} → {dep}")
+    assert not wrong, "upward or sideways imports:\n" + "\n".join(sorted(wrong))
+
+
+def test_no_import_cycles():
+    """Tarjan-free check: a depth-first search finds any back edge."""
+    state: dict[str, int] = {}  # 1: on the stack, 2: done
+    stack: list[str] = []
+
+    def visit(m: str) -> None:
+        state[m] = 1
+        stack.append(m)
+        for d in sorted(GRAPH[m]):
+            if state.get(d) == 1:
+                cycle = [*stack[stack.index(d) :], d]
+                raise AssertionError("import cycle: " + " → ".join(cycle))
+            if d not in state:
+                visit(d)
+        stack.pop()
+        state[m] = 2
+
+    for m in sorted(GRAPH):
+        if m not in state:
+            visit(m)
+
+
+def test_pygithub_is_imported_by_the_github_adapter_only():
+    users = sorted(
+        name
+        for name, (path, tree) in MODULES.items()
+        if any(m == "github" or m.startswith("github.") for m in imports(name, path, tree))
+    )
+    assert users == ["bot.gh.api"]
+
+
+def test_torch_is_never_imported_by_the_bot():
+    users = [
+        name
+        for name, (path, tree) in MODULES.items()
+        if any(m.split(".")[0] == "torch" for m in imports(name, path, tree))
+    ]
+    assert users == []
+
+
+def test_no_god_functions_and_no_huge_modules():
+    too_long = []
+    for name, (path, tree) in MODULES.items():
+        lines = path.read_text().count("\n")
+        if lines > MAX_MODULE_LINES:
+            too_long.append(f"{name}: {lines} lines")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                size = (node.end_lineno or node.lineno) - node.lineno + 1
+                if size > MAX_FUNCTION_LINES:
+                    too_long.append(f"{name}.{node.name}: {size} lines")
+    assert not too_long, "\n".join(too_long)
+
+
+def test_the_checks_see_a_violation():
+    """The import reader resolves what the rules are about (so the rules can fail)."""
+    tree = ast.parse("from ..store import history\nimport subprocess\nfrom . import paired\n")
+    found = imports("bot.stats.verdict", BOT / "stats" / "verdict.py", tree, set(MODULES))
+    assert {"bot.store.history", "subprocess", "bot.stats.paired"} <= found
+    assert {"bot.stats.verdict", "bot.store.history"} <= {
+        m for m in found | {"bot.stats.verdict"} if m in GRAPH
+    }
