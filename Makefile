@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= out/demo
 
-.PHONY: setup demo test lint typecheck unit bench peers clean
+.PHONY: setup demo test lint typecheck unit bench peers lock clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,10 @@ demo: $(STAMP)
 	$(BIN)/ttfb demo --out-dir $(DEMO_OUT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests examples benchmarks
-	$(BIN)/ruff format --check bot tests examples benchmarks
+	$(BIN)/ruff check bot tests examples benchmarks action.py
+	$(BIN)/ruff format --check bot tests examples benchmarks action.py
+	# GitHub Actions security lint, offline: any finding of medium severity or above fails
+	$(BIN)/zizmor --offline --min-severity medium --no-progress .github/workflows action.yml
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -40,6 +42,11 @@ bench: $(STAMP)
 # asv and pyperf go into out/peers-venv, never into the project's environment
 peers: $(STAMP)
 	$(BIN)/python benchmarks/vs_peers.py
+
+# The action's own dependencies, hash-pinned for `pip install --require-hashes`
+lock: $(STAMP)
+	$(BIN)/uv pip compile requirements/action.in --universal --python-version 3.10 \
+		--generate-hashes --no-header -o requirements/action.txt
 
 clean:
 	rm -rf $(VENV) out .ttfb .pytest_cache .mypy_cache .ruff_cache

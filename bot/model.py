@@ -71,6 +71,7 @@ class Job:
     detect: str = "auto"
     root: Path | None = None  # repo root: files under it are listed as imported/opened
     unset: tuple[str, ...] = ()  # variables removed from the inherited environment
+    pass_env: tuple[str, ...] = ()  # credentials the job may keep (bot.credentials)
     label: str = ""  # which arm this job belongs to ("base", "head"): logs and fake executors
     scenario: str = ""  # which scenario (or ad-hoc command) it measures
     shrink: Mapping[str, Any] | None = None  # what the shrinker changed (report), if anything

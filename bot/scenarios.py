@@ -66,6 +66,7 @@ class Scenario:
     description: str = ""
     cwd: str = "."
     env: Mapping[str, str] = field(default_factory=dict)
+    pass_env: tuple[str, ...] = ()  # credentials the measured job may keep
     paths: tuple[str, ...] = ()
     shrink: ShrinkSpec | None = None
     resources: Resources = Resources()
@@ -151,6 +152,7 @@ def parse_scenario(data: Any, *, source: str | Path = "<scenario>") -> Scenario:
         description=data.get("description", ""),
         cwd=data.get("cwd", "."),
         env={str(k): _env_str(v) for k, v in data.get("env", {}).items()},
+        pass_env=tuple(data.get("pass_env", ())),
         paths=tuple(data.get("paths", ())),
         shrink=shrink_spec,
         resources=Resources(

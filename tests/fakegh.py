@@ -2,7 +2,8 @@
 
 ``FakeGitHub`` runs an HTTP server on ``127.0.0.1`` (a free port) in a background thread. It keeps
 repository state in memory (issues, pull requests, comments, reactions, commits, statuses, check
-runs, workflows), records every request as a :class:`Call`, and can inject failures::
+runs, workflows, workflow runs, artifacts), records every request as a :class:`Call`, and can
+inject failures::
 
     with FakeGitHub() as fake:
         fake.add_pull(7, head_sha="a" * 40)
@@ -20,22 +21,29 @@ field is the legacy one (``maintain`` reads as ``write`` and ``triage`` as ``rea
 ``role_name`` is exact), lists of issues and pulls are newest first, commit statuses and check
 runs need a known commit (422 otherwise; ``add_pull`` registers its head commit), and
 ``POST /issues/comments/{id}/reactions`` answers 200 with the existing reaction when the same
-user reacts the same way twice.
+user reacts the same way twice. Workflow runs are listed newest first (``created_at``) and their
+``status`` filter takes a conclusion too; ``GET .../actions/artifacts/{id}/zip`` answers 302 to a
+signed blob URL on this server (``/_blobs/artifact-{id}.zip?sig=...``, no token needed, no rate
+limit headers), or 410 once the artifact has expired.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import io
 import itertools
 import json
 import math
 import re
+import secrets
 import threading
 import time
 import traceback
+import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -73,6 +81,8 @@ CHECK_CONCLUSIONS = (
     "stale",
     "timed_out",
 )
+RUN_CONCLUSIONS = (*CHECK_CONCLUSIONS, "startup_failure")
+ARTIFACT_RETENTION = timedelta(days=90)
 # role (what add_user takes, what role_name shows) -> the legacy ``permission`` field
 LEGACY_PERMISSION = {
     "admin": "admin",
@@ -83,6 +93,7 @@ LEGACY_PERMISSION = {
     "none": "none",
 }
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
+_BLOBS = "/_blobs/"
 _BLANK_SHA = "0" * 40
 
 
@@ -132,7 +143,11 @@ def _too_long(resource: str, field_name: str, message: str) -> ApiError:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso(datetime.now(timezone.utc))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -140,11 +155,14 @@ class _Response:
     status: int
     payload: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None  # for a ``bytes`` payload
 
     def encode(self) -> tuple[bytes, str | None]:
         """The body bytes and their content type (None for an empty body)."""
         if self.payload is None:
             return b"", None
+        if isinstance(self.payload, bytes):
+            return self.payload, self.content_type or "application/octet-stream"
         if isinstance(self.payload, str):
             return self.payload.encode(), "text/html; charset=utf-8"
         return json.dumps(self.payload).encode(), "application/json; charset=utf-8"
@@ -262,6 +280,37 @@ class _Workflow:
     created_at: str
 
 
+@dataclass
+class _Run:
+    id: int
+    workflow_id: int
+    head_sha: str
+    head_branch: str
+    head_owner: str
+    event: str
+    status: str
+    conclusion: str | None
+    pulls: tuple[int, ...]
+    run_number: int
+    created_at: str
+    updated_at: str
+    run_started_at: str
+    run_attempt: int = 1
+
+
+@dataclass
+class _Artifact:
+    id: int
+    run_id: int
+    name: str
+    data: bytes
+    size_in_bytes: int
+    expired: bool
+    created_at: str
+    expires_at: str
+    sig: str
+
+
 _RouteHandler = Callable[[_Request, dict[str, str]], _Response]
 
 
@@ -307,6 +356,9 @@ class FakeGitHub:
         self._check_runs: dict[int, JSON] = {}
         self._workflows: dict[int, _Workflow] = {}
         self._dispatches: list[JSON] = []
+        self._runs: dict[int, _Run] = {}
+        self._reruns: list[int] = []
+        self._artifacts: dict[int, _Artifact] = {}
         self._routes = self._build_routes()
 
     # ----------------------------------------------------------------- lifecycle
@@ -461,6 +513,99 @@ class FakeGitHub:
             self._workflows[id] = _Workflow(id, file, name or file.rsplit(".", 1)[0], _now())
             return self._workflow_json(self._workflows[id])
 
+    def add_run(
+        self,
+        run_id: int,
+        *,
+        workflow: str = "ttfb-pr.yml",
+        head_sha: str,
+        event: str = "pull_request",
+        head_branch: str = "feature",
+        head_owner: str | None = None,
+        status: str = "completed",
+        conclusion: str | None = "success",
+        created_at: str | None = None,
+        pull_requests: Iterable[int] = (),
+    ) -> JSON:
+        """Add a run of a workflow added before (by file name or id); pulls are PR numbers.
+
+        A ``head_owner`` other than the owner makes it a fork's run (its ``head_repository`` is
+        the fork; GitHub attaches no ``pull_requests`` to those, so pass none).
+        ``conclusion`` is kept only when ``status`` is ``completed`` (GitHub sends null before);
+        ``created_at`` (ISO 8601, ``Z``) orders the lists, newest first; it defaults to now.
+        """
+        if status not in CHECK_STATUSES:
+            raise ValueError(f"unknown run status {status!r}")
+        if status != "completed":
+            conclusion = None
+        elif conclusion not in RUN_CONCLUSIONS:
+            raise ValueError(f"a completed run needs a conclusion, not {conclusion!r}")
+        with self._lock:
+            try:
+                flow = self._workflow(workflow)
+            except ApiError:
+                raise ValueError(f"no workflow {workflow!r}; add_workflow it first") from None
+            if run_id in self._runs:
+                raise ValueError(f"run {run_id} already exists")
+            stamp = created_at or _now()
+            number = 1 + sum(r.workflow_id == flow.id for r in self._runs.values())
+            self._runs[run_id] = _Run(
+                id=run_id,
+                workflow_id=flow.id,
+                head_sha=head_sha,
+                head_branch=head_branch,
+                head_owner=head_owner or self.owner,
+                event=event,
+                status=status,
+                conclusion=conclusion,
+                pulls=tuple(pull_requests),
+                run_number=number,
+                created_at=stamp,
+                updated_at=stamp,
+                run_started_at=stamp,
+            )
+            return self._run_json(self._runs[run_id])
+
+    def add_artifact(
+        self,
+        run_id: int,
+        name: str,
+        files: Mapping[str, bytes] | None = None,
+        *,
+        expired: bool = False,
+        size_in_bytes: int | None = None,
+        raw_zip: bytes | None = None,
+    ) -> JSON:
+        """Add an artifact of run ``run_id``: a deflated zip of ``files``, or ``raw_zip`` as is.
+
+        ``files`` maps member names to bytes; names go into the zip exactly as given (``dir/x``,
+        ``../evil`` and ``/abs`` included). ``size_in_bytes`` defaults to what GitHub reports,
+        the uncompressed total (for a ``raw_zip`` that is not a zip: its length); give it to
+        model a lying or huge artifact.
+        """
+        if raw_zip is not None and files:
+            raise ValueError("give files or raw_zip, not both")
+        data = raw_zip if raw_zip is not None else _zip(files or {})
+        with self._lock:
+            if run_id not in self._runs:
+                raise ValueError(f"no run {run_id}; add_run it first")
+            moment = datetime.now(timezone.utc)
+            if expired:
+                moment -= ARTIFACT_RETENTION + timedelta(days=1)
+            artifact = _Artifact(
+                id=next(self._ids),
+                run_id=run_id,
+                name=name,
+                data=data,
+                size_in_bytes=_unzipped_size(data) if size_in_bytes is None else size_in_bytes,
+                expired=expired,
+                created_at=_iso(moment),
+                expires_at=_iso(moment + ARTIFACT_RETENTION),
+                sig=secrets.token_hex(16),
+            )
+            self._artifacts[artifact.id] = artifact
+            return self._artifact_json(artifact)
+
     def fail_next(
         self,
         method: str,
@@ -550,6 +695,12 @@ class FakeGitHub:
         with self._lock:
             return copy.deepcopy(self._dispatches)
 
+    @property
+    def reruns(self) -> list[int]:
+        """The ids of the workflow runs re-run through the API, in order."""
+        with self._lock:
+            return list(self._reruns)
+
     def reactions(self, comment_id: int) -> list[JSON]:
         """The reactions on an issue comment, oldest first."""
         with self._lock:
@@ -581,8 +732,9 @@ class FakeGitHub:
         req = _Request(method, path, split.path, query, body, authorization)
         with self._lock:
             response = self._answer(req, bad_json)
-            self._rate_used += 1
-            response.headers.update(self._rate_headers())
+            if not path.startswith(_BLOBS):  # blob storage is not the API: no rate limit
+                self._rate_used += 1
+                response.headers.update(self._rate_headers())
             self._calls.append(Call(method, path, query, body, response.status, authorization))
         return response
 
@@ -659,6 +811,15 @@ class FakeGitHub:
             ("PATCH", _REPO + r"/check-runs/(?P<id>\d+)", self._edit_check_run),
             ("GET", _REPO + "/actions/workflows/(?P<wf>[^/]+)", self._get_workflow),
             ("POST", _REPO + "/actions/workflows/(?P<wf>[^/]+)/dispatches", self._dispatch),
+            ("GET", _REPO + "/actions/workflows/(?P<wf>[^/]+)/runs", self._list_runs),
+            ("GET", _REPO + "/actions/runs", self._list_runs),
+            ("GET", _REPO + r"/actions/runs/(?P<run>\d+)", self._get_run),
+            ("POST", _REPO + r"/actions/runs/(?P<run>\d+)/rerun", self._rerun),
+            ("GET", _REPO + r"/actions/runs/(?P<run>\d+)/artifacts", self._list_artifacts),
+            ("GET", _REPO + "/actions/artifacts", self._list_artifacts),
+            ("GET", _REPO + r"/actions/artifacts/(?P<id>\d+)", self._get_artifact),
+            ("GET", _REPO + r"/actions/artifacts/(?P<id>\d+)/zip", self._artifact_zip),
+            ("GET", _BLOBS + r"artifact-(?P<id>\d+)\.zip", self._get_blob),
         ]
         return [(method, re.compile(regex), handler) for method, regex, handler in table]
 
@@ -674,6 +835,12 @@ class FakeGitHub:
         if last > 1 or page > 1:
             headers["Link"] = self._link_header(req, page, last)
         return _Response(200, chunk, headers)
+
+    def _paginate_wrapped(self, req: _Request, list_item: str, items: list[JSON]) -> _Response:
+        """One page as the Actions and Checks lists wrap it: ``{"total_count", list_item}``."""
+        response = self._paginate(req, items)
+        response.payload = {"total_count": len(items), list_item: response.payload}
+        return response
 
     def _link_header(self, req: _Request, page: int, last: int) -> str:
         rels: list[tuple[str, int]] = []
@@ -1012,6 +1179,84 @@ class FakeGitHub:
         }
         return _Response(200, payload)
 
+    # ---------------------------------------------------------- workflow runs
+
+    def _run(self, run_id: int) -> _Run:
+        if run_id not in self._runs:
+            raise _not_found()
+        return self._runs[run_id]
+
+    def _list_runs(self, req: _Request, params: dict[str, str]) -> _Response:
+        workflow_id = self._workflow(params["wf"]).id if "wf" in params else None
+        query = req.query
+        runs = [
+            r
+            for r in self._runs.values()
+            if workflow_id in (None, r.workflow_id)
+            and query.get("head_sha") in (None, r.head_sha)
+            and query.get("event") in (None, r.event)
+            and query.get("branch") in (None, r.head_branch)
+            and query.get("status") in (None, r.status, r.conclusion)
+        ]
+        runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+        with_pulls = query.get("exclude_pull_requests", "").lower() not in ("1", "true")
+        return self._paginate_wrapped(
+            req, "workflow_runs", [self._run_json(r, with_pulls=with_pulls) for r in runs]
+        )
+
+    def _get_run(self, req: _Request, params: dict[str, str]) -> _Response:
+        return _Response(200, self._run_json(self._run(int(params["run"]))))
+
+    def _rerun(self, req: _Request, params: dict[str, str]) -> _Response:
+        run = self._run(int(params["run"]))
+        run.run_attempt += 1
+        run.status, run.conclusion = "queued", None
+        run.updated_at = run.run_started_at = _now()
+        self._reruns.append(run.id)
+        return _Response(201)
+
+    # -------------------------------------------------------------- artifacts
+
+    def _artifact(self, artifact_id: int) -> _Artifact:
+        if artifact_id not in self._artifacts:
+            raise _not_found()
+        return self._artifacts[artifact_id]
+
+    def _list_artifacts(self, req: _Request, params: dict[str, str]) -> _Response:
+        run_id = self._run(int(params["run"])).id if "run" in params else None
+        name = req.query.get("name")
+        artifacts = [
+            a
+            for a in sorted(self._artifacts.values(), key=lambda a: a.id, reverse=True)
+            if run_id in (None, a.run_id) and name in (None, a.name)
+        ]
+        return self._paginate_wrapped(req, "artifacts", [self._artifact_json(a) for a in artifacts])
+
+    def _get_artifact(self, req: _Request, params: dict[str, str]) -> _Response:
+        return _Response(200, self._artifact_json(self._artifact(int(params["id"]))))
+
+    def _artifact_zip(self, req: _Request, params: dict[str, str]) -> _Response:
+        artifact = self._artifact(int(params["id"]))
+        if artifact.expired:
+            raise ApiError(410, "Artifact has expired")
+        return _Response(302, headers={"Location": self._blob_url(artifact)})
+
+    def _get_blob(self, req: _Request, params: dict[str, str]) -> _Response:
+        """The zip, as blob storage serves it: the signature is the credential, not a token."""
+        artifact = self._artifacts.get(int(params["id"]))
+        if artifact is None or artifact.expired:
+            return _blob_error(404, "BlobNotFound", "The specified blob does not exist.")
+        if req.query.get("sig") != artifact.sig:
+            return _blob_error(
+                403, "AuthenticationFailed", "Server failed to authenticate the request."
+            )
+        filename = quote(f"{artifact.name}.zip", safe="")
+        headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"}
+        return _Response(200, artifact.data, headers, "application/zip")
+
+    def _blob_url(self, artifact: _Artifact) -> str:
+        return f"{self._root}{_BLOBS}artifact-{artifact.id}.zip?sig={artifact.sig}"
+
     # ------------------------------------------------------------- rendering
 
     def _repo_url(self) -> str:
@@ -1053,7 +1298,7 @@ class FakeGitHub:
     def _repo_json(self, owner: str) -> JSON:
         url = f"{self._root}/repos/{owner}/{self.repo}"
         html = self._html_url(owner)
-        repo_id = self._repo_id if owner == self.owner else self._stable_id(f"repo:{owner}")
+        repo_id = self._repo_id_of(owner)
         return {
             "id": repo_id,
             "node_id": f"R_fake{repo_id}",
@@ -1088,6 +1333,9 @@ class FakeGitHub:
             "language": "Python",
             "topics": [],
         }
+
+    def _repo_id_of(self, owner: str) -> int:
+        return self._repo_id if owner == self.owner else self._stable_id(f"repo:{owner}")
 
     def _label_json(self, name: str) -> JSON:
         label_id = self._stable_id(f"label:{name}")
@@ -1309,9 +1557,7 @@ class FakeGitHub:
         runs = [
             self._check_run_json(i) for i, r in self._check_runs.items() if r["head_sha"] == sha
         ]
-        response = self._paginate(req, runs)
-        response.payload = {"total_count": len(runs), "check_runs": response.payload}
-        return response
+        return self._paginate_wrapped(req, "check_runs", runs)
 
     def _check_run_json(self, run_id: int) -> JSON:
         run = self._check_runs[run_id]
@@ -1352,6 +1598,98 @@ class FakeGitHub:
             "badge_url": f"{self._html_url()}/workflows/{quote(workflow.name)}/badge.svg",
         }
 
+    def _run_json(self, run: _Run, *, with_pulls: bool = True) -> JSON:
+        workflow = self._workflows[run.workflow_id]
+        url = f"{self._repo_url()}/actions/runs/{run.id}"
+        commit = self._commits.get(run.head_sha)
+        message = commit.message if commit is not None else workflow.name
+        titles = [self._issues[n].title for n in run.pulls if n in self._pulls]
+        person = {"name": run.head_owner, "email": f"{run.head_owner}@users.noreply.github.com"}
+        previous = f"{url}/attempts/{run.run_attempt - 1}" if run.run_attempt > 1 else None
+        suite_id = self._stable_id(f"check-suite:{run.id}")
+        return {
+            "id": run.id,
+            "name": workflow.name,
+            "node_id": f"WFR_fake{run.id}",
+            "check_suite_id": suite_id,
+            "check_suite_node_id": f"CS_fake{suite_id}",
+            "head_branch": run.head_branch,
+            "head_sha": run.head_sha,
+            "path": f".github/workflows/{workflow.file}",
+            "display_title": titles[0] if titles else message.splitlines()[0],
+            "run_number": run.run_number,
+            "event": run.event,
+            "status": run.status,
+            "conclusion": run.conclusion,
+            "workflow_id": workflow.id,
+            "url": url,
+            "html_url": f"{self._html_url()}/actions/runs/{run.id}",
+            "pull_requests": [self._run_pull_json(run, n) for n in run.pulls] if with_pulls else [],
+            "created_at": run.created_at,
+            "updated_at": run.updated_at,
+            "actor": self._user(run.head_owner),
+            "triggering_actor": self._user(run.head_owner),
+            "run_attempt": run.run_attempt,
+            "referenced_workflows": [],
+            "run_started_at": run.run_started_at,
+            "jobs_url": f"{url}/jobs",
+            "logs_url": f"{url}/logs",
+            "check_suite_url": f"{self._repo_url()}/check-suites/{suite_id}",
+            "artifacts_url": f"{url}/artifacts",
+            "cancel_url": f"{url}/cancel",
+            "rerun_url": f"{url}/rerun",
+            "previous_attempt_url": previous,
+            "workflow_url": f"{self._repo_url()}/actions/workflows/{workflow.id}",
+            "head_commit": {
+                "id": run.head_sha,
+                "tree_id": _BLANK_SHA,
+                "message": message,
+                "timestamp": commit.date if commit is not None else run.created_at,
+                "author": person,
+                "committer": dict(person),
+            },
+            "repository": self._repo_json(self.owner),
+            "head_repository": self._repo_json(run.head_owner),
+        }
+
+    def _run_pull_json(self, run: _Run, number: int) -> JSON:
+        """A pull as a run lists it: number, url and the two refs (known pulls, else the run's)."""
+        pull = self._pulls.get(number)
+        head = (pull.head_ref, pull.head_sha) if pull else (run.head_branch, run.head_sha)
+        base = (pull.base_ref, pull.base_sha) if pull else (self.default_branch, _BLANK_SHA)
+        repo = {"id": self._repo_id, "url": self._repo_url(), "name": self.repo}
+        return {
+            "url": f"{self._repo_url()}/pulls/{number}",
+            "id": pull.id if pull else self._stable_id(f"pull:{number}"),
+            "number": number,
+            "head": {"ref": head[0], "sha": head[1], "repo": dict(repo)},
+            "base": {"ref": base[0], "sha": base[1], "repo": dict(repo)},
+        }
+
+    def _artifact_json(self, artifact: _Artifact) -> JSON:
+        run = self._runs[artifact.run_id]
+        url = f"{self._repo_url()}/actions/artifacts/{artifact.id}"
+        return {
+            "id": artifact.id,
+            "node_id": f"AR_fake{artifact.id}",
+            "name": artifact.name,
+            "size_in_bytes": artifact.size_in_bytes,
+            "url": url,
+            "archive_download_url": f"{url}/zip",
+            "expired": artifact.expired,
+            "digest": f"sha256:{hashlib.sha256(artifact.data).hexdigest()}",
+            "created_at": artifact.created_at,
+            "expires_at": artifact.expires_at,
+            "updated_at": artifact.created_at,
+            "workflow_run": {
+                "id": run.id,
+                "repository_id": self._repo_id,
+                "head_repository_id": self._repo_id_of(run.head_owner),
+                "head_branch": run.head_branch,
+                "head_sha": run.head_sha,
+            },
+        }
+
 
 def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
     """An integer query parameter; GitHub ignores ones that do not parse."""
@@ -1366,6 +1704,36 @@ def _sort(items: list[Any], query: Mapping[str, str], keys: Mapping[str, str]) -
     attr = keys.get(query.get("sort", "created"), "id")
     descending = query.get("direction", "desc") != "asc"
     return sorted(items, key=lambda item: (getattr(item, attr), item.id), reverse=descending)
+
+
+def _zip(files: Mapping[str, bytes]) -> bytes:
+    """A deflated zip of ``files``, member names exactly as given, fixed timestamps."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            member = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.external_attr = 0o644 << 16
+            archive.writestr(member, data)
+    return buffer.getvalue()
+
+
+def _unzipped_size(data: bytes) -> int:
+    """The members' total uncompressed size (what GitHub reports); the length for a non-zip."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile:
+        return len(data)
+
+
+def _blob_error(status: int, code: str, message: str) -> _Response:
+    """An error as blob storage sends it (XML, not GitHub's JSON)."""
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    )
+    return _Response(status, body.encode(), content_type="application/xml")
 
 
 def _comment_body(data: JSON) -> str:

@@ -34,14 +34,15 @@ PURE = (
 ALLOWED = {
     "bot.errors": set(),
     "bot.atomic": set(),
+    "bot.credentials": set(),
     "bot.probe": set(),
     "bot.model": {"bot.errors"},
     "bot.git": {"bot.errors"},
     "bot.stats": {"bot.errors", "bot.model"},
-    "bot.shrink": {"bot.errors", "bot.model", "bot.probe", "bot.atomic"},
+    "bot.shrink": {"bot.errors", "bot.model", "bot.probe", "bot.atomic", "bot.credentials"},
     "bot.scenarios": {"bot.errors", "bot.shrink"},
     "bot.selection": {"bot.errors", "bot.model", "bot.scenarios", "bot.shrink"},
-    "bot.exec": {"bot.errors", "bot.model", "bot.probe"},
+    "bot.exec": {"bot.errors", "bot.model", "bot.probe", "bot.credentials"},
     "bot.store": {"bot.errors", "bot.model", "bot.selection", "bot.stats", "bot.atomic"},
     "bot.report": {
         "bot.errors",

@@ -73,38 +73,93 @@ def test_action_scripts_take_inputs_through_env():
         assert not EXPR_IN_RUN.search(step.get("run", "")), step.get("name")
 
 
+def all_steps() -> list[tuple[str, dict]]:
+    found = [
+        (p.name, step) for p in WORKFLOWS for job in load(p)["jobs"].values() for step in steps(job)
+    ]
+    return found + [("action.yml", step) for step in load(REPO / "action.yml")["runs"]["steps"]]
+
+
+def test_every_action_is_pinned_to_a_commit_and_no_cache_is_used():
+    pinned = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+    for where, step in all_steps():
+        uses = step.get("uses")
+        if uses is None or uses.startswith("./"):
+            continue
+        assert pinned.match(uses), f"{where}: {uses} is not pinned to a full commit SHA"
+        assert not uses.startswith("actions/cache"), f"{where}: caches can be poisoned by PR runs"
+    text = (REPO / ".github" / "workflows" / "ttfb-pr.yml").read_text()
+    assert "# v5.0.0" in text  # the tag stays readable next to the SHA
+
+
+def test_the_history_lives_in_the_runner_temp_dir_never_the_pr_checkout():
+    for where, step in all_steps():
+        db = (step.get("env") or {}).get("TTFB_LAB_DB")
+        if db is not None:
+            assert db.startswith("${{ runner.temp }}/"), f"{where}: {db}"
+
+
 def test_pr_workflow_runs_pr_code_read_only_with_trusted_bot():
     wf = load(REPO / ".github" / "workflows" / "ttfb-pr.yml")
     assert wf["permissions"] == {}
-    bench = wf["jobs"]["bench"]
-    assert bench["permissions"] == {"contents": "read"}
-    assert bench["runs-on"] == "${{ matrix.runs-on }}"
-    assert "count != '0'" in bench["if"]  # an empty matrix skips the job cleanly
-    uses = [s.get("uses") for s in steps(bench) if s.get("uses", "").startswith("./")]
-    assert uses == ["./.ttfb-trusted"]  # the bot measuring the PR is not the PR's own
+    for name in ("bench", "bench-self-hosted"):
+        bench = wf["jobs"][name]
+        assert bench["permissions"] == {"actions": "read", "contents": "read"}
+        assert bench["runs-on"] == "${{ matrix.runs-on }}"
+        assert "count != '0'" in bench["if"]  # an empty matrix skips the job cleanly
+        uses = {s.get("uses") for s in steps(bench) if s.get("uses", "").startswith("./")}
+        assert uses == {"./.ttfb-trusted"}  # the bot measuring the PR is not the PR's own
+        run = next(s for s in steps(bench) if s.get("with", {}).get("mode") == "run")
+        assert "GITHUB_TOKEN" not in json.dumps(run)
     for job in wf["jobs"].values():
         for step in steps(job):
             assert "secrets." not in json.dumps(step)
     assert wf["concurrency"]["cancel-in-progress"] is True
 
 
+def test_self_hosted_runners_serve_same_repository_pull_requests_only():
+    wf = load(REPO / ".github" / "workflows" / "ttfb-pr.yml")
+    job = wf["jobs"]["bench-self-hosted"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in job["if"]
+    assert "github.event_name == 'workflow_dispatch'" in job["if"]
+    assert "self-hosted-matrix" in job["strategy"]["matrix"]
+    assert "self-hosted" not in wf["jobs"]["bench"]["strategy"]["matrix"]
+
+
+def test_the_action_gives_the_token_only_to_modes_that_call_the_api():
+    action = load(REPO / "action.yml")
+    by_mode = {s.get("if", "always"): s for s in action["runs"]["steps"]}
+    bench = by_mode["inputs.mode == 'run'"]
+    assert "GITHUB_TOKEN" not in bench["env"] and "github-token" not in json.dumps(bench)
+    assert by_mode["inputs.mode != 'run'"]["env"]["GITHUB_TOKEN"] == "${{ inputs.github-token }}"
+    install = action["runs"]["steps"][0]["run"]
+    assert "--require-hashes" in install and "requirements/action.txt" in install
+
+
 def test_report_workflow_never_checks_out_pr_code():
     wf = load(REPO / ".github" / "workflows" / "ttfb-report.yml")
     assert wf["on"]["workflow_run"]["workflows"] == ["ttfb-pr"]
+    assert wf["concurrency"]["group"] == "ttfb-report-${{ github.event.workflow_run.id }}"
     job = wf["jobs"]["report"]
     for step in steps(job):
         if str(step.get("uses", "")).startswith("actions/checkout"):
             assert "ref" not in step.get("with", {}), "report must run the default branch"
-    assert job["permissions"]["pull-requests"] == "write"
-    assert job["permissions"]["statuses"] == "write"
-    assert "contents" not in job["permissions"]
+        assert "download-artifact" not in str(step.get("uses"))  # the bot downloads, with limits
+    assert job["permissions"] == {
+        "actions": "read",
+        "contents": "read",
+        "issues": "write",
+        "pull-requests": "write",
+        "statuses": "write",
+    }
 
 
 def test_command_workflow_only_for_pr_comments():
     wf = load(REPO / ".github" / "workflows" / "ttfb-command.yml")
     job = wf["jobs"]["command"]
     assert "github.event.issue.pull_request" in job["if"]
-    assert job["permissions"]["actions"] == "write"  # to dispatch ttfb-pr
+    assert job["permissions"]["actions"] == "write"  # to dispatch ttfb-pr or re-run a fork's run
+    assert wf["concurrency"]["group"] == "ttfb-command-${{ github.event.issue.number }}"
     for step in steps(job):
         if str(step.get("uses", "")).startswith("actions/checkout"):
             assert "ref" not in step.get("with", {})
@@ -119,3 +174,5 @@ def test_release_workflow_gates_release_branches():
     assert job["permissions"]["contents"] == "read"
     checkout = next(s for s in steps(job) if s.get("uses", "").startswith("actions/checkout"))
     assert checkout["with"]["fetch-depth"] == 0  # the previous release tag must be reachable
+    modes = [s["with"]["mode"] for s in steps(job) if s.get("uses") == "./"]
+    assert modes == ["history", "release"]  # thresholds from the calibrate artifact, not a cache

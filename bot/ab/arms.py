@@ -74,7 +74,7 @@ def _label(spec: ArmSpec, env: Mapping[str, str], sha: str | None, root: Path) -
     if sha:
         parts.append(f"{git.short(sha, cwd=root)} {git.subject(sha, cwd=root)}".strip())
     if spec.command:
-        parts.append(f"`{spec.command}`")
+        parts.append(spec.command)
     if spec.python:
         parts.append(f"python={spec.python}")
     parts.extend(f"{k}={v}" for k, v in env.items())

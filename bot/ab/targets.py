@@ -111,6 +111,7 @@ def scenario_job(
         detect=scenario.first_batch,
         root=root.resolve(),
         scenario=scenario.name,
+        pass_env=scenario.pass_env,
     )
 
 

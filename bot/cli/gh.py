@@ -22,6 +22,7 @@ from ..gh.bench import Bench, run_bench
 from ..gh.context import Context, Outputs, ReleaseSettings, write_outputs
 from ..gh.events import Event, load_event
 from ..gh.flows import router
+from ..gh.history import fetch_history
 from ..store import depmap, thresholds
 from . import common
 
@@ -72,7 +73,7 @@ def context(args: argparse.Namespace, env: dict[str, str]) -> Context:
         budget_cpu_s=args.budget_cpu_s,
         budget_gpu_s=args.budget_gpu_s,
         runners=_runners(args),
-        artifacts=Path(args.artifacts),
+        artifacts=Path(args.artifacts) if args.artifacts else None,
         ref=args.ref,
         release=release,
     )
@@ -98,6 +99,11 @@ def dispatch(args: argparse.Namespace) -> int:
     if mode is None:
         print(router.route(event).why, file=sys.stderr)
     return _finish(router.dispatch(event, context(args, env), mode=mode), env)
+
+
+def history(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    return _finish(fetch_history(context(args, env)), env)
 
 
 def bench(args: argparse.Namespace) -> int:
@@ -149,7 +155,11 @@ def _shared(parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     )
     shared.add_argument("--cpu-runner", help="runner labels for CPU scenarios (a,b or JSON)")
     shared.add_argument("--gpu-runner", help="runner labels for GPU scenarios (a,b or JSON)")
-    shared.add_argument("--artifacts", default="artifacts", help="downloaded artifacts (report)")
+    shared.add_argument(
+        "--artifacts",
+        metavar="DIR",
+        help="report: artifacts already downloaded here (default: download them via the API)",
+    )
     shared.add_argument("--ref", help="ref the rerun dispatch runs on (default branch)")
     common.add_history_args(shared, runner=True)
     return shared
@@ -183,3 +193,9 @@ def arguments(g: argparse.ArgumentParser, parents: list[argparse.ArgumentParser]
     b.add_argument("--max-pairs", type=common.positive_int, default=40)
     common.add_alpha(b)
     b.set_defaults(func=bench)
+    h = gsub.add_parser(
+        "history",
+        parents=[shared],
+        help="merge the latest default-branch calibration history (an artifact) into --db",
+    )
+    h.set_defaults(func=history)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import probe
+from ..credentials import scrubbed
 from ..model import Job, Sample
 
 STDERR_TAIL_LINES = 15
@@ -39,8 +40,9 @@ def clock_ns() -> int:
 
 
 def probe_env(job: Job, out: Path, t0_ns: int) -> dict[str, str]:
-    """The full environment for the measured process: inherited + job + the probe contract."""
-    env = {k: v for k, v in os.environ.items() if k not in job.unset}
+    """The full environment for the measured process: inherited (minus ``job.unset`` and the
+    credentials it does not keep, ``bot.credentials``) + job + the probe contract."""
+    env = scrubbed(os.environ, keep=job.pass_env, drop=job.unset)
     env.update(job.env)
     existing = env.get("PYTHONPATH", "")
     site = probe.site_dir(job.argv[0] if job.argv else None)

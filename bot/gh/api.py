@@ -23,7 +23,7 @@ from ..errors import GitHubError
 
 DEFAULT_API_URL = "https://api.github.com"
 ACTIONS_BOT = "github-actions[bot]"
-WRITE_PERMISSIONS = ("admin", "maintain", "write")
+WRITE_ROLES = ("admin", "maintain", "write")
 STATUS_PR = "ttfb/pr"
 STATUS_RELEASE = "ttfb/release-gate"
 
@@ -100,6 +100,20 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _pull_info(pr: Any) -> PullInfo:
+    head_repo = pr.head.repo.full_name if pr.head.repo is not None else None
+    return PullInfo(
+        pr.number,
+        pr.head.sha,
+        pr.head.ref,
+        pr.base.ref,
+        pr.base.sha,
+        pr.user.login,
+        head_repo,
+        pr.state,
+    )
+
+
 @dataclass(frozen=True)
 class PullInfo:
     number: int
@@ -116,25 +130,34 @@ class GitHubAPI:
     """What the bot does on GitHub, for one repository. Errors are one-line ``GitHubError``."""
 
     def __init__(
-        self, gh: Github, repository: str, *, bot_login: str | None = None, dry_run: bool = False
+        self,
+        gh: Github,
+        repository: str,
+        *,
+        bot_login: str | None = None,
+        dry_run: bool = False,
+        token: str | None = None,
     ) -> None:
         self.gh = gh
         self.repository = repository
+        self.token = token  # for downloads outside PyGithub (artifact archives)
         self._bot_login = bot_login
         self.dry_run = dry_run
         self._repo: Any = None
 
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args)``; any API failure becomes a one-line ``GitHubError`` naming ``what``."""
         try:
             return fn(*args, **kwargs)
         except (GithubException, RequestException, OSError, ValueError) as exc:
             raise GitHubError(f"GitHub API: {what}: {_describe(exc)}") from None
 
-    def _write(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def write(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """A write: made through ``call``, or only printed under ``--dry-run``."""
         if self.dry_run:
             print(f"dry-run: would {what}", file=sys.stderr)
             return None
-        return self._call(what, fn, *args, **kwargs)
+        return self.call(what, fn, *args, **kwargs)
 
     def _delete(self, what: str, comment: Any) -> None:
         """Delete a comment; one a racing run already deleted (404) is fine."""
@@ -146,15 +169,19 @@ class GitHubAPI:
                 if exc.status != 404:
                     raise
 
-        self._write(what, do)
+        self.write(what, do)
 
     @property
     def repo(self) -> Any:
         if self._repo is None:
-            self._repo = self._call(
+            self._repo = self.call(
                 f"GET /repos/{self.repository}", self.gh.get_repo, self.repository
             )
         return self._repo
+
+    @property
+    def default_branch(self) -> str:
+        return str(self.repo.default_branch)
 
     @property
     def bot_login(self) -> str:
@@ -169,8 +196,8 @@ class GitHubAPI:
     # --- comments ---------------------------------------------------------------------------
 
     def _ours(self, number: int, marker: str) -> list[Any]:
-        issue = self._call(f"GET issue #{number}", self.repo.get_issue, number)
-        comments = self._call(f"GET comments of #{number}", lambda: list(issue.get_comments()))
+        issue = self.call(f"GET issue #{number}", self.repo.get_issue, number)
+        comments = self.call(f"GET comments of #{number}", lambda: list(issue.get_comments()))
         login = self.bot_login
         return sorted(
             (c for c in comments if marker in (c.body or "") and c.user.login == login),
@@ -188,12 +215,12 @@ class GitHubAPI:
         ours = self._ours(number, marker)
         if ours:
             if ours[0].body != body:
-                self._write(f"PATCH comment {ours[0].id} on #{number}", ours[0].edit, body)
+                self.write(f"PATCH comment {ours[0].id} on #{number}", ours[0].edit, body)
             for extra in ours[1:]:
                 self._delete(f"DELETE duplicate comment {extra.id}", extra)
             return ours[0].id, False
-        issue = self._call(f"GET issue #{number}", self.repo.get_issue, number)
-        created = self._write(
+        issue = self.call(f"GET issue #{number}", self.repo.get_issue, number)
+        created = self.write(
             f"POST comment on #{number} ({len(body)} chars)", issue.create_comment, body
         )
         if created is None:
@@ -202,15 +229,15 @@ class GitHubAPI:
         if len(again) > 1:
             keep = again[0]
             if keep.id != created.id:
-                self._write(f"PATCH comment {keep.id} on #{number}", keep.edit, body)
+                self.write(f"PATCH comment {keep.id} on #{number}", keep.edit, body)
             for extra in again[1:]:
                 self._delete(f"DELETE duplicate comment {extra.id}", extra)
             return keep.id, keep.id == created.id
         return created.id, True
 
     def reply(self, number: int, body: str) -> None:
-        issue = self._call(f"GET issue #{number}", self.repo.get_issue, number)
-        self._write(
+        issue = self.call(f"GET issue #{number}", self.repo.get_issue, number)
+        self.write(
             f"POST reply on #{number}: {body.splitlines()[0][:80]!r}", issue.create_comment, body
         )
 
@@ -222,7 +249,7 @@ class GitHubAPI:
             comment.create_reaction(content)
 
         try:
-            self._write(f"POST reaction {content!r} on comment {comment_id}", do)
+            self.write(f"POST reaction {content!r} on comment {comment_id}", do)
         except GitHubError as exc:
             print(f"warning: {exc}", file=sys.stderr)
             return False
@@ -230,52 +257,56 @@ class GitHubAPI:
 
     # --- permissions, pulls, commits -------------------------------------------------------
 
-    def permission(self, user: str) -> str:
-        """The user's permission on the repository: admin, maintain, write, triage, read, none."""
-        return str(
-            self._call(f"GET permission of {user}", self.repo.get_collaborator_permission, user)
-        )
+    def role(self, user: str) -> str:
+        """The user's role on the repository: admin, maintain, write, triage, read or none.
+
+        The role name, not the legacy ``permission`` field, which reads triage as read and
+        maintain as write."""
+        name = self.call(f"GET permission of {user}", self.repo.get_collaborator_role_name, user)
+        return str(name or "none")
 
     def can_write(self, user: str) -> bool:
-        return self.permission(user) in WRITE_PERMISSIONS
+        return self.role(user) in WRITE_ROLES
+
+    def can_triage(self, user: str) -> bool:
+        return self.role(user) in (*WRITE_ROLES, "triage")
 
     def pull(self, number: int) -> PullInfo:
-        pr = self._call(f"GET pull #{number}", self.repo.get_pull, number)
-        head_repo = pr.head.repo.full_name if pr.head.repo is not None else None
-        return PullInfo(
-            pr.number,
-            pr.head.sha,
-            pr.head.ref,
-            pr.base.ref,
-            pr.base.sha,
-            pr.user.login,
-            head_repo,
-            pr.state,
-        )
+        pr = self.call(f"GET pull #{number}", self.repo.get_pull, number)
+        return _pull_info(pr)
 
-    def find_pull(
-        self, *, head_sha: str, head_owner: str | None = None, head_branch: str | None = None
-    ) -> int | None:
-        """The open PR whose head is ``head_sha``: by owner:branch (fork PRs), else by commit."""
-        if head_owner and head_branch:
-            pulls = self._call(
+    def open_pull_for_head(
+        self, *, head_sha: str, head_repo: str | None, head_branch: str | None
+    ) -> PullInfo | None:
+        """The open pull request whose head is exactly ``head_sha`` in ``head_repo``: by
+        ``owner:branch`` (a fork's too), else through the commit's pulls. Only the event's
+        facts are used; nothing an artifact claims."""
+        candidates = []
+        owner = (head_repo or "").partition("/")[0]
+        if owner and head_branch:
+            candidates = self.call(
                 "GET pulls by head",
-                lambda: list(self.repo.get_pulls(state="open", head=f"{head_owner}:{head_branch}")),
+                lambda: list(self.repo.get_pulls(state="open", head=f"{owner}:{head_branch}")),
             )
-            for pr in pulls:
-                if pr.head.sha == head_sha:
-                    return int(pr.number)
-        numbers = self.pulls_for_commit(head_sha)
-        return numbers[0] if numbers else None
+        if not candidates:
+            commit = self.call(f"GET commit {head_sha[:10]}", self.repo.get_commit, head_sha)
+            candidates = self.call(
+                f"GET pulls of commit {head_sha[:10]}", lambda: list(commit.get_pulls())
+            )
+        for pr in sorted(candidates, key=lambda p: p.number):
+            info = _pull_info(pr)
+            if info.state == "open" and info.head_sha == head_sha and info.head_repo == head_repo:
+                return info
+        return None
 
     def pulls_for_commit(self, sha: str) -> list[int]:
         """PRs associated with a commit (GitHub's commits → pulls API), oldest first."""
-        commit = self._call(f"GET commit {sha[:10]}", self.repo.get_commit, sha)
-        pulls = self._call(f"GET pulls of commit {sha[:10]}", lambda: list(commit.get_pulls()))
+        commit = self.call(f"GET commit {sha[:10]}", self.repo.get_commit, sha)
+        pulls = self.call(f"GET pulls of commit {sha[:10]}", lambda: list(commit.get_pulls()))
         return sorted(int(p.number) for p in pulls)
 
     def commit_author(self, sha: str) -> str | None:
-        commit = self._call(f"GET commit {sha[:10]}", self.repo.get_commit, sha)
+        commit = self.call(f"GET commit {sha[:10]}", self.repo.get_commit, sha)
         return commit.author.login if commit.author is not None else None
 
     # --- statuses, checks, dispatch, issues --------------------------------------------------
@@ -293,7 +324,7 @@ class GitHubAPI:
                 kwargs["target_url"] = target_url
             commit.create_status(**kwargs)
 
-        self._write(f"POST status {context}={state} on {sha[:10]}", do)
+        self.write(f"POST status {context}={state} on {sha[:10]}", do)
 
     def dispatch(self, workflow: str, *, ref: str, inputs: Mapping[str, str]) -> None:
         def do() -> None:
@@ -301,20 +332,20 @@ class GitHubAPI:
             if not wf.create_dispatch(ref, dict(inputs)):
                 raise GithubException(422, {"message": "dispatch refused"}, None)
 
-        self._write(f"POST dispatch {workflow} on {ref} with {dict(inputs)}", do)
+        self.write(f"POST dispatch {workflow} on {ref} with {dict(inputs)}", do)
 
     def open_issue_once(
         self, *, title: str, body: str, marker: str, labels: Sequence[str] = ()
     ) -> tuple[int | None, bool]:
         """An open issue carrying ``marker``, created only if none exists; (number, created)."""
-        existing = self._call(
+        existing = self.call(
             "GET open issues",
             lambda: list(self.repo.get_issues(state="open", creator=self.bot_login)),
         )
         for issue in existing:
             if marker in (issue.body or ""):
                 return int(issue.number), False
-        made = self._write(
+        made = self.write(
             f"POST issue {title!r}",
             self.repo.create_issue,
             title=title,
@@ -349,7 +380,7 @@ def from_environment(
     login = env.get("TTFB_LAB_BOT_LOGIN") or (
         ACTIONS_BOT if env.get("GITHUB_ACTIONS") == "true" else None
     )
-    return GitHubAPI(gh, repository, bot_login=login, dry_run=dry_run)
+    return GitHubAPI(gh, repository, bot_login=login, dry_run=dry_run, token=token)
 
 
 __all__ = ["GitHubAPI", "PullInfo", "connect", "from_environment"]

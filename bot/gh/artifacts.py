@@ -1,9 +1,13 @@
-"""Artifacts the bench jobs uploaded, read by the reporting job as untrusted data: a size
-limit, JSON, a JSON Schema, never executed."""
+"""Artifacts the bench jobs uploaded, read by the reporting job as untrusted data: archives
+unpacked within limits and without escaping their folder, then each file size-limited, parsed
+as JSON and checked against a JSON Schema; never executed."""
 
 from __future__ import annotations
 
+import io
 import json
+import stat
+import zipfile
 from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
@@ -16,18 +20,61 @@ from ..errors import ResultsError
 from ..store.files import load_json
 
 MAX_ARTIFACT_BYTES = 10 * 1024 * 1024
+MAX_MEMBERS = 256
+
+
+def unpack(data: bytes, folder: Path, *, max_bytes: int, source: str) -> int:
+    """Unpack the zip archive ``data`` into ``folder``; the bytes written.
+
+    Refused, before anything is written: a member with an absolute path, a ``..`` part or a
+    drive, a symbolic link, more than ``MAX_MEMBERS`` members, or declared sizes over
+    ``max_bytes``. While writing, the actual bytes are counted too (a member may lie about
+    its size). A refused archive leaves nothing behind.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise ResultsError(f"{source}: not a zip archive: {exc}") from None
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if len(members) > MAX_MEMBERS:
+        raise ResultsError(f"{source}: {len(members)} files, over {MAX_MEMBERS}")
+    for m in members:
+        parts = Path(m.filename.replace("\\", "/")).parts
+        if m.filename.startswith(("/", "\\")) or ".." in parts or ":" in m.filename:
+            raise ResultsError(f"{source}: member {m.filename!r} would land outside its folder")
+        if stat.S_ISLNK(m.external_attr >> 16):
+            raise ResultsError(f"{source}: member {m.filename!r} is a symbolic link")
+    if sum(m.file_size for m in members) > max_bytes:
+        raise ResultsError(f"{source}: unpacks to more than {max_bytes} bytes")
+    written = 0
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        for m in members:
+            target = folder / m.filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(m) as src, open(target, "wb") as out:
+                while chunk := src.read(64 * 1024):
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise ResultsError(f"{source}: unpacks to more than {max_bytes} bytes")
+                    out.write(chunk)
+    except BaseException:
+        for m in members:
+            (folder / m.filename).unlink(missing_ok=True)
+        raise
+    return written
 
 
 @cache
-def _results_schema() -> dict[str, Any]:
-    text = resources.files("bot").joinpath("schemas/results.schema.json").read_text()
+def _schema(name: str) -> dict[str, Any]:
+    text = resources.files("bot").joinpath(f"schemas/{name}.schema.json").read_text()
     schema: dict[str, Any] = json.loads(text)
     return schema
 
 
-def validate_results(data: Any, *, source: str) -> dict[str, Any]:
-    """A compare document from an artifact, checked against the results JSON Schema."""
-    validator = jsonschema.Draft7Validator(_results_schema())
+def validate(data: Any, *, schema: str, source: str) -> dict[str, Any]:
+    """A document from an artifact, checked against ``bot/schemas/<schema>.schema.json``."""
+    validator = jsonschema.Draft7Validator(_schema(schema))
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
@@ -39,10 +86,15 @@ def validate_results(data: Any, *, source: str) -> dict[str, Any]:
     return data
 
 
-def read_artifact(path: Path) -> dict[str, Any]:
-    """A results document from an artifact: size-limited, JSON, schema-valid."""
+def validate_results(data: Any, *, source: str) -> dict[str, Any]:
+    """A compare document from an artifact, checked against the results JSON Schema."""
+    return validate(data, schema="results", source=source)
+
+
+def read_artifact(path: Path, *, schema: str = "results") -> dict[str, Any]:
+    """A document from an artifact: size-limited, JSON, schema-valid."""
     data = load_json(path, max_bytes=MAX_ARTIFACT_BYTES)
-    return validate_results(data, source=str(path))
+    return validate(data, schema=schema, source=str(path))
 
 
 def merge_results(docs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -58,7 +58,7 @@ class Context:
     budget_cpu_s: float = 900.0
     budget_gpu_s: float = 0.0
     runners: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    artifacts: Path = Path("artifacts")
+    artifacts: Path | None = None  # downloaded artifacts; None: download them via the API
     ref: str | None = None
     release: ReleaseSettings = ReleaseSettings()
 

@@ -7,6 +7,7 @@ first line of a comment. What each event calls for is ``bot.gh.router``'s busine
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ResultsError
+from ..report.fmt import md_code
 
 MAX_RUNS = 200
 PR_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review")
@@ -23,9 +25,13 @@ HELP = """\
 - `/ttfb rerun` — run the TTFB check again on the current head commit
 - `/ttfb rerun scenario=NAME [scenario=NAME ...]` — only these scenarios
 - `/ttfb rerun runs=N` — up to N pairs per scenario (1–{max_runs})
+- `/ttfb rerun sha=<40 hex>` — only if that is still the head commit
 - `/ttfb help` — this message
 
-`rerun` needs write permission on the repository.{scenarios}"""
+`rerun` needs write permission on the repository, and measures the head commit as it was when
+you commented: if a push came after your comment, say which commit with `sha=`. A pull request
+from a fork reruns its own run (in its own sandbox); `scenario=` and `runs=` then do not apply.
+{scenarios}"""
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class Command:
     verb: str  # rerun | help
     scenarios: tuple[str, ...] = ()
     runs: int | None = None
+    sha: str | None = None  # the head commit the commenter means
 
 
 @dataclass(frozen=True)
@@ -79,8 +86,8 @@ class Usage:
     scenarios: tuple[str, ...] = field(default_factory=tuple)
 
     def text(self) -> str:
-        names = ", ".join(f"`{s}`" for s in self.scenarios)
-        return HELP.format(max_runs=MAX_RUNS, scenarios=f"\n\nScenarios: {names}." if names else "")
+        names = ", ".join(md_code(s) for s in self.scenarios)
+        return HELP.format(max_runs=MAX_RUNS, scenarios=f"\nScenarios: {names}." if names else "")
 
 
 def parse_command(body: str, *, known: Sequence[str]) -> Command | CommandError | None:
@@ -98,21 +105,26 @@ def parse_command(body: str, *, known: Sequence[str]) -> Command | CommandError 
     if verb == "help":
         return Command("help")
     if verb != "rerun":
-        return CommandError(f"unknown command `{verb}`")
+        return CommandError(f"unknown command {md_code(verb)}")
     scenarios: list[str] = []
     runs: int | None = None
+    sha: str | None = None
     for arg in args:
         key, sep, value = arg.partition("=")
         if not sep or not value:
-            return CommandError(f"`{arg}` is not KEY=VALUE")
+            return CommandError(f"{md_code(arg)} is not KEY=VALUE")
         if key == "scenario":
             if value not in known:
-                return CommandError(f"unknown scenario `{value}`")
+                return CommandError(f"unknown scenario {md_code(value)}")
             scenarios.append(value)
         elif key == "runs":
             if not value.isdigit() or not 1 <= int(value) <= MAX_RUNS:
                 return CommandError(f"runs must be a whole number from 1 to {MAX_RUNS}")
             runs = int(value)
+        elif key == "sha":
+            if not re.fullmatch(r"[0-9a-fA-F]{40}", value):
+                return CommandError("sha must be a full commit id (40 hexadecimal digits)")
+            sha = value.lower()
         else:
-            return CommandError(f"unknown argument `{key}`")
-    return Command("rerun", tuple(dict.fromkeys(scenarios)), runs)
+            return CommandError(f"unknown argument {md_code(key)}")
+    return Command("rerun", tuple(dict.fromkeys(scenarios)), runs, sha)

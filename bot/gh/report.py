@@ -1,41 +1,131 @@
-"""The report job (``workflow_run`` of ttfb-pr): validate the artifacts as data, then upsert the
-one sticky comment, set the ``ttfb/pr`` status and write the job summary."""
+"""The report job (``workflow_run`` of ttfb-pr): whose run it was, what it measured, and the
+one sticky comment, the ``ttfb/pr`` status and the job summary.
+
+Everything in the artifacts is untrusted: a pull request's code ran in the bench jobs of the
+run, and a fork can even edit ``ttfb-pr.yml`` in its own branch. So:
+
+- **Identity comes from the event and the API.** A ``pull_request`` run reports on the open
+  pull request whose head is the run's ``head_sha`` in the run's ``head_repository``; the
+  status goes on that ``head_sha`` only. A ``workflow_dispatch`` run (a ``/ttfb rerun`` of a
+  same-repository pull request) must be a run of the default branch of this repository, and
+  its plan's pull request must be open, from this repository, and still at the head the plan
+  names. The artifacts' own ``pr``/``head`` are claims: when they disagree, nothing is posted.
+- **Fail closed.** Anything short of "the run succeeded and every planned scenario left a valid
+  result" sets ``ttfb/pr`` to ``error`` (the check could not judge) or ``failure`` (a regression
+  or a broken scenario), with a description that says which.
+- **Artifacts are data**: only ``ttfb-*`` ones, counted and size-checked before download,
+  unpacked within limits, and every file schema-checked before anything is posted.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import GitHubError
+from ..errors import GitHubError, ResultsError
 from ..model import Verdict
 from ..report import compare as report
 from ..report.fmt import fmt_pct
 from ..report.plan import selection_markdown
-from ..selection.plan import PLAN_VERSION
-from ..store.files import read_json
-from . import artifacts
-from .api import STATUS_PR
+from . import artifacts, runs
+from .api import STATUS_PR, GitHubAPI
 from .context import PLAN_FILE, RESULTS_FILE, Context, Outputs, append_summary, run_url
 from .events import Event
 from .router import router
 
 
+@dataclass(frozen=True)
+class Identity:
+    """The pull request a run measured, as the event and the API say."""
+
+    number: int
+    head_sha: str  # where ttfb/pr goes
+    fork: bool
+    dispatched: bool
+
+
 def load_artifacts(directory: Path) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(merged results, plan) from the downloaded artifacts; each file validated as data."""
+    """(merged results, plan) from downloaded artifacts; every file validated as data."""
     if not directory.is_dir():
         return None, None
     docs = [artifacts.read_artifact(p) for p in sorted(directory.rglob(RESULTS_FILE))]
-    plan = None
     plans = sorted(directory.rglob(PLAN_FILE))
-    if plans:
-        plan = read_json(plans[0], known=PLAN_VERSION, max_bytes=artifacts.MAX_ARTIFACT_BYTES)
+    if len(plans) > 1:
+        raise ResultsError(f"{directory}: {len(plans)} plans; a run has one select job")
+    plan = artifacts.read_artifact(plans[0], schema="plan") if plans else None
     return (artifacts.merge_results(docs) if docs else None), plan
 
 
-def status_for(doc: Mapping[str, Any] | None) -> tuple[str, str]:
+def identify(
+    run: Mapping[str, Any], *, api: GitHubAPI, default_branch: str, plan: Mapping[str, Any] | None
+) -> Identity:
+    """The pull request of this run (see the module docstring); a mismatch is an error."""
+    head_sha = str(run.get("head_sha") or "")
+    head_repo = (run.get("head_repository") or {}).get("full_name")
+    event = run.get("event")
+    if event == "pull_request":
+        pr = api.open_pull_for_head(
+            head_sha=head_sha, head_repo=head_repo, head_branch=run.get("head_branch")
+        )
+        if pr is None:
+            raise GitHubError(f"no open pull request has head {head_sha[:10]} in {head_repo}")
+        if plan and (plan.get("pr") != pr.number or plan.get("head") != head_sha):
+            raise ResultsError(
+                f"the artifacts claim #{plan.get('pr')} at {str(plan.get('head'))[:10]}, but "
+                f"run {run.get('id')} is #{pr.number} at {head_sha[:10]}; nothing posted"
+            )
+        return Identity(pr.number, head_sha, head_repo != api.repository, False)
+    if event == "workflow_dispatch":
+        if head_repo != api.repository or run.get("head_branch") != default_branch:
+            raise GitHubError(
+                f"run {run.get('id')}: a dispatched run of {head_repo}:{run.get('head_branch')}, "
+                f"not of {api.repository}:{default_branch}; nothing posted"
+            )
+        if not plan:
+            raise ResultsError(f"run {run.get('id')}: a dispatched run left no plan")
+        pr = api.pull(int(plan["pr"]))
+        if pr.state != "open" or pr.head_repo != api.repository:
+            raise GitHubError(f"#{pr.number} is not an open same-repository pull request")
+        if pr.head_sha != plan["head"]:
+            raise GitHubError(
+                f"#{pr.number} moved on to {pr.head_sha[:10]} since the rerun of "
+                f"{str(plan['head'])[:10]}; its own run reports on it"
+            )
+        return Identity(pr.number, pr.head_sha, False, True)
+    raise GitHubError(f"run {run.get('id')}: event {event!r} is not one ttfb-pr reports on")
+
+
+def check_claims(doc: Mapping[str, Any] | None, plan: Mapping[str, Any]) -> list[str]:
+    """What is wrong with the results against the plan: missing or unplanned scenarios,
+    revisions other than the plan's. Empty when everything planned has a result."""
+    planned = {p["scenario"] for p in plan.get("selected", [])}
+    got = {s["name"] for s in (doc or {}).get("scenarios", [])}
+    problems = []
+    if planned - got:
+        problems.append(f"no result for {', '.join(sorted(planned - got))}")
+    if got - planned:
+        problems.append(f"results for unplanned {', '.join(sorted(got - planned))}")
+    if doc is not None:
+        for arm in ("base", "head"):
+            claimed = (doc.get(arm) or {}).get("revision")
+            if claimed != plan.get(arm):
+                problems.append(f"the results measured {arm} {str(claimed)[:10]}, not the plan's")
+    return problems
+
+
+def status_for(
+    doc: Mapping[str, Any] | None, problems: Sequence[str], *, advisory: bool
+) -> tuple[str, str]:
+    """``ttfb/pr``: error when the run could not judge, failure on a regression or a broken
+    scenario, success otherwise; fork results are marked advisory."""
+    suffix = " (advisory: the fork's code measured itself)" if advisory else ""
+    if problems:
+        return "error", ("; ".join(problems))[:120]
     if doc is None:
-        return "success", "no scenario affected by this change"
+        return "success", "no scenario affected by this change" + suffix
     bad = [s for s in doc["scenarios"] if Verdict(s["verdict"]).fails_gate]
     if bad:
         w = report.worst(bad)
@@ -44,7 +134,28 @@ def status_for(doc: Mapping[str, Any] | None) -> tuple[str, str]:
             f"{w['name']} {fmt_pct(w['delta_pct'])}" if w["delta_pct"] is not None else w["name"]
         )
         return "failure", f"{len(bad)} regression/broken: {detail}"
-    return "success", report.headline(doc)
+    return "success", report.headline(doc) + suffix
+
+
+def _problems(run: Mapping[str, Any], doc: Any, plan: Any) -> list[str]:
+    conclusion = run.get("conclusion")
+    if conclusion == "action_required":
+        return ["the run waits for a maintainer's approval (action_required): no verdict yet"]
+    if conclusion != "success":
+        return [f"the bench run ended {conclusion}: no verdict"]
+    if plan is None:
+        return ["the select job left no plan: no verdict"]
+    return check_claims(doc, plan)
+
+
+def _body(doc: Any, plan: Any, problems: Sequence[str], context: Mapping[str, Any]) -> str:
+    warning = f"⚠️ **No verdict**: {report.md_text('; '.join(problems))}.\n\n" if problems else ""
+    if doc is None:
+        return (
+            f"{report.COMMENT_MARKER}\n## TTFB Lab: nothing to run\n\n{warning}"
+            "No scenario is affected by this change.\n\n" + context["selection"]
+        )
+    return report.render_comment(doc, context={**context, "problem": warning.strip()})
 
 
 def _completed(event: Event) -> tuple[bool, str]:
@@ -56,57 +167,34 @@ def _completed(event: Event) -> tuple[bool, str]:
 
 @router.register("workflow_run", mode="report", check=_completed)
 def report_flow(event: Event, ctx: Context) -> Outputs:
-    """Validate the artifacts, then upsert the comment, set ``ttfb/pr`` and the summary."""
+    """Identify the pull request, validate the artifacts, then comment, status and summary."""
     api = ctx.api()
-    env = ctx.env
     run = event.payload["workflow_run"]
-    doc, plan = load_artifacts(ctx.artifacts)  # before any write: bad data posts nothing
-    head_sha = run["head_sha"]
-    number: int | None = None
-    if plan and plan.get("pr"):
-        number = int(plan["pr"])
-    elif run.get("pull_requests"):
-        number = int(run["pull_requests"][0]["number"])
-    else:
-        owner = (run.get("head_repository") or {}).get("owner", {}).get("login")
-        number = api.find_pull(
-            head_sha=head_sha, head_owner=owner, head_branch=run.get("head_branch")
-        )
-    if plan and plan.get("head"):
-        head_sha = plan["head"]
-    url = run_url(env, run.get("id")) or run.get("html_url")
-    selection_md = selection_markdown(plan)
+    default_branch = (event.payload.get("repository") or {}).get("default_branch") or "main"
+    with tempfile.TemporaryDirectory(prefix="ttfb-artifacts-") as tmp:
+        folder = ctx.artifacts
+        if folder is None:
+            folder = Path(tmp)
+            runs.download(api, int(run["id"]), folder)
+        doc, plan = load_artifacts(folder)  # before any write: bad data posts nothing
+    who = identify(run, api=api, default_branch=default_branch, plan=plan)
+    problems = _problems(run, doc, plan)
+    url = run_url(ctx.env, run.get("id")) or run.get("html_url")
     context = {
-        "selection": selection_md,
+        "selection": selection_markdown(plan),
         "summary_url": url,
         "rerun_by": (plan or {}).get("requested_by") or None,
     }
-    if doc is None:
-        if run.get("conclusion") not in ("success", None) and plan and plan.get("selected"):
-            api.set_status(
-                head_sha,
-                state="error",
-                context=STATUS_PR,
-                description="the TTFB bench jobs failed before reporting",
-                target_url=url,
-            )
-            return Outputs({}, f"bench jobs failed ({run.get('conclusion')}); status set")
-        body = (
-            f"{report.COMMENT_MARKER}\n## TTFB Lab: nothing to run\n\n"
-            "No scenario is affected by this change.\n\n" + selection_md
-        )
-    else:
-        body = report.render_comment(doc, context=context)
-        append_summary(env, report.render_summary(doc, context=context))
-    if number is None:
-        raise GitHubError(f"no open pull request found for {head_sha[:10]}")
-    _, created = api.upsert_comment(number, body, marker=report.COMMENT_MARKER)
-    state, description = status_for(doc)
+    body = _body(doc, plan, problems, context)
+    if doc is not None:
+        append_summary(ctx.env, report.render_summary(doc, context=context))
+    _, created = api.upsert_comment(who.number, body, marker=report.COMMENT_MARKER)
+    state, description = status_for(doc, problems, advisory=who.fork)
     api.set_status(
-        head_sha, state=state, context=STATUS_PR, description=description, target_url=url
+        who.head_sha, state=state, context=STATUS_PR, description=description, target_url=url
     )
     verb = "created" if created else "updated"
     return Outputs(
-        {"pr": str(number), "state": state},
-        f"#{number}: comment {verb}; {STATUS_PR} = {state} ({description})",
+        {"pr": str(who.number), "state": state},
+        f"#{who.number}: comment {verb}; {STATUS_PR} = {state} ({description})",
     )

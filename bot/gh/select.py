@@ -1,6 +1,10 @@
 """The select job (``pull_request``, or a rerun dispatched by ``/ttfb``): which scenarios run,
 on which runners, for which base and head. Selection ranks with the dependency map and the
-per-file history the calibrate and compare runs stored, exactly as ``ttfb select`` does."""
+per-file history the calibrate and compare runs stored, exactly as ``ttfb select`` does.
+
+The matrix comes in two parts: GitHub-hosted runners (``matrix``) and everything else
+(``self_hosted_matrix``), which the workflow runs only for same-repository pull requests. A
+fork's plan never holds a self-hosted label, whatever its letter case."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import json
 from dataclasses import dataclass
 
 from .. import git
+from ..errors import GitHubError
 from ..scenarios import load_all
 from ..selection import candidates
 from ..selection import plan as selection
@@ -44,6 +49,11 @@ def _revisions(event: Event, ctx: Context) -> Revisions:
     api = ctx.api()
     number = int(inputs["pr"])
     info = api.pull(number)
+    if info.head_repo != api.repository:
+        raise GitHubError(
+            f"#{number} comes from a fork: it is never rerun by dispatch (a dispatched run has "
+            "the default branch's context); /ttfb rerun re-runs its own run instead"
+        )
     return Revisions(
         number,
         info.base_sha,
@@ -114,9 +124,13 @@ def select_flow(event: Event, ctx: Context) -> Outputs:
     }
     write_json(ctx.out_dir / PLAN_FILE, doc)
     matrix = doc["matrix"]
+    hosted = [e for e in matrix["include"] if not candidates.is_self_hosted(e["runs-on"])]
+    own = [e for e in matrix["include"] if candidates.is_self_hosted(e["runs-on"])]
     values = {
-        "matrix": json.dumps(matrix, separators=(",", ":")),
-        "count": str(len(matrix["include"])),
+        "matrix": json.dumps({"include": hosted}, separators=(",", ":")),
+        "count": str(len(hosted)),
+        "self_hosted_matrix": json.dumps({"include": own}, separators=(",", ":")),
+        "self_hosted_count": str(len(own)),
         "base": merge_base,
         "head": rev.head,
         "pr": str(rev.number),

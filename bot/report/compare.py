@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..model import SEVERITY, Verdict
-from .fmt import badge, fmt_ci, fmt_ds, fmt_p, fmt_pct, fmt_s, md_escape, p_is, word
+from .fmt import badge, fmt_ci, fmt_ds, fmt_p, fmt_pct, fmt_s, md_code, md_text, p_is, word
 from .templates import render
 
 COMMENT_MARKER = "<!-- ttfb-lab:report -->"
@@ -71,7 +71,7 @@ def _confirmation_cell(s: Mapping[str, Any]) -> str:
 
 def scenario_row(s: Mapping[str, Any]) -> list[str]:
     return [
-        md_escape(s["name"]),
+        md_code(s["name"]),
         fmt_s(s["base"]["median_s"]),
         fmt_s(s["head"]["median_s"]),
         fmt_pct(s["delta_pct"]),
@@ -79,7 +79,7 @@ def scenario_row(s: Mapping[str, Any]) -> list[str]:
         fmt_p(s["p_ttest"]),
         fmt_p(s["p_wilcoxon"]),
         str(s["pairs"]),
-        md_escape(_confirmation_cell(s)),
+        md_text(_confirmation_cell(s)),
         badge(s["verdict"]),
     ]
 
@@ -90,7 +90,7 @@ def phase_rows(s: Mapping[str, Any]) -> list[list[str]]:
         ci = fmt_ci(ph["ci_low_pct"], ph["ci_high_pct"])
         rows.append(
             [
-                md_escape(ph["label"]),
+                md_code(ph["label"]),
                 fmt_s(ph["base_median_s"]),
                 fmt_s(ph["head_median_s"]),
                 fmt_ds(ph["delta_s"]),
@@ -138,7 +138,7 @@ def sample_rows(s: Mapping[str, Any]) -> list[list[str]]:
     for i, x in enumerate(s.get("samples", []), start=1):
         b, h = x.get("base_s"), x.get("head_s")
         ratio = f"{(h / b - 1) * 100:+.1f}%" if b and h else "–"
-        rows.append([str(i), x["stage"], fmt_s(b), fmt_s(h), ratio])
+        rows.append([str(i), md_text(x["stage"]), fmt_s(b), fmt_s(h), ratio])
     return rows
 
 
@@ -163,32 +163,41 @@ def compare_view(
     return {
         "marker": COMMENT_MARKER,
         "headline": headline(doc),
-        "worst": f"**{md_escape(w['name'])}**: {md_escape(sentence(w))}" if w else "",
-        "base": md_escape(doc["base"]["label"]),
-        "head": md_escape(doc["head"]["label"]),
+        "worst": f"**{md_code(w['name'])}**: {md_text(sentence(w))}" if w else "",
+        "base": md_code(doc["base"]["label"]),
+        "head": md_code(doc["head"]["label"]),
         "rows": [scenario_row(s) for s in shown],
         "hidden_rows": len(ordered) - len(shown),
         "phases": [
             {
-                "name": md_escape(s["name"]),
+                "name": md_code(s["name"]),
                 "rows": phase_rows(s),
-                "mde": mde_line(s),
-                "notes": [md_escape(n) for n in s.get("notes", [])],
+                "mde": md_text(mde_line(s)),
+                "notes": [md_text(n) for n in s.get("notes", [])],
             }
             for s in with_phases
         ],
-        "mde": [{"name": md_escape(s["name"]), "line": mde_line(s)} for s in shown if mde_line(s)],
+        "mde": [
+            {"name": md_code(s["name"]), "line": md_text(mde_line(s))} for s in shown if mde_line(s)
+        ],
         "details": [
-            {"name": md_escape(s["name"]), "rows": sample_rows(s)}
+            {"name": md_code(s["name"]), "rows": sample_rows(s)}
             for s in shown
             if details and s.get("samples")
         ],
-        "correction": doc["policy"]["correction"],
+        "correction": md_text(doc["policy"]["correction"]),
         "alpha": doc["policy"]["alpha"],
-        "tool": doc.get("tool", "ttfb-lab"),
-        "machine": doc.get("machine", {}),
+        "tool": md_text(doc.get("tool", "ttfb-lab")),
+        "machine": _machine(doc.get("machine") or {}),
         "context": dict(context or {}),
     }
+
+
+def _machine(m: Mapping[str, Any]) -> str:
+    """`` on <cpu>, <n> cores`` (untrusted: it comes with the results)."""
+    if not m.get("cpu"):
+        return ""
+    return f" on {md_text(m['cpu'])}, {md_text(m.get('cores', '?'))} cores"
 
 
 def headline(doc: Mapping[str, Any]) -> str:

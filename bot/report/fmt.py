@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -98,6 +99,28 @@ def text_table(rows: Sequence[Sequence[Any]], *, indent: int = 0, right: Sequenc
     return "\n".join(lines)
 
 
-def md_escape(value: Any) -> str:
-    """Make a value safe inside a Markdown table cell: escape pipes, flatten newlines."""
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+_MD_PUNCT = re.compile(r"([\\`*_\[\]<>!|~&])")
+_ZWSP = "\u200b"  # zero-width space: breaks what GitHub would link, invisibly
+_LINKS = re.compile(r"(?i)(https?|ftp)(://)|(www)(\.)")
+_PINGS = re.compile(r"([@#])(?=[\w-])")
+
+
+def md_text(value: Any) -> str:
+    """Untrusted text made inert in Markdown, also inside a table cell: on one line, with the
+    characters that open links, images, HTML, emphasis, code or cells escaped, and with
+    ``@mentions``, ``#123`` references and bare URLs broken by a zero-width space, so that a
+    file name or an error message can neither link nor notify anyone under the bot's name."""
+    text = " ".join(str(value).split())
+    text = _MD_PUNCT.sub(r"\\\1", text)
+    text = _LINKS.sub(lambda m: (m[1] or m[3]) + _ZWSP + (m[2] or m[4]), text)
+    return _PINGS.sub(lambda m: m[1] + _ZWSP, text)
+
+
+def md_code(value: Any) -> str:
+    """Untrusted text as an inline code span (nothing inside one links or notifies), on one
+    line, its pipes escaped for table cells, fenced by more backticks than it contains."""
+    text = " ".join(str(value).split()).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
+    return f"{fence}{pad}{text}{pad}{fence}"

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..selection.plan import Plan
-from .fmt import fmt_s, md_escape
+from .fmt import fmt_s, md_code, md_text
 from .templates import render
 
 
@@ -32,20 +32,24 @@ def selection_markdown(plan: Mapping[str, Any] | None) -> str:
         return ""
     lines = [
         "**Selection**"
-        + (f" (rerun requested by @{plan['requested_by']})" if plan.get("requested_by") else "")
+        + (
+            f" (rerun requested by {md_code(plan['requested_by'])})"
+            if plan.get("requested_by")
+            else ""
+        )
     ]
     for pick in plan.get("selected", []):
-        lines.append(f"- ran `{pick['scenario']}`: {md_escape(pick['reason'])}")
+        lines.append(f"- ran {md_code(pick['scenario'])}: {md_text(pick['reason'])}")
     budget = [s for s in plan.get("skipped", []) if "budget" in s["reason"]]
     for s in budget:
-        lines.append(f"- skipped `{s['scenario']}`: {md_escape(s['reason'])}")
+        lines.append(f"- skipped {md_code(s['scenario'])}: {md_text(s['reason'])}")
     if plan.get("unmapped"):
-        shown = ", ".join(f"`{p}`" for p in plan["unmapped"][:20])
+        shown = ", ".join(md_code(p) for p in plan["unmapped"][:20])
         more = len(plan["unmapped"]) - 20
         lines.append(
             f"- changed files no scenario is known to use: {shown}"
             + (f" and {more} more" if more > 0 else "")
         )
     for w in plan.get("warnings", []):
-        lines.append(f"- ⚠️ {md_escape(w)}")
+        lines.append(f"- ⚠️ {md_text(w)}")
     return "\n".join(lines)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .compare import COMMENT_MARKER, sentence
-from .fmt import badge, fmt_ci, fmt_p, fmt_pct, md_escape
+from .fmt import badge, fmt_ci, fmt_p, fmt_pct, md_code, md_text
 from .templates import render
 
 RELEASE_MARKER = "<!-- ttfb-lab:release -->"
@@ -57,16 +57,16 @@ def render_bisect_text(doc: Mapping[str, Any]) -> str:
 def render_release(doc: Mapping[str, Any]) -> str:
     rows = [
         [
-            md_escape(s["name"]),
+            md_code(s["name"]),
             badge(s["verdict"]),
-            md_escape(sentence(s)),
+            md_text(sentence(s)),
         ]
         for s in doc["scenarios"]
     ]
     bisects = [
         {
-            "scenario": md_escape(b["scenario"]),
-            "headline": md_escape(culprit_line(b)),
+            "scenario": md_code(b["scenario"]),
+            "headline": md_text(culprit_line(b)),
             "rows": bisect_rows(b)[1:],
             "drawing": b["drawing"],
             "comparisons": b["comparisons"],
@@ -90,7 +90,7 @@ def render_notification(
         "culprit.md.j2",
         marker=culprit_marker(scenario, culprit["commit"]),
         comment_marker=COMMENT_MARKER,
-        scenario=md_escape(scenario),
+        scenario=md_code(scenario),
         culprit=culprit,
         effect=fmt_pct(culprit["effect_pct"]),
         author=author,

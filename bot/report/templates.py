@@ -8,7 +8,7 @@ from typing import Any
 
 import jinja2
 
-from .fmt import md_escape, text_table
+from .fmt import md_code, md_text, text_table
 
 
 def template_dir() -> Path:
@@ -31,7 +31,8 @@ def environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["text_table"] = text_table
-    env.filters["md"] = md_escape
+    env.filters["md"] = md_text
+    env.filters["code"] = md_code
     return env
 
 

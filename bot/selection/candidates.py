@@ -7,6 +7,7 @@ scenario imported and opened. ``bot.selection`` ranks what this finds within a b
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,9 +122,16 @@ def is_ignored(path: str, patterns: Sequence[str]) -> bool:
     return any(matches(path, g) for g in patterns)
 
 
+HOSTED_LABEL = re.compile(
+    r"(ubuntu|windows|macos)-(latest|\d+(\.\d+)?)(-(arm|arm64|intel|large|xlarge))?", re.I
+)
+
+
 def is_self_hosted(labels: Sequence[str]) -> bool:
-    """Whether a job with these ``runs-on`` labels lands on a self-hosted runner."""
-    return "self-hosted" in labels
+    """Whether a job with these ``runs-on`` labels may land on a self-hosted runner: any label
+    that is not one of GitHub's hosted images counts, in any letter case (``Self-Hosted``, a
+    runner group's custom label, a larger runner's name), and so does an empty set."""
+    return not labels or any(not HOSTED_LABEL.fullmatch(label.strip()) for label in labels)
 
 
 def changes_from(rows: Sequence[tuple[str, str, str | None]]) -> list[Change]:

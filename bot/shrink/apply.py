@@ -27,6 +27,7 @@ import yaml
 
 from .. import probe
 from ..atomic import write_text_atomic
+from ..credentials import scrubbed
 from ..errors import ConfigError
 from . import argv as shrinkargs
 from .auto import shrink
@@ -177,6 +178,7 @@ def _validate(
         proc = subprocess.run(
             command,
             cwd=root,
+            env=scrubbed(os.environ),  # the project's own code: no credentials
             capture_output=True,
             text=True,
             timeout=VALIDATE_TIMEOUT_S,

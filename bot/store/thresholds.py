@@ -23,7 +23,7 @@ def describe(cal: Mapping[str, Any], *, floor: float) -> tuple[float, str]:
     threshold = max(float(cal["threshold_pct"]), floor)
     per_week = cal.get("fp_per_week")
     tuned = f", tuned for ≤{per_week:g} false positive/week" if per_week else ""
-    note = f"threshold {threshold:g}% from {cal['pairs']} A/A pairs on `{cal['runner']}`{tuned}"
+    note = f"threshold {threshold:g}% from {cal['pairs']} A/A pairs on {cal['runner']}{tuned}"
     if threshold > float(cal["threshold_pct"]):
         note += f" (raised to the {floor:g}% floor)"
     return threshold, note
@@ -37,7 +37,7 @@ def for_scenario(
         return floor, f"floor {floor:g}% (history not consulted)"
     cal = history.calibration(scenario, runner)
     if cal is None:
-        return floor, f"floor {floor:g}%, no calibration for this scenario on `{runner}`"
+        return floor, f"floor {floor:g}%, no calibration for this scenario on {runner}"
     return describe(cal, floor=floor)
 
 

@@ -108,7 +108,7 @@ def test_threshold_notes_say_where_the_number_came_from():
     t, note = thresholds.describe(cal, floor=2.0)
     assert t == 4.1
     assert note == (
-        "threshold 4.1% from 200 A/A pairs on `ubuntu-latest`, tuned for ≤1 false positive/week"
+        "threshold 4.1% from 200 A/A pairs on ubuntu-latest, tuned for ≤1 false positive/week"
     )
     t, note = thresholds.describe({**cal, "threshold_pct": 1.5}, floor=2.0)
     assert t == 2.0 and "raised to the 2% floor" in note
@@ -118,5 +118,5 @@ def test_threshold_notes_say_where_the_number_came_from():
             return None
 
     t, note = thresholds.for_scenario(Empty(), "lm-cpu", "gpu-1", floor=2.0)
-    assert t == 2.0 and note == "floor 2%, no calibration for this scenario on `gpu-1`"
+    assert t == 2.0 and note == "floor 2%, no calibration for this scenario on gpu-1"
     assert thresholds.for_scenario(None, "lm-cpu", "x", floor=3.0)[0] == 3.0

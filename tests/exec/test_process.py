@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -125,3 +126,64 @@ def test_sample_json_round_trip():
         arm="head",
     )
     assert Sample.from_json(sample.to_json()) == sample
+
+
+CREDENTIALS = {
+    "GITHUB_TOKEN": "ghs_secret",
+    "GH_TOKEN": "ghp_secret",
+    "ACTIONS_RUNTIME_TOKEN": "runtime",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "oidc",
+    "ACTIONS_ID_TOKEN_REQUEST_URL": "https://oidc.example",
+    "ACTIONS_CACHE_URL": "https://cache.example",
+    "ACTIONS_RUNTIME_URL": "https://runtime.example",
+}
+
+
+def test_a_measured_process_sees_no_credential_unless_its_scenario_keeps_one(
+    write_script, tmp_path, monkeypatch
+):
+    """The release job holds a token that writes statuses and issues, and runs every bisected
+    commit; bench jobs run pull-request code. Neither may hand it a credential."""
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HARMLESS", "kept")
+    script = write_script(
+        "env.py",
+        """
+        import json, os
+        import ttfb_lab
+        json.dump(dict(os.environ), open("env.json", "w"))
+        ttfb_lab.first_batch()
+        """,
+    )
+    sample = run(script, tmp_path)
+    assert sample.ok, sample.error
+    seen = json.loads((tmp_path / "env.json").read_text())
+    assert not set(CREDENTIALS) & set(seen), sorted(set(CREDENTIALS) & set(seen))
+    assert seen["HARMLESS"] == "kept"
+    kept = run(script, tmp_path, pass_env=("GH_TOKEN",))
+    assert kept.ok
+    seen = json.loads((tmp_path / "env.json").read_text())
+    assert seen.get("GH_TOKEN") == "ghp_secret" and "GITHUB_TOKEN" not in seen
+
+
+def test_a_shrink_validation_sees_no_credential_either(tmp_path, monkeypatch):
+    from bot.shrink.apply import shrink_command
+    from bot.shrink.spec import ShrinkSpec
+
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "cfg.yaml").write_text("steps: 100\n")
+    check = "import os, sys; sys.exit(1 if os.environ.get('GITHUB_TOKEN') else 0)"
+    spec = ShrinkSpec.parse(
+        {"rules": {"steps": 2}, "validate": [PYTHON, "-c", check]}, source="test"
+    )
+    shrunk = shrink_command(
+        ["python", "t.py", "--config", "cfg.yaml"],
+        spec,
+        root=tmp_path,
+        workdir=tmp_path,
+        python=PYTHON,
+        name="s",
+    )
+    assert shrunk.validated

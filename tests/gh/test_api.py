@@ -108,13 +108,17 @@ def test_rate_limit_longer_than_the_bound_is_refused_not_slept(fake):
     assert time.monotonic() - started < 3
 
 
-def test_permission_levels(fake):
-    fake.add_user("writer", permission="write")
-    fake.add_user("maint", permission="maintain")
+def test_permission_levels_use_the_role_not_the_legacy_field(fake):
+    """The legacy ``permission`` field reads triage as read: the role name tells them apart."""
+    for login, role in (("writer", "write"), ("maint", "maintain"), ("tri", "triage")):
+        fake.add_user(login, permission=role)
     fake.add_user("reader", permission="read")
     a = api(fake)
     assert a.can_write("writer") and a.can_write("maint")
-    assert not a.can_write("reader") and not a.can_write("stranger")
+    assert not a.can_write("reader") and not a.can_write("stranger") and not a.can_write("tri")
+    assert a.can_triage("tri") and a.can_triage("maint")
+    assert not a.can_triage("reader") and not a.can_triage("stranger")
+    assert a.role("tri") == "triage" and a.role("stranger") == "none"
 
 
 def test_status_dispatch_reaction_and_lookups(fake):
@@ -135,9 +139,20 @@ def test_status_dispatch_reaction_and_lookups(fake):
     assert a.pull(5).author == "alice"
 
 
-def test_fork_pr_is_found_by_owner_and_branch(fake):
+def test_the_open_pull_for_a_head_must_match_sha_repository_and_state(fake):
     fake.add_pull(9, head_sha="c" * 40, head_ref="fix", head_owner="forker")
-    assert api(fake).find_pull(head_sha="c" * 40, head_owner="forker", head_branch="fix") == 9
+    fake.add_pull(10, head_sha="d" * 40, head_ref="gone", head_owner="forker", state="closed")
+    a = api(fake)
+    found = a.open_pull_for_head(head_sha="c" * 40, head_repo="forker/lab", head_branch="fix")
+    assert found is not None and found.number == 9 and found.head_repo == "forker/lab"
+    # the same commit claimed from another repository, another sha, or a closed PR: none
+    assert a.open_pull_for_head(head_sha="c" * 40, head_repo="octo/lab", head_branch="fix") is None
+    assert (
+        a.open_pull_for_head(head_sha="e" * 40, head_repo="forker/lab", head_branch="fix") is None
+    )
+    assert (
+        a.open_pull_for_head(head_sha="d" * 40, head_repo="forker/lab", head_branch="gone") is None
+    )
 
 
 def test_bot_login_falls_back_when_user_endpoint_is_forbidden(fake):

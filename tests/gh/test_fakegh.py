@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import gc
+import hashlib
+import io
 import socket
 import threading
 import warnings
+import zipfile
 from collections.abc import Iterator
+from datetime import datetime, timezone
 
 import github
 import pytest
@@ -192,6 +196,310 @@ def test_workflow_dispatch(fake: FakeGitHub, repo: github.Repository.Repository)
     assert repo.get_workflow(42).name == "ttfb-pr"
     with pytest.raises(github.UnknownObjectException):
         repo.get_workflow("missing.yml")
+
+
+def _download(url: str) -> requests.Response:
+    """GET an artifact's archive_download_url with a token, following redirects like a bot."""
+    with requests.Session() as session:
+        return session.get(url, headers={"Authorization": "token t"}, timeout=5)
+
+
+def _members(payload: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_workflow_runs_filter_newest_first(
+    fake: FakeGitHub, repo: github.Repository.Repository
+) -> None:
+    fake.add_workflow("ttfb-pr.yml", id=42)
+    fake.add_workflow("ttfb-report.yml", id=43)
+    fake.add_run(501, head_sha=SHA, created_at="2024-05-01T10:00:00Z")
+    fake.add_run(502, head_sha=SHA, status="in_progress", created_at="2024-05-01T12:00:00Z")
+    fake.add_run(503, head_sha=OTHER_SHA, conclusion="failure", created_at="2024-05-01T11:00:00Z")
+    fake.add_run(
+        504, head_sha=SHA, event="push", head_branch="main", created_at="2024-05-01T09:00:00Z"
+    )
+    fake.add_run(
+        505,
+        workflow="ttfb-report.yml",
+        head_sha=SHA,
+        event="workflow_run",
+        created_at="2024-05-01T13:00:00Z",
+    )
+    workflow = repo.get_workflow("ttfb-pr.yml")
+    assert [r.id for r in workflow.get_runs()] == [502, 503, 501, 504]
+    assert [r.id for r in workflow.get_runs(head_sha=SHA, event="pull_request")] == [502, 501]
+    assert fake.calls[-1].path == "/repos/octo/lab/actions/workflows/42/runs"
+    assert fake.calls[-1].query == {"head_sha": SHA, "event": "pull_request"}
+    assert [r.id for r in repo.get_workflow_runs()] == [505, 502, 503, 501, 504]
+    assert [r.id for r in repo.get_workflow_runs(status="completed")] == [505, 503, 501, 504]
+    assert [r.id for r in repo.get_workflow_runs(status="failure")] == [503]  # a conclusion
+    assert [r.id for r in repo.get_workflow_runs(status="in_progress")] == [502]
+    assert [r.id for r in repo.get_workflow_runs(branch="main")] == [504]
+    assert [r.id for r in repo.get_workflow_runs(event="workflow_run")] == [505]
+    assert [r.conclusion for r in workflow.get_runs(head_sha=SHA)] == [None, "success", "success"]
+    assert workflow.get_runs(head_sha=OTHER_SHA).totalCount == 1
+    assert list(workflow.get_runs(head_sha="c" * 40)) == []
+    assert _get(f"{fake.url}/repos/octo/lab/actions/workflows/missing.yml/runs").status_code == 404
+
+
+def test_workflow_runs_paginate(fake: FakeGitHub) -> None:
+    fake.add_workflow("ttfb-pr.yml")
+    for i in range(5):
+        fake.add_run(800 + i, head_sha=SHA, created_at=f"2024-05-01T10:0{i}:00Z")
+    fake.add_run(899, head_sha=OTHER_SHA)
+    with fake.client(per_page=2) as client:
+        runs = client.get_repo("octo/lab").get_workflow_runs(head_sha=SHA)
+        assert [r.id for r in runs] == [804, 803, 802, 801, 800]
+    calls = fake.find_calls("GET", "/actions/runs$")
+    assert [c.query.get("page") for c in calls] == [None, "2", "3"]
+    assert {c.query["head_sha"] for c in calls} == {SHA}
+    base = f"{fake.url}/repos/octo/lab/actions/runs"
+    response = _get(base, per_page="2", page="2")
+    body = response.json()
+    assert body["total_count"] == 6
+    assert [r["id"] for r in body["workflow_runs"]] == [803, 802]
+    assert response.headers["Link"] == (
+        f'<{base}?per_page=2&page=1>; rel="prev", <{base}?per_page=2&page=1>; rel="first", '
+        f'<{base}?per_page=2&page=3>; rel="next", <{base}?per_page=2&page=3>; rel="last"'
+    )
+
+
+def test_workflow_run_arrives_complete(
+    fake: FakeGitHub, repo: github.Repository.Repository
+) -> None:
+    fake.add_workflow("ttfb-pr.yml", id=42)
+    fake.add_pull(7, head_sha=SHA, head_ref="speedup", title="Faster TTFB")
+    fake.add_run(601, head_sha=SHA, head_branch="speedup", pull_requests=(7,))
+    fake.clear_calls()
+    run = repo.get_workflow_run(601)
+    assert (run.name, run.workflow_id, run.head_sha, run.head_branch, run.event) == (
+        "ttfb-pr",
+        42,
+        SHA,
+        "speedup",
+        "pull_request",
+    )
+    assert (run.status, run.conclusion, run.run_number, run.run_attempt) == (
+        "completed",
+        "success",
+        1,
+        1,
+    )
+    assert run.url == f"{fake.url}/repos/octo/lab/actions/runs/601"
+    assert run.html_url == f"{fake.url}/octo/lab/actions/runs/601"
+    assert (run.artifacts_url, run.rerun_url, run.jobs_url, run.logs_url) == (
+        f"{run.url}/artifacts",
+        f"{run.url}/rerun",
+        f"{run.url}/jobs",
+        f"{run.url}/logs",
+    )
+    assert run.workflow_url == f"{fake.url}/repos/octo/lab/actions/workflows/42"
+    assert (run.head_repository.full_name, run.repository.full_name) == ("octo/lab", "octo/lab")
+    assert [(p.number, p.head.ref, p.head.sha, p.base.ref) for p in run.pull_requests] == [
+        (7, "speedup", SHA, "main")
+    ]
+    assert (run.actor.login, run.triggering_actor.login, run.display_title) == (
+        "octo",
+        "octo",
+        "Faster TTFB",
+    )
+    assert run.created_at.tzinfo is not None
+    assert run.previous_attempt_url is None
+    assert [c.path for c in fake.calls] == ["/repos/octo/lab/actions/runs/601"]
+    assert [r.pull_requests for r in repo.get_workflow_runs(exclude_pull_requests=True)] == [[]]
+    with pytest.raises(github.UnknownObjectException):
+        _ = repo.get_workflow_run(999).status
+    assert fake.calls[-1].status == 404
+
+
+def test_fork_run(fake: FakeGitHub, repo: github.Repository.Repository) -> None:
+    fake.add_workflow("ttfb-pr.yml")
+    fake.add_run(701, head_sha=OTHER_SHA, head_owner="forker", head_branch="main")
+    artifact = fake.add_artifact(701, "ttfb-results", {"results.json": b"{}"})
+    run = repo.get_workflow_run(701)
+    assert (run.head_repository.full_name, run.head_repository.fork) == ("forker/lab", True)
+    assert run.head_repository.owner.login == "forker"
+    assert (run.repository.full_name, run.repository.fork) == ("octo/lab", False)
+    assert (run.pull_requests, run.head_branch, run.actor.login) == ([], "main", "forker")
+    embedded = _get(f"{fake.url}/repos/octo/lab/actions/artifacts/{artifact['id']}").json()
+    assert embedded["workflow_run"] == {
+        "id": 701,
+        "repository_id": run.repository.id,
+        "head_repository_id": run.head_repository.id,
+        "head_branch": "main",
+        "head_sha": OTHER_SHA,
+    }
+    assert run.repository.id != run.head_repository.id
+
+
+def test_rerun(fake: FakeGitHub, repo: github.Repository.Repository) -> None:
+    fake.add_workflow("ttfb-pr.yml")
+    fake.add_run(901, head_sha=SHA, conclusion="failure")
+    fake.add_run(902, head_sha=SHA)
+    run = repo.get_workflow_run(901)
+    assert run.rerun() is True
+    post = fake.calls[-1]
+    assert (post.method, post.path, post.status, post.body) == (
+        "POST",
+        "/repos/octo/lab/actions/runs/901/rerun",
+        201,
+        None,
+    )
+    assert fake.reruns == [901]
+    again = repo.get_workflow_run(901)
+    assert (again.run_attempt, again.status, again.conclusion) == (2, "queued", None)
+    assert again.previous_attempt_url == f"{again.url}/attempts/1"
+    assert repo.get_workflow_run(902).run_attempt == 1
+    assert again.rerun() is True
+    assert fake.reruns == [901, 901]
+    assert repo.get_workflow_run(901).run_attempt == 3
+    with requests.Session() as session:
+        missing = session.post(f"{fake.url}/repos/octo/lab/actions/runs/999/rerun", timeout=5)
+    assert (missing.status_code, missing.json()["message"]) == (404, "Not Found")
+    assert fake.reruns == [901, 901]
+
+
+def test_artifacts_list_and_lookup(fake: FakeGitHub, repo: github.Repository.Repository) -> None:
+    fake.add_workflow("ttfb-pr.yml")
+    fake.add_run(77, head_sha=SHA)
+    fake.add_run(78, head_sha=OTHER_SHA, head_branch="other")
+    files = {"results.json": b'{"a": 1}', "d/x.json": b"[]"}
+    results = fake.add_artifact(77, "ttfb-results", files)
+    fake.add_artifact(77, "ttfb-plan", {"plan.json": b"{}"})
+    fake.add_artifact(78, "ttfb-results", {"results.json": b"{}"})
+
+    artifacts = list(repo.get_workflow_run(77).get_artifacts())
+    assert [a.name for a in artifacts] == ["ttfb-plan", "ttfb-results"]
+    got = artifacts[1]
+    assert got.id == results["id"]
+    assert got.size_in_bytes == 10  # uncompressed total, as GitHub reports it
+    assert got.archive_download_url == (f"{fake.url}/repos/octo/lab/actions/artifacts/{got.id}/zip")
+    assert got.url == f"{fake.url}/repos/octo/lab/actions/artifacts/{got.id}"
+    assert got.expired is False
+    assert got.expires_at > got.created_at
+    assert (got.workflow_run.id, got.workflow_run.head_sha) == (77, SHA)
+    assert [a.workflow_run.id for a in repo.get_artifacts("ttfb-results")] == [78, 77]
+    assert len(list(repo.get_artifacts())) == 3
+    assert repo.get_artifact(got.id).name == "ttfb-results"
+
+    runs = f"{fake.url}/repos/octo/lab/actions/runs"
+    named = _get(f"{runs}/77/artifacts", name="ttfb-plan").json()
+    assert (named["total_count"], [a["name"] for a in named["artifacts"]]) == (1, ["ttfb-plan"])
+    with fake.client(per_page=1) as client:
+        paged = client.get_repo("octo/lab").get_workflow_run(77).get_artifacts()
+        assert [a.name for a in paged] == ["ttfb-plan", "ttfb-results"]
+    pages = [c.query.get("page") for c in fake.find_calls("GET", "/runs/77/artifacts$")]
+    assert pages[-2:] == [None, "2"]
+
+    with pytest.raises(github.UnknownObjectException):
+        repo.get_artifact(424242)
+    assert _get(f"{runs}/999/artifacts").status_code == 404
+    assert _get(f"{fake.url}/repos/octo/lab/actions/artifacts/424242/zip").status_code == 404
+
+
+def test_artifact_download_follows_redirect_to_blob(
+    fake: FakeGitHub, repo: github.Repository.Repository
+) -> None:
+    fake.add_workflow("ttfb-pr.yml")
+    fake.add_run(77, head_sha=SHA)
+    files = {
+        "results.json": b'{"scenarios": []}' * 50,
+        "dir/x.json": b"[]",
+        "../evil": b"escape",
+        "/etc/passwd": b"root",
+    }
+    made = fake.add_artifact(77, "ttfb-results", files)
+    artifact = repo.get_artifact(made["id"])
+    fake.clear_calls()
+
+    response = _download(artifact.archive_download_url)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/zip"
+    assert [r.status_code for r in response.history] == [302]
+    location = response.history[0].headers["Location"]
+    assert location.startswith(f"{fake.url}/_blobs/artifact-{artifact.id}.zip?sig=")
+    assert response.url == location
+    assert _members(response.content) == files
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        assert archive.namelist() == ["results.json", "dir/x.json", "../evil", "/etc/passwd"]
+        assert {m.compress_type for m in archive.infolist()} == {zipfile.ZIP_DEFLATED}
+    assert artifact.size_in_bytes == sum(len(data) for data in files.values())
+    assert artifact.digest == f"sha256:{hashlib.sha256(response.content).hexdigest()}"
+
+    zip_call, blob_call = fake.calls
+    assert (zip_call.path, zip_call.status) == (
+        f"/repos/octo/lab/actions/artifacts/{artifact.id}/zip",
+        302,
+    )
+    assert (blob_call.path, blob_call.status) == (f"/_blobs/artifact-{artifact.id}.zip", 200)
+    assert "X-RateLimit-Remaining" not in response.headers
+    assert "X-RateLimit-Remaining" in response.history[0].headers
+
+    anonymous = _get(location)  # the signature is the credential
+    assert (anonymous.status_code, anonymous.content) == (200, response.content)
+    assert fake.calls[-1].authorization is None
+    forged = _get(location.split("?")[0], sig="forged")
+    assert forged.status_code == 403
+    assert forged.headers["Content-Type"] == "application/xml"
+    assert b"<Code>AuthenticationFailed</Code>" in forged.content
+
+
+def test_expired_artifact_is_gone(fake: FakeGitHub, repo: github.Repository.Repository) -> None:
+    fake.add_workflow("ttfb-pr.yml")
+    fake.add_run(77, head_sha=SHA)
+    made = fake.add_artifact(77, "ttfb-results", {"results.json": b"{}"}, expired=True)
+    artifact = repo.get_artifact(made["id"])
+    assert artifact.expired is True
+    assert artifact.expires_at < datetime.now(timezone.utc)
+    response = _download(artifact.archive_download_url)
+    assert (response.status_code, response.history) == (410, [])
+    assert response.json()["message"] == "Artifact has expired"
+    blob = _get(f"{fake.url}/_blobs/artifact-{artifact.id}.zip", sig="guess")
+    assert blob.status_code == 404
+
+
+def test_artifact_size_override_and_raw_zip(
+    fake: FakeGitHub, repo: github.Repository.Repository
+) -> None:
+    fake.add_workflow("ttfb-pr.yml")
+    fake.add_run(77, head_sha=SHA)
+    huge = fake.add_artifact(77, "huge", {"a.json": b"{}"}, size_in_bytes=10**10)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("big.bin", b"\0" * 1000)
+    stored = fake.add_artifact(77, "stored", raw_zip=buffer.getvalue())
+    junk = fake.add_artifact(77, "junk", raw_zip=b"not a zip at all")
+
+    assert repo.get_artifact(huge["id"]).size_in_bytes == 10**10
+    assert _members(_download(repo.get_artifact(huge["id"]).archive_download_url).content) == {
+        "a.json": b"{}"
+    }
+    got = repo.get_artifact(stored["id"])
+    assert got.size_in_bytes == 1000  # the members' total, not the zip's length
+    assert _download(got.archive_download_url).content == buffer.getvalue()
+    got = repo.get_artifact(junk["id"])
+    assert got.size_in_bytes == len(b"not a zip at all")
+    assert _download(got.archive_download_url).content == b"not a zip at all"
+
+
+def test_run_and_artifact_setup_is_checked(fake: FakeGitHub) -> None:
+    with pytest.raises(ValueError, match="add_workflow"):
+        fake.add_run(1, head_sha=SHA)
+    fake.add_workflow("ttfb-pr.yml", id=5)
+    assert fake.add_run(1, workflow="5", head_sha=SHA)["workflow_id"] == 5
+    with pytest.raises(ValueError, match="already exists"):
+        fake.add_run(1, head_sha=SHA)
+    with pytest.raises(ValueError, match="status"):
+        fake.add_run(2, head_sha=SHA, status="done")
+    with pytest.raises(ValueError, match="conclusion"):
+        fake.add_run(2, head_sha=SHA, conclusion=None)
+    assert fake.add_run(2, head_sha=SHA, status="queued")["conclusion"] is None
+    with pytest.raises(ValueError, match="add_run"):
+        fake.add_artifact(3, "x", {"a": b""})
+    with pytest.raises(ValueError, match="not both"):
+        fake.add_artifact(1, "x", {"a": b""}, raw_zip=b"")
 
 
 def test_pull_lookups(fake: FakeGitHub, repo: github.Repository.Repository) -> None:

@@ -102,7 +102,7 @@ def test_release_bisects_notifies_the_author_and_gates(release_repo, fake, tmp_p
     assert b["culprits"][0]["commit"] == culprit
     assert doc["attribution"][0]["where"] == "pull request #42"
     assert "## TTFB Lab release gate: failure" in (tmp_path / "out" / "release.md").read_text()
-    assert "Bisect: config-check" in (tmp_path / "summary.md").read_text()
+    assert "Bisect: `config-check`" in (tmp_path / "summary.md").read_text()
     assert "culprit" in capsys.readouterr().out
 
     # every comparison, bisect step and the bisect itself went to the history

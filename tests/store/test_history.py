@@ -262,11 +262,11 @@ def test_compare_uses_the_stored_threshold_and_says_so(tmp_path, capsys):
 
     calibrated = compare("ci-box")
     assert calibrated["threshold_pct"] == 4.5
-    note = "threshold 4.5% from 16 A/A pairs on `ci-box`, tuned for ≤1 false positive/week"
+    note = "threshold 4.5% from 16 A/A pairs on ci-box, tuned for ≤1 false positive/week"
     assert calibrated["threshold_note"] == note and note in calibrated["comment"]
     plain = compare("elsewhere")
     assert plain["threshold_pct"] == 2.0
-    assert "floor 2%, no calibration for this scenario on `elsewhere`" in plain["comment"]
+    assert "floor 2%, no calibration for this scenario on elsewhere" in plain["comment"]
     with History(db) as h:
         kinds = [r["kind"] for r in h.recent()]
         assert kinds == ["compare", "compare", "calibrate"]
