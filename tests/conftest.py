@@ -16,6 +16,14 @@ from bot import git as gitlib
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 GOLDEN = Path(__file__).with_name("golden")
+# Scripted phase durations (seconds) of a small training start-up, for the fake executor.
+SEGMENTS = {
+    "interpreter_ready": 0.03,
+    "import_torch": 1.2,
+    "data_ready": 0.05,
+    "optimizer_created": 1.0,
+    "first_forward": 0.01,
+}
 
 
 def golden(name: str, text: str) -> None:

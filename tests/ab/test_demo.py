@@ -10,15 +10,7 @@ import yaml
 from bot.ab import demo
 from bot.cli import main
 
-from ..conftest import PYTHON, git
-
-SEGMENTS = {
-    "interpreter_ready": 0.03,
-    "import_torch": 1.2,
-    "data_ready": 0.05,
-    "optimizer_created": 1.0,
-    "first_forward": 0.01,
-}
+from ..conftest import PYTHON, SEGMENTS, git
 
 
 def test_build_repo_plants_a_synchronous_metrics_call(tmp_path):

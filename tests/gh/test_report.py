@@ -16,16 +16,9 @@ import yaml
 from bot.cli import main
 from bot.report import compare as report
 
-from ..conftest import commit, git
+from ..conftest import SEGMENTS, commit, git
 from .conftest import gh
 
-SEGMENTS = {
-    "interpreter_ready": 0.03,
-    "import_torch": 1.2,
-    "data_ready": 0.05,
-    "optimizer_created": 1.0,
-    "first_forward": 0.01,
-}
 FORK_HEAD = "f" * 40
 
 
