@@ -99,6 +99,7 @@ class Sample:
     arm: str = ""
     probe_self_s: float | None = None  # time in probe code before the first batch, if asked
     torch: str | None = None  # torch version the measured process imported
+    eval_forwards: int = 0  # eval / no-grad forwards before the first training forward
 
     @property
     def ok(self) -> bool:

@@ -7,6 +7,7 @@ from this document; nothing else writes it. ``bot/schemas/results.schema.json`` 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -17,6 +18,7 @@ from ..exec import host
 from ..model import Pair, Verdict
 from ..stats import paired
 from ..stats.endpoints import Endpoint, confirmation_values
+from ..stats.summary import evaluation_values
 from ..stats.verdict import Analysis, Policy
 from .arms import Arm
 from .compare import Comparison, ScenarioOutcome
@@ -178,6 +180,13 @@ def scenario_json(o: ScenarioOutcome, policy: Policy) -> dict[str, Any]:
     if o.analysis is not None:
         doc.update(_measured(o.analysis, policy))
         doc.update(_evidence(o))
+    if o.primary is not None:
+        for arm in ("base", "head"):
+            ok = [getattr(p, arm) for p in o.primary.pairs if getattr(p, arm).ok]
+            values = evaluation_values(ok)
+            if values:
+                doc[arm]["eval_median_s"] = statistics.median(values)
+                doc[arm]["eval_forwards"] = int(statistics.median(s.eval_forwards for s in ok))
     return doc
 
 

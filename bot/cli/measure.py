@@ -28,8 +28,10 @@ def _targets(args: argparse.Namespace, root: Path) -> list[tuple[str, Job | None
         argv = args.command[1:] if args.command[0] == "--" else args.command
         if not argv:
             raise UsageError("measure: the command after -- is empty")
-        job = overrides.apply(Job(argv=tuple(argv), cwd=Path.cwd(), root=root))
         label = shlex.join([Path(argv[0]).name, *argv[1:]])
+        if args.python and argv[0] in ("python", "python3"):
+            argv = [args.python, *argv[1:]]  # as in a scenario: --python is what `python` means
+        job = overrides.apply(Job(argv=tuple(argv), cwd=Path.cwd(), root=root))
         return [(label if len(label) <= 60 else label[:57] + "...", job, "")]
     if not (args.all or args.scenario):
         raise UsageError("measure: give --scenario NAME, --all, or a command after --")
@@ -102,7 +104,9 @@ def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--timeout", type=common.positive_float, metavar="S", help="hard timeout per sample"
     )
-    p.add_argument("--python", metavar="PATH", help="interpreter for `python` in scenarios")
+    p.add_argument(
+        "--python", metavar="PATH", help="interpreter `python` means in a scenario or command"
+    )
     p.add_argument(
         "--first-batch",
         type=common.detect_mode,

@@ -141,6 +141,7 @@ class ProcessExecutor:
             notes=tuple(notes + list(report.get("notes", ()))),
             probe_self_s=report.get("probe_self_s"),
             torch=report.get("torch"),
+            eval_forwards=int(report.get("eval_forwards") or 0),
         )
 
 

@@ -18,6 +18,8 @@ arms of a pair (which is what pairing cancels on real shared runners)::
         fail_at: 3            # optional: the 3rd sample of this arm is 'crashed'
         fail_status: crashed
         fail_error: "ValueError: boom"
+        eval_forwards: 40       # optional: eval forwards before the training one (with a
+                                # first_eval_forward segment)
 
 Arms not named in the spec reuse ``base``. Per-scenario arms go under
 ``scenarios: {NAME: {arms: {...}}}`` and win over the top-level ``arms`` for that scenario.
@@ -110,4 +112,5 @@ class ScriptedExecutor:
             wall_s=round(t + 0.05, 6),
             exit_code=0,
             detected_by="forward",
+            eval_forwards=int(arm.get("eval_forwards", 0)),
         )

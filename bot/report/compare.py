@@ -133,6 +133,23 @@ def mde_line(s: Mapping[str, Any]) -> str:
     return f"{threshold}; {text} (80% power)"
 
 
+def evaluation_note(s: Mapping[str, Any]) -> str:
+    """What an evaluation before the first training batch cost in each arm, if there was one."""
+    base, head = s.get("base") or {}, s.get("head") or {}
+    if base.get("eval_median_s") is None and head.get("eval_median_s") is None:
+        return ""
+    forwards = max(int(base.get("eval_forwards") or 0), int(head.get("eval_forwards") or 0))
+    return (
+        f"evaluation before training: base {fmt_s(base.get('eval_median_s'))}, "
+        f"head {fmt_s(head.get('eval_median_s'))} ({forwards} "
+        f"{'forward' if forwards == 1 else 'forwards'}), included in TTFB"
+    )
+
+
+def scenario_notes(s: Mapping[str, Any]) -> list[str]:
+    return [n for n in (*s.get("notes", []), evaluation_note(s)) if n]
+
+
 def sample_rows(s: Mapping[str, Any]) -> list[list[str]]:
     rows = []
     for i, x in enumerate(s.get("samples", []), start=1):
@@ -173,7 +190,7 @@ def compare_view(
                 "name": md_code(s["name"]),
                 "rows": phase_rows(s),
                 "mde": md_text(mde_line(s)),
-                "notes": [md_text(n) for n in s.get("notes", [])],
+                "notes": [md_text(n) for n in scenario_notes(s)],
             }
             for s in with_phases
         ],
@@ -260,7 +277,7 @@ def render_compare_text(doc: Mapping[str, Any]) -> str:
                 "mde": mde_line(s),
                 "base": fmt_s(s["base"]["median_s"]),
                 "head": fmt_s(s["head"]["median_s"]),
-                "notes": s.get("notes", []),
+                "notes": scenario_notes(s),
             }
         )
     return render(

@@ -34,9 +34,21 @@ def measure_view(summary: Summary) -> dict[str, Any]:
         "rss": f"{summary.rss_mb.median:.0f} MB" if summary.rss_mb else "–",
         "phase_rows": rows if len(rows) > 1 else [],
         "detected": detected,
+        "evaluation": evaluation_line(summary),
         "errors": list(summary.errors),
     }
 
 
 def render_measure(summaries: list[Summary]) -> str:
     return render("measure.txt.j2", targets=[measure_view(s) for s in summaries])
+
+
+def evaluation_line(summary: Summary) -> str:
+    """ "evaluation before training: 17.2 s (40 forwards)", or "" when there was none."""
+    if summary.evaluation is None:
+        return ""
+    n = summary.eval_forwards
+    return (
+        f"evaluation before training: {fmt_s(summary.evaluation.median)} "
+        f"({n} {'forward' if n == 1 else 'forwards'}, median), included in TTFB"
+    )

@@ -53,6 +53,8 @@ class Summary:
     detected_by: Mapping[str, int] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
     skipped: str | None = None
+    evaluation: Spread | None = None  # eval forwards before the first training batch
+    eval_forwards: int = 0  # their median count
 
     def to_json(self) -> dict[str, Any]:
         def spread(s: Spread | None) -> dict[str, float] | None:
@@ -70,6 +72,8 @@ class Summary:
             "detected_by": dict(self.detected_by),
             "errors": list(self.errors),
             "skipped": self.skipped,
+            "evaluation_s": spread(self.evaluation),
+            "eval_forwards": self.eval_forwards,
         }
 
 
@@ -95,7 +99,22 @@ def summarize(name: str, samples: Sequence[Sample], skipped: str | None = None) 
         detected_by=dict(Counter(s.detected_by for s in ok if s.detected_by)),
         errors=errors,
         skipped=skipped,
+        evaluation=Spread.of(evaluation_values(ok)),
+        eval_forwards=int(statistics.median([s.eval_forwards for s in ok])) if ok else 0,
     )
+
+
+def evaluation_values(samples: Sequence[Sample]) -> list[float]:
+    """Per sample, the time from the first eval forward to the first (training) batch.
+
+    The cost of an evaluation at step 0 (or Lightning's sanity check) that TTFB includes.
+    """
+    values = []
+    for s in samples:
+        start, end = s.phases.get("first_eval_forward"), s.phases.get("first_batch")
+        if start is not None and end is not None and start < end:
+            values.append(end - start)
+    return values
 
 
 def median_ci_ranks(n: int, confidence: float = 0.95) -> tuple[int, int]:

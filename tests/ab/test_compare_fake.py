@@ -128,6 +128,29 @@ def test_crashing_head_is_broken_with_the_error(tmp_path):
     assert "💥 broken" in comment and "out of memory" in comment
 
 
+def test_evaluation_before_training_is_reported_per_arm(tmp_path):
+    """An evaluation at step 0 (eval forwards before the training one) is named in every
+    report with what it cost each arm; a longer evaluation in head is a regression in its
+    segment, the training forward."""
+    base = {k: v for k, v in SEGMENTS.items() if k != "first_forward"}
+    base.update(first_eval_forward=0.01, first_forward=1.5)
+    head = {**base, "first_forward": 2.5}
+    arms = {
+        "base": {"segments": base, "sd_pct": 3, "eval_forwards": 20},
+        "head": {"segments": head, "sd_pct": 3, "eval_forwards": 20},
+    }
+    fake = tmp_path / "fake.yaml"
+    fake.write_text(yaml.safe_dump({"version": 1, "seed": 3, "arms": arms}, sort_keys=False))
+    _, doc = run_compare(tmp_path, fake)
+    (s,) = doc["scenarios"]
+    assert s["verdict"] == "regression"
+    assert 1.3 < s["base"]["eval_median_s"] < 1.7 and 2.2 < s["head"]["eval_median_s"] < 2.8
+    assert s["base"]["eval_forwards"] == 20
+    note = f"evaluation before training: base {report.fmt_s(s['base']['eval_median_s'])}"
+    for text in (report.render_comment(doc), report.render_compare_text(doc)):
+        assert note in text and "(20 forwards), included in TTFB" in text
+
+
 def test_several_scenarios_holm_and_worst_first(tmp_path):
     slow = dict(SEGMENTS, model_built=0.35)
     scenarios = {

@@ -167,6 +167,92 @@ def test_auto_mode_takes_whichever_comes_first(write_script):
     assert "first_forward" not in report["phases"]
 
 
+EVAL_FIRST = """
+import sys, time, contextlib
+import torch
+
+MODE = sys.argv[1]
+model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+data = torch.utils.data.DataLoader(torch.randn(64, 4), batch_size=8)
+
+def evaluate():
+    model.eval()
+    guard = {"no_grad": torch.no_grad, "inference_mode": torch.inference_mode,
+             "eval_mode_only": contextlib.nullcontext}[MODE]
+    with guard():
+        for i, x in enumerate(data):
+            if i == 3:
+                break
+            model(x)
+            time.sleep(0.1)  # an evaluation that costs 0.3 s in all
+        try:
+            model(torch.zeros(3))  # a forward that raises: the depth must come back to 0
+        except RuntimeError:
+            pass
+    model.train()
+
+evaluate()                       # evaluation at step 0, before the first training step
+for x in data:
+    loss = model(x).pow(2).mean()
+    opt.zero_grad(); loss.backward(); opt.step()
+print("done")
+"""
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "inference_mode", "eval_mode_only"])
+def test_first_batch_is_the_first_training_forward_after_an_evaluation(write_script, mode):
+    script = write_script("train.py", EVAL_FIRST)
+    report, proc = run_probe(script, mode)
+    assert proc.returncode == 0, proc.stderr
+    assert "done" not in proc.stdout
+    phases = report["phases"]
+    assert report["detected_by"] == "forward"
+    assert report["first_batch_s"] == phases["first_forward"]
+    # three batches plus the one that raised; the Linear/ReLU calls inside them are not counted
+    assert report["eval_forwards"] == 4
+    assert phases["first_forward"] - phases["first_eval_forward"] >= 0.3
+    # the evaluation loader's batches (grad disabled in two of the modes) come first; in the
+    # dataloader sense, the first batch is the first one yielded while grad is enabled
+    assert phases["first_dataloader_batch"] <= phases["first_forward"]
+
+
+def test_forward_mode_keeps_any_forward(write_script):
+    script = write_script("train.py", EVAL_FIRST)
+    report, proc = run_probe(script, "no_grad", detect="forward")
+    assert proc.returncode == 0, proc.stderr
+    assert report["detected_by"] == "forward"
+    assert report["eval_forwards"] == 0 and "first_eval_forward" not in report["phases"]
+    assert report["first_batch_s"] == report["phases"]["first_forward"]
+    assert report["phases"]["first_forward"] < report["phases"]["import_torch"] + 5
+
+
+def test_dataloader_mode_skips_a_loader_iterated_under_no_grad(write_script):
+    script = write_script("train.py", EVAL_FIRST)
+    report, proc = run_probe(script, "no_grad", detect="dataloader")
+    assert proc.returncode == 0, proc.stderr
+    phases = report["phases"]
+    assert report["detected_by"] == "dataloader"
+    assert phases["first_dataloader_batch"] - phases["first_eval_forward"] >= 0.3
+
+
+def test_only_evaluation_falls_back_to_the_eval_forward_at_exit(write_script):
+    script = write_script(
+        "eval_only.py",
+        """
+        import torch
+        model = torch.nn.Linear(2, 2).eval()
+        with torch.no_grad():
+            model(torch.zeros(2))
+        print("evaluated")
+        """,
+    )
+    report, proc = run_probe(script)
+    assert proc.stdout.strip() == "evaluated"
+    assert report["at_exit"] and report["detected_by"] == "eval_forward"
+    assert report["eval_forwards"] == 1
+
+
 def test_dataloader_mode_and_fallback_at_exit(write_script):
     script = write_script(
         "data_only.py",

@@ -8,6 +8,8 @@ run: ``summarize``, ``plan``, the bisect search with a scripted compare, ``relea
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.bisect.document import bisect_json
 from bot.bisect.search import StepResult, bisect
 from bot.gh.release import release_json
@@ -45,7 +47,20 @@ def sample(i: int, *, status: str = "ok") -> Sample:
 def test_measure_text():
     ok = summarize("ranker-cpu", [sample(i) for i in range(5)] + [sample(9, status="crashed")])
     skipped = summarize("ranker-gpu", [], skipped="needs 1 GPU(s); this machine has 0")
-    golden("measure.txt", render_measure([ok, skipped]))
+    evaluating = summarize("lm-eval-first", [evaluates_first(i) for i in range(3)])
+    golden("measure.txt", render_measure([ok, skipped, evaluating]))
+
+
+def evaluates_first(i: int) -> Sample:
+    """A sample whose first training batch follows an evaluation of 40 forwards."""
+    s = sample(i)
+    phases = {
+        **s.phases,
+        "first_eval_forward": 2.0,
+        "first_forward": 9.0 + i,
+        "first_batch": 9.0 + i,
+    }
+    return replace(s, ttfb_s=9.0 + i, phases=phases, eval_forwards=40)
 
 
 def test_select_text():

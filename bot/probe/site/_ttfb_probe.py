@@ -13,14 +13,25 @@ What it records, in seconds since the parent stamped the submit time (``TTFB_LAB
 - ``optimizer_created``: when the first ``torch.optim.Optimizer.__init__`` returned (it lazily
   imports ``torch._dynamo``, often the largest cost after ``import torch``);
 - ``dataloader_iter``: when the first DataLoader iterator was created (worker start-up follows);
-- ``first_dataloader_batch``: the first item any DataLoader iterator yielded;
-- ``first_forward``: the first call seen by torch's global module forward pre-hook;
+- ``first_dataloader_batch``: the first item a DataLoader iterator yielded while grad was
+  enabled (an evaluation loader under ``no_grad`` is not the training loader);
+- ``first_forward``: the first *training* forward: the first top-level module call (seen by
+  torch's global forward pre-hook) made in training mode with grad enabled. Under the
+  ``forward`` detection mode, the first top-level call of any kind;
+- ``first_eval_forward``: the first top-level call before that one made in eval mode or with
+  grad disabled (``no_grad``, ``inference_mode``): an evaluation at step 0, Lightning's sanity
+  check, a frozen encoder precomputing features. ``eval_forwards`` in the report counts them;
 - named marks from user code (``ttfb_lab.mark``) and ``first_batch``.
 
+"Top-level" means not nested in another module's call: a post-hook registered with
+``always_call`` keeps the depth, so one evaluation batch is one forward however many
+submodules it calls. Both hooks are removed at the first training forward.
+
 First batch, by detection mode (``TTFB_LAB_DETECT``): ``auto`` takes whichever of an explicit
-``ttfb_lab.first_batch()`` or the first forward comes first; ``mark``, ``forward`` and
-``dataloader`` take only that event. If the process exits without its trigger, the report
-falls back to the best event seen (mark > forward > dataloader) and says so.
+``ttfb_lab.first_batch()`` or the first training forward comes first; ``mark``, ``forward``
+and ``dataloader`` take only that event (for ``dataloader``, the first batch a loader yields
+while grad is enabled). If the process exits without its trigger, the report falls back to
+the best event seen (mark > forward > dataloader > eval forward) and says so.
 
 Only one process reports: the first eligible one to claim ``<out>.claim`` with ``O_EXCL``.
 DataLoader workers and any ``multiprocessing`` child (fork or spawn) are never eligible, nor is
@@ -58,11 +69,12 @@ _TRIGGERS = {  # detect mode -> the phases that count as the first batch
     "forward": ("first_forward",),
     "dataloader": ("first_dataloader_batch",),
 }
-_FALLBACK_ORDER = ("first_batch", "first_forward", "first_dataloader_batch")
+_FALLBACK_ORDER = ("first_batch", "first_forward", "first_dataloader_batch", "first_eval_forward")
 _DETECTED_BY = {
     "first_batch": "mark",
     "first_forward": "forward",
     "first_dataloader_batch": "dataloader",
+    "first_eval_forward": "eval_forward",
 }
 
 
@@ -99,7 +111,9 @@ class _State:
         self.finished = False  # first batch handled; stop recording opened files
         self.steps_done = 0
         self.notes: list[str] = []
-        self.forward_handle: Any = None
+        self.forward_handles: list[Any] = []
+        self.depth = 0  # nesting of module calls in progress (top level is 0)
+        self.eval_forwards = 0  # top-level eval / no-grad forwards before the training one
         self.in_fetch = 0  # >0 while a DataLoader is producing a batch in this process
         self.self_time = os.environ.get(ENV_SELF_TIME) == "1"
         # Time spent in probe code before the first batch, by component (when self_time).
@@ -349,6 +363,7 @@ def _write_report(trigger: str | None, *, at_exit: bool) -> None:
         "peak_rss_mb": rss,
         "phases": dict(sorted(st.phases.items(), key=lambda kv: kv[1])),
         "steps": st.steps_done,
+        "eval_forwards": st.eval_forwards,
         "imported_files": _repo_relative(_loaded_module_files(), st.root) if st.root else [],
         "opened_files": _repo_relative(st.opened, st.root) if st.root else [],
         "python": sys.version.split()[0],
@@ -424,23 +439,13 @@ def _torch_ready(torch) -> None:  # type: ignore[no-untyped-def]
         else:
             st.notes.append("deterministic algorithms not set: no torch._C switch here")
 
-    def forward_pre_hook(module, args):  # type: ignore[no-untyped-def]
-        # A module called while a DataLoader builds a batch is a transform, not the model.
-        if st.in_fetch or not _eligible():
-            return None
-        if st.forward_handle is not None:
-            st.forward_handle.remove()
-            st.forward_handle = None
-        record("first_forward")
-        return None
+    _install_forward_hooks(torch, st)
 
     # Typed Any on purpose: the probe must not depend on torch's annotations.
     modules: Any = sys.modules
-    nn_module = modules["torch.nn.modules.module"]
-    st.forward_handle = nn_module.register_module_forward_pre_hook(forward_pre_hook)
-
     base = modules["torch.utils.data.dataloader"]._BaseDataLoaderIter
     original_next = base.__next__
+    grad_enabled = torch.is_grad_enabled
 
     def __next__(self):  # type: ignore[no-untyped-def]
         st.in_fetch += 1
@@ -448,7 +453,7 @@ def _torch_ready(torch) -> None:  # type: ignore[no-untyped-def]
             item = original_next(self)
         finally:
             st.in_fetch -= 1
-        if _eligible():
+        if _eligible() and grad_enabled():
             base.__next__ = original_next
             record("first_dataloader_batch")
         return item
@@ -493,6 +498,50 @@ def _torch_ready(torch) -> None:  # type: ignore[no-untyped-def]
         modules["torch.optim.optimizer"].register_optimizer_step_post_hook(
             lambda opt, args, kwargs: _on_step()
         )
+
+
+def _install_forward_hooks(torch, st: _State) -> None:  # type: ignore[no-untyped-def]
+    """Global module hooks that find the first training forward and count eval ones before it."""
+    nn_module: Any = sys.modules["torch.nn.modules.module"]
+    grad_enabled = torch.is_grad_enabled
+    any_forward = st.detect == "forward"
+
+    def pre_hook(module, args):  # type: ignore[no-untyped-def]
+        # A module called while a DataLoader builds a batch is a transform, not the model.
+        if st.finished:  # an explicit first_batch() came first: nothing left to find
+            _remove_forward_hooks(st)
+            return None
+        if st.in_fetch or not _eligible():
+            return None
+        st.depth += 1
+        if st.depth > 1:
+            return None
+        if any_forward or (module.training and grad_enabled()):
+            _remove_forward_hooks(st)
+            record("first_forward")
+        else:
+            st.eval_forwards += 1
+            record("first_eval_forward")
+        return None
+
+    def post_hook(module, args, output):  # type: ignore[no-untyped-def]
+        if not st.in_fetch and _eligible() and st.depth > 0:
+            st.depth -= 1
+        return None
+
+    st.forward_handles.append(nn_module.register_module_forward_pre_hook(pre_hook))
+    try:
+        st.forward_handles.append(
+            nn_module.register_module_forward_hook(post_hook, always_call=True)
+        )
+    except TypeError:  # torch < 2.1: a forward that raises leaves the depth one too high
+        st.forward_handles.append(nn_module.register_module_forward_hook(post_hook))
+
+
+def _remove_forward_hooks(st: _State) -> None:
+    for handle in st.forward_handles:
+        handle.remove()
+    st.forward_handles.clear()
 
 
 def mark(name: str) -> None:
