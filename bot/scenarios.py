@@ -31,6 +31,7 @@ SUFFIXES = (".yaml", ".yml")
 # Human descriptions for fields whose schema is a ``oneOf`` (jsonschema's message is unreadable).
 _EXPECTED = {
     "command": "expected a non-empty list of strings, or a command string",
+    "setup": "expected a non-empty list of strings, or a command string",
     "stop": "expected 'first_batch', 'exit' or {steps: N} with N >= 1",
 }
 
@@ -58,6 +59,30 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class Input:
+    """Untracked or ignored files a command needs, by glob relative to the repository root."""
+
+    glob: str
+    copy: bool = False  # copy into each arm's worktree instead of linking
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The dependency files an arm's virtual environment is built from (paths in the checkout)."""
+
+    requirements: tuple[str, ...] = ()
+    project: str | None = None  # a pyproject.toml: its [project] dependencies
+    lock: str | None = None  # a uv.lock (needs uv on PATH)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return tuple(f for f in (*self.requirements, self.project, self.lock) if f)
+
+
+DEFAULT_SETUP_TIMEOUT_S = 1800.0
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One measured training command and how to run, stop, judge and schedule it."""
 
@@ -67,6 +92,10 @@ class Scenario:
     cwd: str = "."
     env: Mapping[str, str] = field(default_factory=dict)
     pass_env: tuple[str, ...] = ()  # credentials the measured job may keep
+    inputs: tuple[Input, ...] = ()
+    setup: tuple[str, ...] = ()  # run once per arm before the warm-up
+    setup_timeout_s: float = DEFAULT_SETUP_TIMEOUT_S
+    environment: Environment | None = None
     paths: tuple[str, ...] = ()
     shrink: ShrinkSpec | None = None
     resources: Resources = Resources()
@@ -111,6 +140,11 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
         missing = re.findall(r"'([^']+)' is a required property", error.message)
         return _field([*path, *missing[:1]]), "required field is missing"
     name = _field(path)
+    if error.validator == "pattern" and "\\.\\." in str(error.validator_value):
+        return name, (
+            f"expected a path relative to the repository root (no leading / or ~, no ..), "
+            f"got {error.instance!r}"
+        )
     top = str(path[0]) if path else ""
     if error.validator == "oneOf" and top in _EXPECTED and len(path) == 1:
         return name, f"{_EXPECTED[top]}, got {error.instance!r}"
@@ -127,14 +161,8 @@ def parse_scenario(data: Any, *, source: str | Path = "<scenario>") -> Scenario:
         name, message = _describe(error)
         raise ScenarioError(f"{source}: {name}: {message}")
 
-    command = data["command"]
-    if isinstance(command, str):
-        try:
-            command = shlex.split(command)
-        except ValueError as exc:
-            raise ScenarioError(f"{source}: command: cannot split: {exc}") from exc
-        if not command:
-            raise ScenarioError(f"{source}: command: empty")
+    command = _argv(data["command"], "command", source)
+    setup = _argv(data["setup"], "setup", source) if data.get("setup") else ()
     shrink_spec = None
     if data.get("shrink"):
         try:
@@ -153,6 +181,13 @@ def parse_scenario(data: Any, *, source: str | Path = "<scenario>") -> Scenario:
         cwd=data.get("cwd", "."),
         env={str(k): _env_str(v) for k, v in data.get("env", {}).items()},
         pass_env=tuple(data.get("pass_env", ())),
+        inputs=tuple(
+            Input(i) if isinstance(i, str) else Input(i["glob"], bool(i.get("copy", False)))
+            for i in data.get("inputs", ())
+        ),
+        setup=setup,
+        setup_timeout_s=float(data.get("setup_timeout_s", DEFAULT_SETUP_TIMEOUT_S)),
+        environment=_environment(data.get("environment")),
         paths=tuple(data.get("paths", ())),
         shrink=shrink_spec,
         resources=Resources(
@@ -164,6 +199,30 @@ def parse_scenario(data: Any, *, source: str | Path = "<scenario>") -> Scenario:
         floor_pct=float(data.get("threshold", {}).get("floor_pct", DEFAULT_FLOOR_PCT)),
         tags=tuple(data.get("tags", ())),
         source=Path(source) if not isinstance(source, Path) else source,
+    )
+
+
+def _argv(value: str | list[str], key: str, source: str | Path) -> tuple[str, ...]:
+    """A command given as a list, or as a string split the shell's way."""
+    if not isinstance(value, str):
+        return tuple(value)
+    try:
+        argv = shlex.split(value)
+    except ValueError as exc:
+        raise ScenarioError(f"{source}: {key}: cannot split: {exc}") from exc
+    if not argv:
+        raise ScenarioError(f"{source}: {key}: empty")
+    return tuple(argv)
+
+
+def _environment(data: Mapping[str, Any] | None) -> Environment | None:
+    if not data:
+        return None
+    requirements = data.get("requirements", ())
+    return Environment(
+        requirements=(requirements,) if isinstance(requirements, str) else tuple(requirements),
+        project=data.get("project"),
+        lock=data.get("lock"),
     )
 
 

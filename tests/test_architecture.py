@@ -63,6 +63,7 @@ ALLOWED = {
         "bot.store",
         "bot.git",
         "bot.atomic",
+        "bot.credentials",
     },
     "bot.bisect": {
         "bot.errors",

@@ -55,6 +55,21 @@ def test_gpu_scenario_defaults_to_gpu_runner(tmp_path):
     assert s.needs_gpu and s.resources.runner == ("self-hosted", "gpu")
 
 
+def test_inputs_setup_and_environment(tmp_path):
+    text = """
+    name: gpt
+    command: python train.py config/small.py
+    inputs: [data/**/*.bin, {glob: tokenizer/*, copy: true}]
+    setup: pip install -e .
+    environment: {requirements: requirements.txt, lock: uv.lock}
+    """
+    s = load_scenario(write(tmp_path, text))
+    assert [(i.glob, i.copy) for i in s.inputs] == [("data/**/*.bin", False), ("tokenizer/*", True)]
+    assert s.setup == ("pip", "install", "-e", ".")
+    assert s.environment is not None
+    assert s.environment.files == ("requirements.txt", "uv.lock")
+
+
 def test_steps_stop(tmp_path):
     s = load_scenario(write(tmp_path, "name: x\ncommand: [a]\nstop: {steps: 5}\n"))
     assert s.stop.env_value == "steps:5"
@@ -77,6 +92,14 @@ def test_steps_stop(tmp_path):
         ("- just\n- a list\n", "s.yaml: expected a mapping at the top level"),
         ("name: x\ncommand: 'unterminated\n", "s.yaml:"),
         ("name: x\ncommand: [a\n", "s.yaml:3:1: YAML syntax error"),
+        (
+            "name: x\ncommand: [a]\ninputs: [../data]\n",
+            "s.yaml: inputs.0: expected a path relative",
+        ),
+        ("name: x\ncommand: [a]\ninputs: [{glob: d, cp: 1}]\n", "s.yaml: inputs.0.cp: unknown key"),
+        ("name: x\ncommand: [a]\nsetup: 5\n", "s.yaml: setup: expected a non-empty list"),
+        ("name: x\ncommand: [a]\nenvironment: {reqs: r.txt}\n", "environment.reqs: unknown key"),
+        ("name: x\ncommand: [a]\nenvironment: {lock: /uv.lock}\n", "environment.lock: expected"),
     ],
 )
 def test_errors_name_file_and_field(tmp_path, text, expected):

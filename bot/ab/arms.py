@@ -27,6 +27,7 @@ class Arm:
     env: Mapping[str, str] = field(default_factory=dict)
     argv: tuple[str, ...] | None = None
     revision: str | None = None
+    source: Path | None = None  # the checkout a revision's worktree came from (inputs)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -102,5 +103,6 @@ def prepare(
             python = spec.python or sys.executable
             if spec.python and not Path(spec.python).exists():
                 raise UsageError(f"--{name}-python: no such interpreter {spec.python!r}")
-            arms.append(Arm(name, _label(spec, env, sha, repo), root, python, env, argv, sha))
+            label = _label(spec, env, sha, repo)
+            arms.append(Arm(name, label, root, python, env, argv, sha, source=repo))
         yield arms[0], arms[1]

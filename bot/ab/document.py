@@ -22,6 +22,8 @@ from ..stats.summary import evaluation_values
 from ..stats.verdict import Analysis, Policy
 from .arms import Arm
 from .compare import Comparison, ScenarioOutcome
+from .envs import package_changes
+from .prepare import Prepared
 
 COMPARE_VERSION = 1
 CORRECTION = (
@@ -95,6 +97,26 @@ def _skeleton(o: ScenarioOutcome) -> dict[str, Any]:
             "base": t.base.shrink if t.base else None,
             "head": t.head.shrink if t.head else None,
         },
+        "prepare": {arm: p.to_json() for arm, p in t.prepared.items()} or None,
+        "dependencies": dependencies_json(t.prepared),
+    }
+
+
+def dependencies_json(prepared: Mapping[str, Prepared]) -> dict[str, Any] | None:
+    """Which dependency files and package versions differ between the arms' environments."""
+    base, head = prepared.get("base"), prepared.get("head")
+    if base is None or head is None or base.environment is None or head.environment is None:
+        return None
+    b, h = base.environment, head.environment
+    return {
+        "shared": b.key == h.key,
+        "files_changed": sorted(
+            f for f in set(b.files) | set(h.files) if b.files.get(f) != h.files.get(f)
+        ),
+        "packages": [
+            {"name": n, "base": bv, "head": hv}
+            for n, bv, hv in package_changes(b.packages, h.packages)
+        ],
     }
 
 

@@ -16,6 +16,7 @@ from ..store.files import SampleLog
 from ..store.recorder import Recorder
 from . import arms
 from .compare import Comparison, compare
+from .prepare import Preparer
 from .record import Recording
 from .targets import Overrides, Threshold, build_target
 
@@ -71,6 +72,7 @@ def run(
         arms.prepare(request.base, request.head, repo=repo) as (base, head),
         tempfile.TemporaryDirectory(prefix="ttfb-shrunk-") as workdir,
     ):
+        preparer = Preparer(Path(workdir), progress=progress)
         targets = [
             build_target(
                 s,
@@ -80,6 +82,7 @@ def run(
                 overrides=request.overrides,
                 workdir=Path(workdir),
                 name=request.name,
+                preparer=preparer,
             )
             for s in request.scenarios
         ]

@@ -15,18 +15,20 @@ import atexit
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
 from ..errors import ConfigError, UsageError
 from ..exec import host
 from ..model import Job
-from ..scenarios import DEFAULT_FLOOR_PCT, DEFAULT_TIMEOUT_S, Scenario
+from ..scenarios import DEFAULT_FLOOR_PCT, DEFAULT_TIMEOUT_S, Environment, Input, Scenario
 from ..shrink import apply as shrink_apply
 from ..store.thresholds import Threshold
+from . import envs
 from .arms import Arm
+from .prepare import Needs, Prepared, Preparer, check_inputs
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Target:
     skipped: str | None = None
     description: str = ""
     broken: str | None = None  # the arms could not even be prepared (e.g. shrink validation)
+    prepared: Mapping[str, Prepared] = field(default_factory=dict)  # "base"/"head" -> what
 
     @property
     def runnable(self) -> bool:
@@ -54,6 +57,10 @@ class Overrides:
     timeout_s: float | None = None
     stop: str | None = None
     detect: str | None = None
+    inputs: tuple[Input, ...] = ()  # --input, added to a scenario's own
+    setup: tuple[str, ...] = ()  # --setup, instead of a scenario's own
+    arm_envs: bool = False  # --arm-envs: per-arm environments for every target
+    env_files: tuple[str, ...] = ()  # --env-file: the dependency files (default: detected)
 
     def apply(self, job: Job) -> Job:
         if self.timeout_s is not None:
@@ -63,6 +70,44 @@ class Overrides:
         if self.detect:
             job = replace(job, detect=self.detect)
         return job
+
+
+def needs_of(scenario: Scenario | None, overrides: Overrides, *, source: Path) -> Needs:
+    """What a target asks of each arm before sampling: the scenario's fields and the flags."""
+    environment = scenario.environment if scenario else None
+    if overrides.env_files:
+        environment = environment_of(overrides.env_files)
+    elif overrides.arm_envs and environment is None:
+        environment = envs.detect(source)
+    needs = Needs(
+        inputs=(*(scenario.inputs if scenario else ()), *overrides.inputs),
+        setup=overrides.setup or (scenario.setup if scenario else ()),
+        environment=environment,
+    )
+    if scenario is not None:
+        needs = replace(
+            needs,
+            setup_timeout_s=scenario.setup_timeout_s,
+            cwd=scenario.cwd,
+            env=scenario.env,
+            pass_env=scenario.pass_env,
+        )
+    return needs
+
+
+def environment_of(files: Sequence[str]) -> Environment:
+    """``--env-file`` names, sorted by kind: a uv.lock, a pyproject.toml, requirements."""
+    locks = [f for f in files if Path(f).name.endswith(".lock")]
+    projects = [f for f in files if Path(f).name == "pyproject.toml"]
+    if len(locks) > 1 or len(projects) > 1:
+        raise UsageError("--env-file: at most one lock file and one pyproject.toml")
+    requirements = tuple(f for f in files if f not in locks and f not in projects)
+    return Environment(requirements, projects[0] if projects else None, locks[0] if locks else None)
+
+
+@cache
+def _preparer() -> Preparer:
+    return Preparer(_workdir())
 
 
 @cache
@@ -162,22 +207,41 @@ def build_target(
     overrides: Overrides = Overrides(),
     workdir: Path | None = None,
     name: str = "command",
+    preparer: Preparer | None = None,
 ) -> Target:
-    """One scenario (or the arms' commands, ``scenario=None``) as a target of both arms."""
+    """One scenario (or the arms' commands, ``scenario=None``) as a target of both arms.
+
+    Each arm is prepared first (inputs, its environment, its setup: ``bot.ab.prepare``); an
+    input glob that matches nothing is a ``UsageError`` before anything runs.
+    """
     name = scenario.name if scenario else name
     pct, note = threshold(name, scenario.floor_pct if scenario else DEFAULT_FLOOR_PCT)
     description = scenario.description if scenario else ""
     skip = gpu_skip_reason(scenario) if scenario else None
     if skip:
         return Target(name, None, None, pct, note, skipped=skip, description=description)
-    jobs = []
+    source = base.source or base.root
+    needs = needs_of(scenario, overrides, source=source)
+    check_inputs(source, needs.inputs, where=f"{name}: inputs")
+    jobs, prepared = [], {}
     for arm in (base, head):
         try:
-            jobs.append(arm_job(arm, scenario, overrides=overrides, workdir=workdir))
-        except ConfigError as exc:  # e.g. the shrunk config fails this arm's validation
+            ready = (preparer or _preparer()).prepare(arm, needs, name=name)
+            prepared[arm.name] = ready
+            jobs.append(arm_job(ready.arm, scenario, overrides=overrides, workdir=workdir))
+        except ConfigError as exc:  # a failing setup; a shrunk config this arm rejects
             broken = f"{arm.name}: {exc}"
-            return Target(name, None, None, pct, note, broken=broken, description=description)
-    return Target(name, jobs[0], jobs[1], pct, note, description=description)
+            return Target(
+                name,
+                None,
+                None,
+                pct,
+                note,
+                broken=broken,
+                description=description,
+                prepared=prepared,
+            )
+    return Target(name, jobs[0], jobs[1], pct, note, description=description, prepared=prepared)
 
 
 def floor_threshold(name: str, floor: float) -> tuple[float, str]:

@@ -18,6 +18,7 @@ from typing import Any
 from .. import git
 from ..ab.arms import Arm
 from ..ab.compare import ScenarioOutcome, compare
+from ..ab.prepare import Preparer
 from ..ab.record import Recording
 from ..ab.targets import Overrides, build_target
 from ..model import Executor, Progress, Verdict
@@ -82,6 +83,7 @@ class RevisionComparer:
         self.trees: dict[str, Path] = {}
         self.workdir = Path(tempfile.mkdtemp(prefix="ttfb-bisect-"))
         self.stack.callback(shutil.rmtree, self.workdir, ignore_errors=True)
+        self.preparer = Preparer(self.workdir, progress=progress)
 
     def tree(self, sha: str) -> Path:
         if sha not in self.trees:
@@ -96,7 +98,7 @@ class RevisionComparer:
 
     def __call__(self, good: str, candidate: str, attempt: int) -> StepResult:
         base, head = (
-            Arm(label, sha[:10], self.tree(sha), argv=self.command, revision=sha)
+            Arm(label, sha[:10], self.tree(sha), argv=self.command, revision=sha, source=self.repo)
             for label, sha in (("base", good), ("head", candidate))
         )
         target = build_target(
@@ -106,6 +108,7 @@ class RevisionComparer:
             threshold=self.threshold,
             overrides=self.overrides,
             workdir=self.workdir,
+            preparer=self.preparer,
         )
         policy = Policy(
             alpha=self.size.alpha,

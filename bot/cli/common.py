@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import re
+import shlex
+import shutil
 import sys
+import tempfile
 import time
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from .. import git, probe
 from ..ab.measure import SampleProgress
+from ..ab.prepare import Preparer
 from ..errors import UsageError
 from ..exec import host
 from ..exec.process import ProcessExecutor
 from ..exec.scripted import ScriptedExecutor
 from ..model import Executor, Sample
 from ..report.fmt import fmt_s
-from ..scenarios import Scenario, find, load_all
+from ..scenarios import Input, Scenario, find, load_all
 from ..store import depmap, history, thresholds
 from ..store.recorder import Recorder
 
@@ -149,6 +156,69 @@ def add_history_args(
         p.add_argument("--no-history", action="store_true", help=no_history)
     if runner:
         p.add_argument("--runner", help=RUNNER_HELP)
+
+
+def add_prepare_args(p: argparse.ArgumentParser, *, inputs: bool = True) -> None:
+    """How each arm is made ready before sampling: inputs, setup, per-arm environments."""
+    if inputs:
+        p.add_argument(
+            "--input",
+            action="append",
+            metavar="GLOB",
+            help="untracked/ignored files to link into each arm's worktree (repeatable)",
+        )
+        p.add_argument(
+            "--copy-inputs", action="store_true", help="copy the --input files instead of linking"
+        )
+    p.add_argument(
+        "--setup",
+        metavar="CMD",
+        help="run once per arm before the warm-up, e.g. 'pip install -e .' (not TTFB)",
+    )
+    p.add_argument(
+        "--arm-envs",
+        action="store_true",
+        help="a virtual environment per arm from its own dependency files (cached)",
+    )
+    p.add_argument(
+        "--env-file",
+        action="append",
+        metavar="FILE",
+        help="dependency file for --arm-envs (repeatable; default: requirements*.txt, "
+        "pyproject.toml, uv.lock found in the checkout)",
+    )
+
+
+@cache
+def preparer() -> Preparer:
+    """One preparer per process, its layers under a temporary directory removed at exit."""
+    path = Path(tempfile.mkdtemp(prefix="ttfb-prepare-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return Preparer(path, progress=say)
+
+
+def prepare_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``Overrides`` fields ``add_prepare_args`` set."""
+    setup: tuple[str, ...] = ()
+    if args.setup:
+        try:
+            setup = tuple(shlex.split(args.setup))
+        except ValueError as exc:
+            raise UsageError(f"--setup: cannot split {args.setup!r}: {exc}") from None
+        if not setup:
+            raise UsageError("--setup: empty command")
+    copy = bool(getattr(args, "copy_inputs", False))
+    inputs = []
+    for pattern in getattr(args, "input", None) or ():
+        if pattern.startswith(("/", "~")) or ".." in Path(pattern).parts:
+            raise UsageError(f"--input: {pattern!r} must be relative to the repository root")
+        inputs.append(Input(pattern, copy))
+    return {
+        "inputs": tuple(inputs),
+        "setup": setup,
+        "arm_envs": bool(args.arm_envs or args.env_file),
+        "env_files": tuple(args.env_file or ()),
+    }
 
 
 def add_alpha(p: argparse.ArgumentParser) -> None:

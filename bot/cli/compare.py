@@ -80,7 +80,12 @@ def run(args: argparse.Namespace) -> int:
         head,
         scenarios_for(args, root),
         name=args.name or "command",
-        overrides=Overrides(timeout_s=args.timeout, stop=args.stop, detect=args.first_batch),
+        overrides=Overrides(
+            timeout_s=args.timeout,
+            stop=args.stop,
+            detect=args.first_batch,
+            **common.prepare_overrides(args),
+        ),
         budget_s=args.budget_s,
         family_size=args.family_size,
     )
@@ -151,6 +156,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
         type=common.detect_mode,
         help="auto, mark, forward, dataloader or mark:NAME",
     )
+    common.add_prepare_args(p)
     p.add_argument("--out-dir", metavar="DIR", help="write results.json, comment.md and plots")
     p.add_argument("--samples", metavar="PATH", help="JSONL sample log")
     p.add_argument(

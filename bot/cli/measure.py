@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import shutil
 import sys
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from .. import git
+from ..ab.arms import Arm
 from ..ab.measure import measurement_json, run_samples
-from ..ab.targets import Overrides, gpu_skip_reason, scenario_job
-from ..errors import UsageError
-from ..model import Job
+from ..ab.targets import Overrides, gpu_skip_reason, needs_of, scenario_job
+from ..errors import ConfigError, UsageError
+from ..model import Job, Sample
 from ..report.measure import render_measure
+from ..scenarios import Scenario
 from ..stats.summary import summarize
 from ..store.files import SampleLog, write_json
 from ..store.records import RunRecord, SampleRow
@@ -21,7 +26,13 @@ from . import common
 
 def _targets(args: argparse.Namespace, root: Path) -> list[tuple[str, Job | None, str]]:
     """(name, job or None when skipped, skip reason) for each thing to measure."""
-    overrides = Overrides(timeout_s=args.timeout, stop=args.stop, detect=args.first_batch)
+    overrides = Overrides(
+        timeout_s=args.timeout,
+        stop=args.stop,
+        detect=args.first_batch,
+        **common.prepare_overrides(args),
+    )
+    python = args.python or sys.executable
     if args.command:
         if args.scenario or args.all:
             raise UsageError("measure: give --scenario/--all or a command after --, not both")
@@ -29,10 +40,12 @@ def _targets(args: argparse.Namespace, root: Path) -> list[tuple[str, Job | None
         if not argv:
             raise UsageError("measure: the command after -- is empty")
         label = shlex.join([Path(argv[0]).name, *argv[1:]])
-        if args.python and argv[0] in ("python", "python3"):
-            argv = [args.python, *argv[1:]]  # as in a scenario: --python is what `python` means
-        job = overrides.apply(Job(argv=tuple(argv), cwd=Path.cwd(), root=root))
-        return [(label if len(label) <= 60 else label[:57] + "...", job, "")]
+        label = label if len(label) <= 60 else label[:57] + "..."
+        if not args.python and args_python(argv):
+            python = shutil.which(argv[0]) or python  # what the unmodified command would run
+        arm = Arm("measure", label, Path.cwd(), python, argv=tuple(argv), source=Path.cwd())
+        prepared = _prepared_job(arm, None, overrides, root, overrides_python=bool(args.python))
+        return [(label, *prepared)]
     if not (args.all or args.scenario):
         raise UsageError("measure: give --scenario NAME, --all, or a command after --")
     targets: list[tuple[str, Job | None, str]] = []
@@ -41,9 +54,40 @@ def _targets(args: argparse.Namespace, root: Path) -> list[tuple[str, Job | None
         if skip:
             targets.append((scenario.name, None, skip))
             continue
-        job = scenario_job(scenario, root=root, python=args.python or sys.executable)
-        targets.append((scenario.name, overrides.apply(job), ""))
+        arm = Arm("measure", scenario.name, root, python, source=root)
+        targets.append((scenario.name, *_prepared_job(arm, scenario, overrides, root)))
     return targets
+
+
+def _prepared_job(
+    arm: Arm,
+    scenario: Scenario | None,
+    overrides: Overrides,
+    root: Path,
+    *,
+    overrides_python: bool = False,
+) -> tuple[Job | None, str]:
+    """The job after the arm's setup and environment; (None, why) when that failed."""
+    name = scenario.name if scenario else arm.label
+    try:
+        ready = (
+            common.preparer()
+            .prepare(arm, needs_of(scenario, overrides, source=root), name=name)
+            .arm
+        )
+        if scenario is None:
+            job = Job(argv=arm.argv or (), cwd=arm.root, root=root, env=dict(ready.env))
+            if args_python(job.argv) and (overrides_python or ready.python != arm.python):
+                job = replace(job, argv=(ready.python, *job.argv[1:]))
+            return overrides.apply(job), ""
+        job = scenario_job(scenario, root=root, python=ready.python, env=ready.env)
+        return overrides.apply(job), ""
+    except ConfigError as exc:
+        return None, f"broken: {exc}"
+
+
+def args_python(argv: Sequence[str]) -> bool:
+    return bool(argv) and argv[0] in ("python", "python3")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,6 +97,10 @@ def run(args: argparse.Namespace) -> int:
     recorder = common.recorder(args, root) if not args.command else None
     summaries, all_samples = [], {}
     for name, job, skip in targets:
+        if job is None and skip.startswith("broken: "):
+            failed = [Sample("crashed", error=skip[len("broken: ") :])]
+            summaries.append(summarize(name, failed))
+            continue
         if job is None:
             summaries.append(summarize(name, [], skipped=skip))
             continue
@@ -104,6 +152,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--timeout", type=common.positive_float, metavar="S", help="hard timeout per sample"
     )
+    common.add_prepare_args(p, inputs=False)
     p.add_argument(
         "--python", metavar="PATH", help="interpreter `python` means in a scenario or command"
     )

@@ -146,8 +146,66 @@ def evaluation_note(s: Mapping[str, Any]) -> str:
     )
 
 
+def setup_note(s: Mapping[str, Any]) -> str:
+    """How long each arm's setup command took (never part of TTFB)."""
+    prepare = s.get("prepare") or {}
+    times = {arm: (prepare.get(arm) or {}).get("setup_s") for arm in ("base", "head")}
+    if all(t is None for t in times.values()):
+        return ""
+    command = " ".join((prepare.get("base") or prepare.get("head") or {}).get("setup") or [])
+    return (
+        f"setup `{command}`: base {fmt_s(times['base'])}, head {fmt_s(times['head'])}, "
+        "not counted in TTFB"
+    )
+
+
 def scenario_notes(s: Mapping[str, Any]) -> list[str]:
-    return [n for n in (*s.get("notes", []), evaluation_note(s)) if n]
+    return [n for n in (*s.get("notes", []), evaluation_note(s), setup_note(s)) if n]
+
+
+MAX_PACKAGE_ROWS = 30
+
+
+def dependency_note(s: Mapping[str, Any]) -> str:
+    """One line for the terminal: which dependency files and package versions differ."""
+    deps = s.get("dependencies")
+    if not deps or deps.get("shared"):
+        return ""
+    changes = [
+        f"{p['name']} {p['base'] or 'not installed'} → {p['head'] or 'not installed'}"
+        for p in deps.get("packages") or []
+    ]
+    files = ", ".join(deps.get("files_changed") or ()) or "(none)"
+    shown = "; ".join(changes[:10]) + (f"; …{len(changes) - 10} more" if len(changes) > 10 else "")
+    return f"dependencies differ ({files} changed): {shown or 'no package version differs'}"
+
+
+def dependency_groups(scenarios: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per distinct change of dependencies: the scenarios, changed files and package rows."""
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for s in scenarios:
+        deps = s.get("dependencies")
+        if not deps or deps.get("shared"):
+            continue
+        packages = deps.get("packages") or []
+        key = (
+            tuple(deps.get("files_changed") or ()),
+            tuple((p["name"], p["base"], p["head"]) for p in packages),
+        )
+        group = groups.setdefault(
+            key,
+            {
+                "scenarios": [],
+                "files": ", ".join(md_code(f) for f in key[0]) or "(none)",
+                "rows": [
+                    [md_code(n), md_text(b or "not installed"), md_text(h or "not installed")]
+                    for n, b, h in key[1][:MAX_PACKAGE_ROWS]
+                ],
+                "hidden": max(0, len(key[1]) - MAX_PACKAGE_ROWS),
+            },
+        )
+        group["scenarios"].append(md_code(s["name"]))
+    return list(groups.values())
 
 
 def sample_rows(s: Mapping[str, Any]) -> list[list[str]]:
@@ -184,6 +242,7 @@ def compare_view(
         "base": md_code(doc["base"]["label"]),
         "head": md_code(doc["head"]["label"]),
         "rows": [scenario_row(s) for s in shown],
+        "dependencies": dependency_groups(scenarios),
         "hidden_rows": len(ordered) - len(shown),
         "phases": [
             {
@@ -277,7 +336,7 @@ def render_compare_text(doc: Mapping[str, Any]) -> str:
                 "mde": mde_line(s),
                 "base": fmt_s(s["base"]["median_s"]),
                 "head": fmt_s(s["head"]["median_s"]),
-                "notes": scenario_notes(s),
+                "notes": [n for n in (dependency_note(s), *scenario_notes(s)) if n],
             }
         )
     return render(

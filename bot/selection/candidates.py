@@ -150,6 +150,8 @@ def scenario_info(scenario: Scenario, *, root: Path) -> ScenarioInfo:
         config = scenario.shrink.config
     if config and not Path(config).is_absolute():
         own.append(Path(config).as_posix())
+    if scenario.environment is not None:  # a dependency bump touches every scenario using it
+        own.extend(Path(f).as_posix() for f in scenario.environment.files)
     return ScenarioInfo(
         name=scenario.name,
         globs=tuple(scenario.paths),

@@ -78,6 +78,19 @@ def test_opened_data_file():
     assert names(p) == ["a"] and "(open)" in p.selected[0].reason
 
 
+def test_a_dependency_file_touches_every_scenario_whose_environment_uses_it(tmp_path):
+    from bot.scenarios import parse_scenario
+
+    uses = parse_scenario(
+        {"name": "u", "command": "python t.py", "environment": {"requirements": "req/base.txt"}},
+        source=tmp_path / "u.yaml",
+    )
+    other = parse_scenario({"name": "o", "command": "python t.py"}, source=tmp_path / "o.yaml")
+    infos = [scenario_info(s, root=tmp_path) for s in (uses, other)]
+    p = plan([Change("req/base.txt")], infos, {}, budget_cpu_s=10_000.0, budget_gpu_s=0.0)
+    assert names(p) == ["u"] and p.selected[0].reason == "req/base.txt (own)"
+
+
 def test_seed_file_makes_every_scenario_a_must_run():
     p = run_plan(["requirements.txt"])
     assert set(names(p)) == {"a", "b", "g"}
