@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	# compat mode: a plain .pth path entry, not an import hook that every process in the
 	# venv (measured ones included) would pay ~20 ms to load.
-	$(BIN)/python -m pip install --quiet -e ".[dev]" --config-settings editable_mode=compat
+	# frameworks: lightning + transformers for the framework scenarios (~30 s, ~250 MB)
+	$(BIN)/python -m pip install --quiet -e ".[dev,frameworks]" --config-settings editable_mode=compat
 	touch $(STAMP)
 
 setup: $(STAMP)
