@@ -27,6 +27,10 @@ PURE = (
     "bot.shrink.auto",
     "bot.shrink.spec",
     "bot.shrink.argv",
+    "bot.shrink.literal",
+    "bot.shrink.pyconfig",
+    "bot.shrink.hydra",
+    "bot.shrink.command",
     "bot.bisect.search",
     "bot.bisect.document",
 )

@@ -6,6 +6,8 @@ files as the arm's checkout has them (with the interpreter's version), and build
 ``<cache>/envs/<hash>``: base and head share one environment when their files are identical,
 and an unchanged base is never rebuilt. ``uv`` builds it when it is on ``PATH`` (or next to
 the running interpreter), else ``venv`` + ``pip``; ``TTFB_LAB_ENV_TOOL=uv|pip`` forces one.
+uv is given pip's package sources from the environment (``PIP_INDEX_URL``,
+``PIP_EXTRA_INDEX_URL``, ``PIP_FIND_LINKS``, ``PIP_NO_INDEX``) unless its own are set.
 
 ``layer(...)`` makes a throw-away venv on top of an environment, for a setup command
 (``pip install -e .``) to install into: a shared, cached environment is never written by one
@@ -165,9 +167,23 @@ def _load(path: Path, key: str, files: Mapping[str, str]) -> EnvInfo:
     return EnvInfo(key, path, files, data["packages"], data["tool"], None)
 
 
+# pip's package sources, as environment variables, and what uv calls them: an environment
+# built with uv then comes from the same places (an internal index, a wheel directory) as one
+# built with pip.
+PIP_TO_UV = {
+    "PIP_INDEX_URL": "UV_DEFAULT_INDEX",
+    "PIP_EXTRA_INDEX_URL": "UV_INDEX",
+    "PIP_FIND_LINKS": "UV_FIND_LINKS",
+    "PIP_NO_INDEX": "UV_NO_INDEX",
+}
+
+
 def _run(argv: Sequence[str], *, cwd: Path, what: str, timeout: float = BUILD_TIMEOUT_S) -> None:
     env = scrubbed(os.environ)
     env.pop("VIRTUAL_ENV", None)
+    for pip_name, uv_name in PIP_TO_UV.items():
+        if pip_name in env and uv_name not in env:
+            env[uv_name] = env[pip_name]
     try:
         done = subprocess.run(
             list(argv), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout

@@ -144,6 +144,7 @@ def scenario_job(
             workdir=workdir or _workdir(),
             python=python,
             name=scenario.name,
+            cwd=(root / scenario.cwd).resolve(),
         )
         argv, base_env, report = list(shrunk.argv), dict(shrunk.env), shrunk.to_json()
     return Job(

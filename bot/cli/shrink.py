@@ -85,10 +85,7 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError("shrink: the command has --config; shrink that file instead")
         print(shlex.join(shrunk.argv))
     for change in shrunk.result.changes:
-        print(
-            f"  {change.path}: {change.before!r} → {change.after!r}  ({change.rule})",
-            file=sys.stderr,
-        )
+        print(f"  {change.line()}", file=sys.stderr)
     if not shrunk.result.changes:
         print("  nothing changed", file=sys.stderr)
     if args.json:

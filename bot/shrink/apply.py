@@ -2,11 +2,17 @@
 
 The production command is shrunk in the form it already has:
 
-1. a config file (``--config PATH``, or ``shrink.config``): the file plus the command's own
-   ``key=value`` overrides are merged, shrunk, validated and written atomically to a new
-   file the command then points at (the overrides are folded into it);
-2. otherwise ``key=value`` overrides in the command, rewritten in place;
-3. otherwise ``--flag value`` arguments, rewritten in place.
+1. a YAML/JSON config file (``--config PATH``, or ``shrink.config``): the file plus the
+   command's own ``key=value`` overrides are merged, shrunk, validated and written atomically
+   to a new file the command then points at (the overrides are folded into it); its
+   ``--flags`` are shrunk in place;
+2. otherwise the command's own arguments, in place, one at a time, each in its own syntax:
+   ``key=value`` Hydra overrides, ``--flag value``/``--flag=value`` (HF, LightningCLI,
+   argparse), ``--name=value`` Python literals for nanoGPT's configurator; names found only in
+   the files the program reads (its module-level defaults, a ``.py`` config argument, a Hydra
+   config) get a new override appended (``bot.shrink.command``, ``bot.shrink.sources``).
+
+Arguments no rule touched are kept byte for byte.
 
 A shrink that fails the project's own validation (``shrink.validate``) is an error, never a
 silent fallback to the production size.
@@ -30,7 +36,7 @@ from ..atomic import write_text_atomic
 from ..credentials import scrubbed
 from ..errors import ConfigError
 from . import argv as shrinkargs
-from .auto import shrink
+from . import command, sources
 from .rules import ShrinkResult
 from .spec import ShrinkSpec
 
@@ -47,7 +53,7 @@ class Shrunk:
     argv: tuple[str, ...]
     env: Mapping[str, str]
     result: ShrinkResult
-    form: str  # file | overrides | flags
+    form: str  # file | overrides | flags | python | mixed
     written: Path | None = None
     validated: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -102,56 +108,114 @@ def shrink_command(
     workdir: Path,
     python: str,
     name: str,
+    cwd: Path | None = None,
 ) -> Shrunk:
-    """The shrunk command for one checkout (see the module docstring)."""
+    """The shrunk command for one checkout (see the module docstring).
+
+    ``cwd`` is where the command runs (a scenario's ``cwd``; default ``root``): the files it
+    names (script, ``.py`` configs, Hydra configs, ``--config``) are looked up there first;
+    ``shrink.config`` and validation are relative to ``root``."""
     env = dict(DETERMINISTIC_ENV) if spec.deterministic else {}
-    relative = spec.config or shrinkargs.config_path(argv)
+    python_config = spec.config if spec.config and spec.config.endswith(".py") else None
+    relative = (None if python_config else spec.config) or shrinkargs.config_path(argv)
+    found = sources.find(argv, cwd=cwd or root, root=root, python_config=python_config)
     if relative:
-        if shrinkargs.config_path_index(argv) is None:
-            raise ConfigError(
-                f"{name}: shrink.config is set but the command has no --config argument "
-                "to point at the shrunk file"
-            )
-        source = (root / relative) if not Path(relative).is_absolute() else Path(relative)
-        config = load_config(source)
-        if not isinstance(config, dict):
-            raise ConfigError(f"{source}: expected a mapping at the top level")
-        for key, value in shrinkargs.overrides(argv).items():
-            shrinkargs.set_dotted(config, key, value)
-        result = shrink(
-            config, rules=spec.rules, auto=spec.auto, device=spec.device, source=str(relative)
+        source = _resolve(relative, cwd=cwd or root, root=root, named=not spec.config)
+        return _file_form(
+            argv,
+            spec,
+            found,
+            relative=relative,
+            source=source,
+            env=env,
+            root=root,
+            workdir=workdir,
+            python=python,
+            name=name,
         )
-        target = workdir / f"{_slug(name)}-{os.getpid()}-{id(spec):x}{source.suffix or '.yaml'}"
-        write_config(target, result.config)
-        try:
-            validated = _validate(spec, target, root=root, python=python, name=name)
-        except ConfigError:
-            target.unlink(missing_ok=True)
-            raise
-        new = shrinkargs.with_config_path(shrinkargs.without_overrides(argv), str(target))
-        return Shrunk(tuple(new), env, result, "file", target, validated)
-    in_place = (  # (form, what it is, the command as a config, how to write it back)
-        (
-            "overrides",
-            "command overrides",
-            shrinkargs.nest(shrinkargs.overrides(argv)),
-            shrinkargs.with_overrides,
-        ),
-        ("flags", "command flags", shrinkargs.flags(argv), shrinkargs.with_flags),
-    )
-    for form, what, config, write_back in in_place:
-        if not config:
-            continue
-        result = shrink(
-            config, rules=spec.rules, auto=spec.auto, device=spec.device, source=f"{name}: {what}"
+    if not found.slots and not found.sources:
+        raise ConfigError(
+            f"{name}: shrink: nothing to shrink in the command (no --config file, "
+            "key=value overrides, --flags or Python/Hydra config it reads)"
         )
-        new = write_back(argv, result.config)
-        validated = _validate(spec, None, root=root, python=python, name=name, argv=new)
-        return Shrunk(tuple(new), env, result, form, None, validated)
-    raise ConfigError(
-        f"{name}: shrink: nothing to shrink in the command "
-        "(no --config file, key=value overrides or --flags)"
+    done = command.rewrite(
+        argv,
+        found.slots,
+        found.sources,
+        rules=spec.rules,
+        auto=spec.auto,
+        device=spec.device,
+        source=f"{name}: command",
     )
+    validated = _validate(spec, None, root=root, python=python, name=name, argv=done.argv)
+    return Shrunk(done.argv, env, done.result, _form(done.styles), None, validated)
+
+
+def _resolve(relative: str, *, cwd: Path, root: Path, named: bool) -> Path:
+    """A config file's path: absolute as is; named by the command, in ``cwd`` if it is there;
+    else (and for ``shrink.config``) in the checkout ``root``."""
+    if Path(relative).is_absolute():
+        return Path(relative)
+    if named and (cwd / relative).is_file():
+        return cwd / relative
+    return root / relative
+
+
+def _form(styles: Sequence[str]) -> str:
+    """What a report calls the command's form: python, overrides, flags or mixed."""
+    found = set(styles)
+    if found & {"python-override", "script-defaults", "python-config"}:
+        return "python"
+    hydra = {"hydra-override", "hydra-config"}
+    if found <= hydra:
+        return "overrides"
+    return "mixed" if found & hydra else "flags"
+
+
+def _file_form(
+    argv: Sequence[str],
+    spec: ShrinkSpec,
+    found: sources.Found,
+    *,
+    relative: str,
+    source: Path,
+    env: dict[str, str],
+    root: Path,
+    workdir: Path,
+    python: str,
+    name: str,
+) -> Shrunk:
+    """The --config file, with the command's key=value overrides folded in, shrunk and
+    written to a new file; the command's --flags shrunk in place."""
+    if shrinkargs.config_path_index(argv) is None:
+        raise ConfigError(
+            f"{name}: shrink.config is set but the command has no --config argument "
+            "to point at the shrunk file"
+        )
+    config = load_config(source)
+    if not isinstance(config, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level")
+    for key, value in shrinkargs.overrides(argv).items():
+        shrinkargs.set_dotted(config, key, value)
+    done = command.rewrite(
+        argv,
+        [s for s in found.slots if s.style != "hydra-override"],  # folded into the file
+        base=config,
+        base_label=str(relative),
+        rules=spec.rules,
+        auto=spec.auto,
+        device=spec.device,
+        source=str(relative),
+    )
+    target = workdir / f"{_slug(name)}-{os.getpid()}-{id(spec):x}{source.suffix or '.yaml'}"
+    write_config(target, done.base)
+    try:
+        validated = _validate(spec, target, root=root, python=python, name=name)
+    except ConfigError:
+        target.unlink(missing_ok=True)
+        raise
+    new = shrinkargs.with_config_path(shrinkargs.without_overrides(done.argv), str(target))
+    return Shrunk(tuple(new), env, done.result, "file", target, validated)
 
 
 def _validate(

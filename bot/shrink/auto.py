@@ -1,9 +1,10 @@
 """The shrinker proper: explicit rules, then the names ``auto`` recognises, then device forcing.
 
-``auto_rules`` recognises the usual names for steps, epochs, layers, widths, embedding and
-vocabulary sizes, sequence length, batch size, dataset size and worker count (in the naming
-styles of popular trainers) and proposes conservative rules for them; a key it does not
-recognise is never touched. Pure.
+``auto_rules`` recognises the usual names for steps, epochs, eval batches and interval,
+gradient accumulation, layers, widths, embedding and vocabulary sizes, sequence length, batch
+size, dataset size and worker count (in the naming styles of popular trainers: nanoGPT, HF
+``TrainingArguments``, Lightning, Hydra configs) and proposes conservative rules for them; a key
+it does not recognise is never touched. Pure.
 """
 
 from __future__ import annotations
@@ -45,8 +46,52 @@ AUTO_KINDS: tuple[AutoKind, ...] = (
             "niter",
             "numtrainsteps",
             "maxtrainsteps",
+            "limittrainbatches",
         ),
         {"max": 2},
+    ),
+    AutoKind(
+        "eval batches",
+        (
+            "evaliters",
+            "evaliterations",
+            "numevaliters",
+            "evalbatches",
+            "numevalbatches",
+            "limitvalbatches",
+            "limittestbatches",
+            "numsanityvalsteps",
+            "validationsteps",
+        ),
+        {"max": 2},
+    ),
+    AutoKind(
+        "eval interval",
+        (
+            "evalinterval",
+            "evalsteps",
+            "evalevery",
+            "evaleverysteps",
+            "evalfreq",
+            "evalfrequency",
+            "valinterval",
+            "validationinterval",
+        ),
+        {"max": 2},
+        "as the step count, so the short run still evaluates",
+    ),
+    AutoKind(
+        "gradient accumulation",
+        (
+            "gradientaccumulationsteps",
+            "gradaccumsteps",
+            "gradaccum",
+            "accumulategradbatches",
+            "accumulationsteps",
+            "gradientaccumulation",
+            "accumsteps",
+        ),
+        {"max": 1},
     ),
     AutoKind(
         "epochs",
@@ -133,6 +178,10 @@ AUTO_KINDS: tuple[AutoKind, ...] = (
             "trainbatchsize",
             "microbatchsize",
             "globalbatchsize",
+            "perdeviceevalbatchsize",
+            "evalbatchsize",
+            "valbatchsize",
+            "testbatchsize",
             "bs",
         ),
         {"max": 32},
@@ -145,6 +194,10 @@ AUTO_KINDS: tuple[AutoKind, ...] = (
             "numsamples",
             "maxsamples",
             "maxtrainsamples",
+            "maxevalsamples",
+            "maxvalsamples",
+            "maxtestsamples",
+            "maxpredictsamples",
             "datasetsize",
             "nsamples",
             "numexamples",

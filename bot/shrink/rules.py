@@ -35,9 +35,27 @@ class Edit:
     before: Any
     after: Any
     rule: str  # how: "set 2", "scale 0.25 (min 8)", "cap 4096", "auto: steps"
+    # Where it went, for a command (bot.shrink.command): the style the value was recognised
+    # as ("python-override", "hydra-override", "hf-flag", "lightning-flag", "flag",
+    # "script-defaults", "python-config", "hydra-config", "config-file") and the argument
+    # ("--max_iters=5000 → --max_iters=2", "appended --n_layer=2 (default from train.py)").
+    style: str = ""
+    argument: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "before": self.before, "after": self.after, "rule": self.rule}
+        out = {"path": self.path, "before": self.before, "after": self.after, "rule": self.rule}
+        if self.style:
+            out["style"] = self.style
+        if self.argument:
+            out["argument"] = self.argument
+        return out
+
+    def line(self) -> str:
+        """One report line: ``max_iters: 5000 → 2  (auto steps: cap 2) [python-override:
+        --max_iters=5000 → --max_iters=2]``."""
+        where = ": ".join(p for p in (self.style, self.argument) if p)
+        tail = f" [{where}]" if where else ""
+        return f"{self.path}: {self.before!r} → {self.after!r}  ({self.rule}){tail}"
 
 
 @dataclass(frozen=True)
