@@ -34,7 +34,7 @@ from ..credentials import scrubbed
 from ..errors import ConfigError, UsageError
 from ..scenarios import Environment
 
-ENV_VERSION = 1
+ENV_VERSION = 2  # 2: uv compiles bytecode, as pip does
 ENV_TOOL = "TTFB_LAB_ENV_TOOL"
 ENV_CACHE = "TTFB_LAB_CACHE"
 BUILD_TIMEOUT_S = 3600.0
@@ -224,7 +224,11 @@ def _build(root: Path, spec: Environment, *, python: str, path: Path) -> str:
             sources = [f for f in (*spec.requirements, spec.project) if f and f in present]
         args = [a for src in sources for a in ("-r", src)]
         if args:
-            _run([uv, "pip", "install", "--quiet", *target, *args], cwd=root, what=what)
+            # --compile-bytecode: pip writes .pyc files at install time and production
+            # environments have them; without them every import compiles its source, and
+            # under PYTHONDONTWRITEBYTECODE=1 it does so in every sample.
+            install = [uv, "pip", "install", "--quiet", "--compile-bytecode"]
+            _run([*install, *target, *args], cwd=root, what=what)
         return "uv"
     _run([python, "-m", "venv", str(path)], cwd=root, what="python -m venv")
     pip = [str(path / "bin" / "python"), "-m", "pip", "install", "--quiet"]

@@ -240,6 +240,11 @@ def test_a_dependency_bump_is_measured_in_two_environments(tmp_path):
     }
     built = {arm: s["prepare"][arm]["environment"] for arm in ("base", "head")}
     assert all(b["built_s"] and b["tool"] == tool for b in built.values())
+    # installed with bytecode, as pip does: no sample pays to compile the sources
+    pyc = list(
+        (tmp_path / "cache" / "envs").glob("*/lib/python*/site-packages/slowpkg/__pycache__/*.pyc")
+    )
+    assert len(pyc) == 2, pyc
     comment = (repo.parent / "out" / "comment.md").read_text()
     assert "**Dependencies differ between the arms** (`requirements.txt` changed" in comment
     assert "| `slowpkg` | 1.0 | 2.0 |" in comment
