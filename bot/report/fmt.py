@@ -34,7 +34,7 @@ def fmt_s(seconds: float | None) -> str:
     """Seconds for people: ``842 ms`` below one second, ``3.21 s`` above."""
     if seconds is None:
         return "–"
-    if abs(seconds) < 1:
+    if abs(seconds) < 0.9995:  # what rounds to 1000 ms is shown as 1.00 s
         return f"{seconds * 1000:.0f} ms"
     return f"{seconds:.2f} s"
 

@@ -152,3 +152,17 @@ def test_release_report_and_culprit_note():
         run_url="https://github.example/octo/lab/actions/runs/77",
     )
     golden("culprit.md", note)
+
+
+def test_durations_never_read_1000_ms():
+    from bot.report.fmt import fmt_ds, fmt_s
+
+    assert [fmt_s(x) for x in (0.0004, 0.25, 0.9994, 0.99995, 1.0, 12.345)] == [
+        "0 ms",
+        "250 ms",
+        "999 ms",
+        "1.00 s",
+        "1.00 s",
+        "12.35 s",
+    ]
+    assert [fmt_ds(x) for x in (-0.99996, 0.0002, 0.251)] == ["-1.00 s", "±0 ms", "+251 ms"]
