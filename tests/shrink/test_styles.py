@@ -318,17 +318,20 @@ def test_lightning_cli_with_a_config_file_shrinks_file_and_flags(tmp_path):
 
 # --- untouched means untouched ------------------------------------------------------------------
 
+# a production command whose untouched flags include a Python False and an exponent float
+PRODUCTION = (
+    "python",
+    "train.py",
+    "config/train_shakespeare_char.py",
+    "--compile=False",
+    "--learning_rate=1e-3",
+    "--max_iters=5000",
+)
+
 
 def test_untouched_false_and_exponent_flags_kept_exactly(tmp_path):
     nanogpt(tmp_path)
-    argv = [
-        "python",
-        "train.py",
-        "config/train_shakespeare_char.py",
-        "--compile=False",
-        "--learning_rate=1e-3",
-        "--max_iters=5000",
-    ]
+    argv = list(PRODUCTION)
     out = shrunk(argv, tmp_path)
     assert out.argv[3] == "--compile=False" and out.argv[4] == "--learning_rate=1e-3"
     assert out.argv[5] == "--max_iters=2"
@@ -354,14 +357,7 @@ def test_cli_keeps_untouched_flags_and_reports_styles(tmp_path, monkeypatch, cap
 def test_shrunk_nanogpt_command_runs_and_sees_the_shrunk_values(tmp_path):
     """The trainer's own configurator (literal_eval + type check) accepts the shrunk command."""
     nanogpt(tmp_path)
-    argv = [
-        "python",
-        "train.py",
-        "config/train_shakespeare_char.py",
-        "--compile=False",
-        "--learning_rate=1e-3",
-        "--max_iters=5000",
-    ]
+    argv = list(PRODUCTION)
     out = shrunk(argv, tmp_path, device="cpu")
     proc = subprocess.run(
         [PYTHON, *out.argv[1:]], cwd=tmp_path, capture_output=True, text=True, check=False
