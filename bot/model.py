@@ -75,6 +75,7 @@ class Job:
     label: str = ""  # which arm this job belongs to ("base", "head"): logs and fake executors
     scenario: str = ""  # which scenario (or ad-hoc command) it measures
     shrink: Mapping[str, Any] | None = None  # what the shrinker changed (report), if anything
+    importtime: bool = False  # run with PYTHONPROFILEIMPORTTIME=1 and keep its lines
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class Sample:
     probe_self_s: float | None = None  # time in probe code before the first batch, if asked
     torch: str | None = None  # torch version the measured process imported
     eval_forwards: int = 0  # eval / no-grad forwards before the first training forward
+    importtime: str | None = None  # the `import time:` lines, for an importtime job
 
     @property
     def ok(self) -> bool:

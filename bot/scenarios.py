@@ -24,6 +24,7 @@ from .shrink.spec import ShrinkSpec
 
 DEFAULT_TIMEOUT_S = 300.0
 DEFAULT_FLOOR_PCT = 2.0
+DEFAULT_INSTRUCTIONS_PCT = 1.0  # CPU work: its noise is ~1000x smaller than wall time's
 DEFAULT_RUNNER = ("ubuntu-latest",)
 GPU_RUNNER = ("self-hosted", "gpu")
 SUFFIXES = (".yaml", ".yml")
@@ -101,8 +102,10 @@ class Scenario:
     resources: Resources = Resources()
     stop: Stop = Stop()
     first_batch: str = "auto"
+    instructions: str = "auto"  # count CPU work to first batch: auto | on | off
     timeout_s: float = DEFAULT_TIMEOUT_S
     floor_pct: float = DEFAULT_FLOOR_PCT
+    instructions_pct: float = DEFAULT_INSTRUCTIONS_PCT
     tags: tuple[str, ...] = ()
     source: Path | None = None  # the YAML file, when loaded from one
 
@@ -195,6 +198,10 @@ def parse_scenario(data: Any, *, source: str | Path = "<scenario>") -> Scenario:
         ),
         stop=stop,
         first_batch=data.get("first_batch", "auto"),
+        instructions=data.get("instructions", "auto"),
+        instructions_pct=float(
+            data.get("threshold", {}).get("instructions_pct", DEFAULT_INSTRUCTIONS_PCT)
+        ),
         timeout_s=float(data.get("timeout_s", DEFAULT_TIMEOUT_S)),
         floor_pct=float(data.get("threshold", {}).get("floor_pct", DEFAULT_FLOOR_PCT)),
         tags=tuple(data.get("tags", ())),

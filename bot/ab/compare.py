@@ -19,11 +19,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..model import Executor, Pair, Progress, Verdict
 from ..stats import paired
 from ..stats.verdict import Analysis, Confirmation, Decision, Policy, confirm, decide, with_family
 from ..store.files import SampleLog
+from . import attribution
+from .counting import Counting, WorkRun, count_work
 from .schedule import ABRun, Scheduler, confirmation_size, run_confirmation, run_primary
 from .targets import Target
 
@@ -40,6 +43,8 @@ class ScenarioOutcome:
     analysis: Analysis | None
     confirmation_pairs: tuple[Pair, ...] = ()
     confirmation_note: str = ""
+    work: WorkRun | None = None  # instruction counts, when counted
+    attribution: Mapping[str, Any] | None = None  # which imports changed, when attributed
 
     @property
     def verdict(self) -> Verdict:
@@ -93,6 +98,8 @@ def compare(
     family_size: int | None = None,
     log: SampleLog | None = None,
     record: Record | None = None,
+    counting: Counting | None = None,
+    attribute: bool | None = None,
 ) -> Comparison:
     """Compare every target's base and head (see the module docstring).
 
@@ -112,12 +119,24 @@ def compare(
         if t.base is not None and t.head is not None
     }
     primaries: dict[str, ABRun] = {}
+    works: dict[str, WorkRun] = {}
     for i, t in enumerate(active):
+        if counting is not None and t.instructions != "off" and t.base and t.head:
+            works[t.name] = count_work(
+                counting,
+                t.base,
+                t.head,
+                name=t.name,
+                progress=progress,
+                threshold_pct=t.instructions_pct,
+            )
+        work = works[t.name].work if t.name in works else None
         primaries[t.name] = run_primary(
             schedulers[t.name],
             policy_for(policy, t),
             family_factor=family,
             deadline=deadlines.share(len(active) - i, PRIMARY_SHARE),
+            quiet_work=bool(work and work.unchanged),
         )
     finals = _final_analyses(active, primaries, policy, family=family)
     with_findings = [t.name for t in active if (a := finals.get(t.name)) and a.finding]
@@ -136,6 +155,9 @@ def compare(
                 deadline=deadlines.share(left),
                 progress=progress,
             )
+            if t.name in works:
+                outcome = _with_work(outcome, works[t.name], policy_for(policy, t))
+            outcome = _attributed(outcome, executor, attribute, progress)
         else:
             outcome = _not_run(t, policy)
         if record is not None:
@@ -213,3 +235,31 @@ def _finish(
         progress(f"{target.name}: confirmation, {note} → {state}")
     decision = decide(analysis, policy=policy, confirmation=conf)
     return ScenarioOutcome(target, decision, primary, analysis, pairs, note)
+
+
+def _with_work(outcome: ScenarioOutcome, run: WorkRun, policy: Policy) -> ScenarioOutcome:
+    """The outcome decided again with the CPU-work endpoint (a broken one stays broken)."""
+    if outcome.verdict in (Verdict.BROKEN, Verdict.SKIPPED) or outcome.analysis is None:
+        return replace(outcome, work=run)
+    confirmation = outcome.decision.confirmation
+    if outcome.decision.finding is not None and outcome.decision.finding.kind == "instructions":
+        confirmation = None
+    decision = decide(outcome.analysis, policy=policy, confirmation=confirmation, work=run.work)
+    if run.note:
+        decision = replace(decision, notes=(*decision.notes, run.note))
+    return replace(outcome, decision=decision, work=run)
+
+
+def _attributed(
+    outcome: ScenarioOutcome, executor: Executor, wanted: bool | None, progress: Progress | None
+) -> ScenarioOutcome:
+    """Attribution samples for a finding (``wanted`` None) or for every scenario (True)."""
+    t = outcome.target
+    if wanted is False or t.base is None or t.head is None or outcome.verdict is Verdict.BROKEN:
+        return outcome
+    if not getattr(executor, "can_attribute", True):  # a scripted run without import times
+        return outcome
+    if wanted is None and outcome.decision.finding is None:
+        return outcome
+    doc = attribution.attribute(t.base, t.head, executor, name=t.name, progress=progress)
+    return replace(outcome, attribution=doc)

@@ -202,6 +202,10 @@ def scenario_json(o: ScenarioOutcome, policy: Policy) -> dict[str, Any]:
     if o.analysis is not None:
         doc.update(_measured(o.analysis, policy))
         doc.update(_evidence(o))
+    doc["instructions"] = o.work.work.to_json() if o.work and o.work.work else None
+    doc["attribution"] = dict(o.attribution) if o.attribution is not None else None
+    if o.work and o.work.note:
+        doc["instructions_note"] = o.work.note
     if o.primary is not None:
         for arm in ("base", "head"):
             ok = [getattr(p, arm) for p in o.primary.pairs if getattr(p, arm).ok]

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..model import Executor, Job, Sample
+from ..stats import importtime
+from ..stats.instructions import spread_pct
 from ..stats.summary import Summary
 from ..store.files import SampleLog
+from .counting import Counter
 
 MEASURE_VERSION = 1
 
@@ -72,3 +76,34 @@ def measurement_json(
         doc["samples"] = targets[0]["samples"]
         doc["summary"] = targets[0]["summary"]
     return doc
+
+
+def count_instructions(counter: Counter, job: Job, *, runs: int = 2) -> str:
+    """``measure --instructions``: one line on the CPU work to first batch of ``runs`` counts."""
+    counts = []
+    for _ in range(runs):
+        count = counter.count(job)
+        if count.status != "ok" or count.instructions is None:
+            return f"CPU work to first batch: not counted ({count.status}: {count.error})"
+        counts.append(count.instructions)
+    median = sorted(counts)[len(counts) // 2]
+    settings = "; ".join(counter.settings)
+    return (
+        f"CPU work to first batch: {median:,} instructions ({runs} runs under {counter.name}, "
+        f"spread {spread_pct(counts):.4f}%; {settings})"
+    )
+
+
+def import_profile(executor: Executor, job: Job, *, runs: int = 1, top: int = 15) -> str:
+    """``measure --importtime``: the slowest imports, from samples under ``-X importtime``."""
+    trees = []
+    for _ in range(runs):
+        sample = executor.run(replace(job, importtime=True))
+        if not sample.ok or not sample.importtime:
+            return f"import profile: sample {sample.status}: {sample.error or 'no output'}"
+        trees.append(importtime.parse(sample.importtime))
+    lines = [f"slowest imports (cumulative, -X importtime, {runs} sample(s)):"]
+    for imp in importtime.top_imports(trees, n=top):
+        indent = "  " if imp.within else ""
+        lines.append(f"  {imp.cumulative_s * 1000:8.0f} ms  {indent}{imp.name}")
+    return "\n".join(lines)

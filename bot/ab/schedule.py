@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from ..model import Executor, Job, Pair, Progress, Sample
-from ..stats.verdict import Analysis, Policy, analyze
+from ..stats.verdict import Analysis, Policy, analyze, moved_segments
 from ..store.files import SampleLog
 
 
@@ -116,10 +116,13 @@ def run_primary(
     *,
     family_factor: float,
     deadline: float | None = None,
+    quiet_work: bool = False,
 ) -> ABRun:
     """Warm up, then sample in ABBA blocks with a look at each planned size (see module doc).
 
     The time budget applies from the second look on: a scenario always gets its first.
+    ``quiet_work``: the instruction counts found the CPU work unchanged, so a look without a
+    finding and without a moved phase segment is decisive (``no_change``) too.
     """
     started = time.monotonic()
     warmups, broken = scheduler.warm_up()
@@ -151,9 +154,11 @@ def run_primary(
         looks_done.append(len(pairs))
         if scheduler.progress:
             scheduler.progress(_look_line(scheduler.name, analysis))
+        where = f"at look {look + 1} of {len(policy.looks)}"
         if analysis.decisive:
-            where = f"at look {look + 1} of {len(policy.looks)}"
             return done(f"decisive ({analysis.decisive}) {where}", analysis)
+        if quiet_work and analysis.finding is None and not moved_segments(analysis):
+            return done(f"decisive (CPU work unchanged, no phase moved) {where}", analysis)
     return done("last planned look reached", analysis)
 
 

@@ -16,6 +16,7 @@ from ..store.files import SampleLog
 from ..store.recorder import Recorder
 from . import arms
 from .compare import Comparison, compare
+from .counting import Counting
 from .prepare import Preparer
 from .record import Recording
 from .targets import Overrides, Threshold, build_target
@@ -66,6 +67,8 @@ def run(
     log_path: Path,
     recorder: Recorder | None = None,
     progress: Progress | None = None,
+    counting: Counting | None = None,
+    attribute: bool | None = None,
 ) -> Session:
     """Prepare both arms, compare them on every scenario, record, clean up (worktrees)."""
     with (
@@ -106,5 +109,7 @@ def run(
                 family_size=request.family_size,
                 log=log,
                 record=record,
+                counting=counting,
+                attribute=attribute,
             )
     return Session(comparison, base, head, log_path)

@@ -23,7 +23,14 @@ from pathlib import Path
 from ..errors import ConfigError, UsageError
 from ..exec import host
 from ..model import Job
-from ..scenarios import DEFAULT_FLOOR_PCT, DEFAULT_TIMEOUT_S, Environment, Input, Scenario
+from ..scenarios import (
+    DEFAULT_FLOOR_PCT,
+    DEFAULT_INSTRUCTIONS_PCT,
+    DEFAULT_TIMEOUT_S,
+    Environment,
+    Input,
+    Scenario,
+)
 from ..shrink import apply as shrink_apply
 from ..store.thresholds import Threshold
 from . import envs
@@ -44,6 +51,8 @@ class Target:
     description: str = ""
     broken: str | None = None  # the arms could not even be prepared (e.g. shrink validation)
     prepared: Mapping[str, Prepared] = field(default_factory=dict)  # "base"/"head" -> what
+    instructions: str = "auto"  # count CPU work: auto | on | off (the scenario's setting)
+    instructions_pct: float = 1.0  # its threshold
 
     @property
     def runnable(self) -> bool:
@@ -61,6 +70,7 @@ class Overrides:
     setup: tuple[str, ...] = ()  # --setup, instead of a scenario's own
     arm_envs: bool = False  # --arm-envs: per-arm environments for every target
     env_files: tuple[str, ...] = ()  # --env-file: the dependency files (default: detected)
+    instructions: str | None = None  # --instructions auto|on|off, over every scenario's own
 
     def apply(self, job: Job) -> Job:
         if self.timeout_s is not None:
@@ -242,7 +252,17 @@ def build_target(
                 description=description,
                 prepared=prepared,
             )
-    return Target(name, jobs[0], jobs[1], pct, note, description=description, prepared=prepared)
+    return Target(
+        name,
+        jobs[0],
+        jobs[1],
+        pct,
+        note,
+        description=description,
+        prepared=prepared,
+        instructions=overrides.instructions or (scenario.instructions if scenario else "auto"),
+        instructions_pct=scenario.instructions_pct if scenario else DEFAULT_INSTRUCTIONS_PCT,
+    )
 
 
 def floor_threshold(name: str, floor: float) -> tuple[float, str]:

@@ -10,11 +10,13 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from .. import git, probe
+from ..ab.counting import Counting, resolve_counting
 from ..ab.measure import SampleProgress
 from ..ab.prepare import Preparer
 from ..errors import UsageError
@@ -219,6 +221,36 @@ def prepare_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "arm_envs": bool(args.arm_envs or args.env_file),
         "env_files": tuple(args.env_file or ()),
     }
+
+
+def add_instructions_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--instructions",
+        choices=("auto", "on", "off"),
+        help="count CPU work to first batch (instructions, under valgrind or perf); "
+        "default: each scenario's setting (auto: when a backend is available)",
+    )
+    p.add_argument(
+        "--instructions-backend",
+        choices=("auto", "perf", "valgrind", "callgrind"),
+        default="auto",
+        help="which counter (default auto: perf where the host has counters, else valgrind's "
+        "callgrind; valgrind: cachegrind, faster, counts forked workers' inherited work again)",
+    )
+
+
+def counting(
+    args: argparse.Namespace, executor: Executor, scenarios: Sequence[Scenario | None]
+) -> Counting | None:
+    """The instruction counter for this run (``--instructions``, else the scenarios' own)."""
+    return resolve_counting(
+        args.instructions,
+        scenarios,
+        executor=executor,
+        backend=args.instructions_backend,
+        workdir=preparer().workdir,
+        progress=say,
+    )
 
 
 def add_alpha(p: argparse.ArgumentParser) -> None:

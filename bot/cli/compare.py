@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
             stop=args.stop,
             detect=args.first_batch,
             **common.prepare_overrides(args),
+            instructions=args.instructions,
         ),
         budget_s=args.budget_s,
         family_size=args.family_size,
@@ -97,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
             if out_dir
             else common.samples_path(args, "compare", several=False)
         )
+    executor = common.executor(args)
     result = session.run(
         request,
         repo=root,
@@ -106,11 +108,13 @@ def run(args: argparse.Namespace) -> int:
             looks=plan_looks(args.pairs, args.max_pairs),
             seed=args.seed,
         ),
-        executor=common.executor(args),
+        executor=executor,
         threshold=common.threshold(args, root),
         log_path=log_path,
         recorder=common.recorder(args, root),
         progress=common.say,
+        counting=common.counting(args, executor, request.scenarios),
+        attribute=args.attribute,
     )
     doc = results_document(
         result.comparison,
@@ -157,6 +161,20 @@ def arguments(p: argparse.ArgumentParser) -> None:
         help="auto, mark, forward, dataloader or mark:NAME",
     )
     common.add_prepare_args(p)
+    common.add_instructions_arg(p)
+    attribution = p.add_mutually_exclusive_group()
+    attribution.add_argument(
+        "--attribute",
+        action="store_true",
+        default=None,
+        help="attribute import-time changes for every scenario (default: those with a finding)",
+    )
+    attribution.add_argument(
+        "--no-attribute",
+        dest="attribute",
+        action="store_false",
+        help="never run the -X importtime attribution samples",
+    )
     p.add_argument("--out-dir", metavar="DIR", help="write results.json, comment.md and plots")
     p.add_argument("--samples", metavar="PATH", help="JSONL sample log")
     p.add_argument(

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from .. import git
 from ..ab.arms import Arm
-from ..ab.measure import measurement_json, run_samples
+from ..ab.measure import count_instructions, import_profile, measurement_json, run_samples
 from ..ab.targets import Overrides, gpu_skip_reason, needs_of, scenario_job
 from ..errors import ConfigError, UsageError
-from ..model import Job, Sample
+from ..model import Executor, Job, Sample
 from ..report.measure import render_measure
 from ..scenarios import Scenario
 from ..stats.summary import summarize
@@ -96,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     executor = common.executor(args)
     recorder = common.recorder(args, root) if not args.command else None
     summaries, all_samples = [], {}
+    extras: dict[str, list[str]] = {}
     for name, job, skip in targets:
         if job is None and skip.startswith("broken: "):
             failed = [Sample("crashed", error=skip[len("broken: ") :])]
@@ -125,14 +126,30 @@ def run(args: argparse.Namespace) -> int:
                 )
             )
         failed_warmup = [w for w in warmups if not w.ok]
+        extras[name] = _extras(args, executor, job) if samples else []
         summaries.append(summarize(name, samples or failed_warmup))
         all_samples[name] = samples or failed_warmup
         sys.stderr.write(f"{name}: samples in {log_path}\n")
     print(render_measure(summaries), end="")
+    for name, lines in extras.items():
+        for line in lines:
+            print(f"{name}: {line}" if len(extras) > 1 else line)
     if args.json:
         meta = {"root": str(root), "runs": args.runs, "warmup": args.warmup}
         write_json(args.json, measurement_json(summaries, all_samples, meta))
     return 1 if any(s.failed for s in summaries) else 0
+
+
+def _extras(args: argparse.Namespace, executor: Executor, job: Job) -> list[str]:
+    """The ``--instructions`` and ``--importtime`` lines for one measured job."""
+    lines = []
+    if args.instructions:
+        counting = common.counting(args, executor, [None])
+        if counting is not None:
+            lines.append(count_instructions(counting.counter, job))
+    if args.importtime:
+        lines.append(import_profile(executor, job))
+    return lines
 
 
 NAME = "measure"
@@ -153,6 +170,16 @@ def arguments(p: argparse.ArgumentParser) -> None:
         "--timeout", type=common.positive_float, metavar="S", help="hard timeout per sample"
     )
     common.add_prepare_args(p, inputs=False)
+    p.add_argument(
+        "--instructions",
+        action="store_const",
+        const="on",
+        help="also count CPU work to first batch: instructions, 2 runs under valgrind or perf",
+    )
+    p.add_argument(
+        "--instructions-backend", choices=("auto", "perf", "valgrind", "callgrind"), default="auto"
+    )
+    p.add_argument("--importtime", action="store_true", help="also list the 15 slowest imports")
     p.add_argument(
         "--python", metavar="PATH", help="interpreter `python` means in a scenario or command"
     )

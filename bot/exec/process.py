@@ -52,6 +52,8 @@ def probe_env(job: Job, out: Path, t0_ns: int) -> dict[str, str]:
     env[probe.ENV_STOP] = job.stop
     env[probe.ENV_DETECT] = job.detect
     env[probe.ENV_ROOT] = str(job.root) if job.root else ""
+    if job.importtime:
+        env["PYTHONPROFILEIMPORTTIME"] = "1"
     env[probe.ENV_OUTER_RANKS] = ",".join(
         f"{var}={os.environ[var]}" for var in probe.RANK_VARS if var in os.environ
     )
@@ -142,6 +144,7 @@ class ProcessExecutor:
             probe_self_s=report.get("probe_self_s"),
             torch=report.get("torch"),
             eval_forwards=int(report.get("eval_forwards") or 0),
+            importtime=_importtime_lines(stderr_path) if job.importtime else None,
         )
 
 
@@ -184,6 +187,19 @@ def _read_report(path: Path, notes: list[str]) -> dict[str, Any] | None:
         notes.append(f"probe report of unknown version {data.get('version')!r}")
         return None
     return data
+
+
+IMPORTTIME_MAX_BYTES = 16 * 1024 * 1024
+
+
+def _importtime_lines(path: Path) -> str:
+    """The ``import time:`` lines of a job's stderr (the rest is the job's own output)."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read(IMPORTTIME_MAX_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(line for line in text.splitlines() if line.startswith("import time:"))
 
 
 def _tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:

@@ -20,6 +20,8 @@ arms of a pair (which is what pairing cancels on real shared runners)::
         fail_error: "ValueError: boom"
         eval_forwards: 40       # optional: eval forwards before the training one (with a
                                 # first_eval_forward segment)
+        instructions: 2.0e9     # optional: CPU work to first batch for `--instructions`
+        instructions_sd_pct: 0.002
 
 Arms not named in the spec reuse ``base``. Per-scenario arms go under
 ``scenarios: {NAME: {arms: {...}}}`` and win over the top-level ``arms`` for that scenario.
@@ -29,6 +31,7 @@ No process is started.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +67,8 @@ class ScriptedExecutor:
         self.load_sd = float(spec.get("load_sd_pct", 0.0)) / 100
         self.calls: dict[str, int] = {}
         self._load = 1.0
+        tables = [self.arms, *self.scenarios.values()]
+        self.can_attribute = any("importtime" in arm for t in tables for arm in t.values())
 
     @classmethod
     def from_file(cls, path: str | Path) -> ScriptedExecutor:
@@ -113,4 +118,38 @@ class ScriptedExecutor:
             exit_code=0,
             detected_by="forward",
             eval_forwards=int(arm.get("eval_forwards", 0)),
+            importtime=str(arm.get("importtime", "")) if job.importtime else None,
         )
+
+
+@dataclass(frozen=True)
+class ScriptedCount:
+    status: str
+    instructions: int | None
+    error: str | None = None
+
+
+class ScriptedCounter:
+    """Instruction counts from the spec's ``instructions`` (lognormal ``instructions_sd_pct``)."""
+
+    name = "scripted"
+    settings: tuple[str, ...] = ()
+    slowdown = 1.0
+
+    def __init__(self, executor: ScriptedExecutor) -> None:
+        self.executor = executor
+
+    def count(self, job: Job) -> ScriptedCount:
+        table = self.executor.scenarios.get(job.scenario) or self.executor.arms
+        arm = table[job.label if job.label in table else "base"]
+        if "instructions" not in arm:
+            return ScriptedCount("crashed", None, "fake spec: no 'instructions' for this arm")
+        sd = float(arm.get("instructions_sd_pct", 0.0)) / 100
+        noise = float(np.exp(self.executor.rng.normal(0.0, sd))) if sd else 1.0
+        return ScriptedCount("ok", int(float(arm["instructions"]) * noise))
+
+
+def counts_instructions(spec: ScriptedExecutor) -> bool:
+    """Whether the spec scripts instruction counts for any arm."""
+    tables = [spec.arms, *spec.scenarios.values()]
+    return any("instructions" in arm for table in tables for arm in table.values())

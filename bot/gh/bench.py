@@ -5,10 +5,13 @@ downloads. Runs with a read-only token and no secrets: it executes the pull requ
 from __future__ import annotations
 
 import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..ab import session
 from ..ab.arms import ArmSpec
+from ..ab.counting import resolve_counting
 from ..ab.document import results_document
 from ..report.compare import render_compare_text
 from ..report.files import write_compare_outputs
@@ -36,16 +39,21 @@ def run_bench(bench: Bench, ctx: Context) -> Outputs:
     request = session.Request(
         ArmSpec(bench.base), ArmSpec(bench.head), (scenario,), family_size=bench.family
     )
-    result = session.run(
-        request,
-        repo=ctx.root,
-        policy=Policy(alpha=bench.alpha, looks=plan_looks(10, bench.max_pairs)),
-        executor=ctx.executor,
-        threshold=thresholds.resolver(ctx.history, ctx.runner),
-        log_path=ctx.out_dir / "samples.jsonl",
-        recorder=ctx.recorder,
-        progress=lambda line: print(line, file=sys.stderr, flush=True),
-    )
+    progress = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    with tempfile.TemporaryDirectory(prefix="ttfb-count-") as workdir:
+        result = session.run(
+            request,
+            repo=ctx.root,
+            policy=Policy(alpha=bench.alpha, looks=plan_looks(10, bench.max_pairs)),
+            executor=ctx.executor,
+            threshold=thresholds.resolver(ctx.history, ctx.runner),
+            log_path=ctx.out_dir / "samples.jsonl",
+            recorder=ctx.recorder,
+            progress=progress,
+            counting=resolve_counting(
+                None, (scenario,), executor=ctx.executor, workdir=Path(workdir), progress=progress
+            ),
+        )
     doc = results_document(
         result.comparison,
         base=result.base,

@@ -6,11 +6,13 @@ reporting job never needs the objects that made them) and return strings.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..model import SEVERITY, Verdict
 from .fmt import badge, fmt_ci, fmt_ds, fmt_p, fmt_pct, fmt_s, md_code, md_text, p_is, word
+from .notes import dependency_groups, dependency_note, scenario_notes
 from .templates import render
 
 COMMENT_MARKER = "<!-- ttfb-lab:report -->"
@@ -45,6 +47,8 @@ def sentence(s: Mapping[str, Any]) -> str:
         return f"{text} — confirmed"
     if verdict is Verdict.INCONCLUSIVE and finding:
         return f"{text} — not reproduced by the confirmation run"
+    if verdict is Verdict.NO_CHANGE and s["reason"].startswith("CPU work"):
+        return f"{text} — no change: {s['reason']}"
     if verdict is Verdict.NO_CHANGE:
         return f"{text} — no change beyond ±{s['threshold_pct']:g}%"
     return f"{text} — {s['reason']}"
@@ -66,6 +70,8 @@ def _confirmation_cell(s: Mapping[str, Any]) -> str:
     if c is None:
         return "–" if not s.get("finding") else "not run"
     word = "confirmed" if c["reproduced"] else "not reproduced"
+    if c.get("endpoint") == "instructions":
+        return f"{word} ({c['delta_pct']:+.2f}% instructions, 1+1 counts)"
     return f"{word} ({fmt_pct(c['delta_pct'])}, {p_is(c['p_one_sided'])}, {c['pairs']} pairs)"
 
 
@@ -114,7 +120,35 @@ def phase_rows(s: Mapping[str, Any]) -> list[list[str]]:
                 "**yes**" if cpu["significant"] else "no",
             ]
         )
+    work = s.get("instructions")
+    if work:
+        rows.append(work_row(work))
     return rows
+
+
+def fmt_count(n: float) -> str:
+    """Instructions for people: ``1.234e9`` → ``1.234 G``."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.3f} {unit}"
+    return f"{n:.0f}"
+
+
+def work_row(w: Mapping[str, Any]) -> list[str]:
+    """The CPU-work row of the phase table: median counts, change, range of the repeats."""
+    base, head = statistics.median(w["base"]), statistics.median(w["head"])
+    delta = head - base
+    verdict = "unstable" if not w["stable"] else ("**yes**" if w["direction"] else "no")
+    return [
+        "CPU work to first batch (instructions)",
+        fmt_count(base),
+        fmt_count(head),
+        ("+" if delta >= 0 else "-") + fmt_count(abs(delta)),
+        f"{w['delta_pct']:+.2f}%",
+        f"spread ±{w['spread_pct']:.3f}%",
+        f"{len(w['base'])}+{len(w['head'])} runs",
+        verdict,
+    ]
 
 
 def mde_line(s: Mapping[str, Any]) -> str:
@@ -131,81 +165,6 @@ def mde_line(s: Mapping[str, Any]) -> str:
         else f"threshold {s['threshold_pct']:g}% ({note})"
     )
     return f"{threshold}; {text} (80% power)"
-
-
-def evaluation_note(s: Mapping[str, Any]) -> str:
-    """What an evaluation before the first training batch cost in each arm, if there was one."""
-    base, head = s.get("base") or {}, s.get("head") or {}
-    if base.get("eval_median_s") is None and head.get("eval_median_s") is None:
-        return ""
-    forwards = max(int(base.get("eval_forwards") or 0), int(head.get("eval_forwards") or 0))
-    return (
-        f"evaluation before training: base {fmt_s(base.get('eval_median_s'))}, "
-        f"head {fmt_s(head.get('eval_median_s'))} ({forwards} "
-        f"{'forward' if forwards == 1 else 'forwards'}), included in TTFB"
-    )
-
-
-def setup_note(s: Mapping[str, Any]) -> str:
-    """How long each arm's setup command took (never part of TTFB)."""
-    prepare = s.get("prepare") or {}
-    times = {arm: (prepare.get(arm) or {}).get("setup_s") for arm in ("base", "head")}
-    if all(t is None for t in times.values()):
-        return ""
-    command = " ".join((prepare.get("base") or prepare.get("head") or {}).get("setup") or [])
-    return (
-        f"setup `{command}`: base {fmt_s(times['base'])}, head {fmt_s(times['head'])}, "
-        "not counted in TTFB"
-    )
-
-
-def scenario_notes(s: Mapping[str, Any]) -> list[str]:
-    return [n for n in (*s.get("notes", []), evaluation_note(s), setup_note(s)) if n]
-
-
-MAX_PACKAGE_ROWS = 30
-
-
-def dependency_note(s: Mapping[str, Any]) -> str:
-    """One line for the terminal: which dependency files and package versions differ."""
-    deps = s.get("dependencies")
-    if not deps or deps.get("shared"):
-        return ""
-    changes = [
-        f"{p['name']} {p['base'] or 'not installed'} → {p['head'] or 'not installed'}"
-        for p in deps.get("packages") or []
-    ]
-    files = ", ".join(deps.get("files_changed") or ()) or "(none)"
-    shown = "; ".join(changes[:10]) + (f"; …{len(changes) - 10} more" if len(changes) > 10 else "")
-    return f"dependencies differ ({files} changed): {shown or 'no package version differs'}"
-
-
-def dependency_groups(scenarios: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Per distinct change of dependencies: the scenarios, changed files and package rows."""
-    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for s in scenarios:
-        deps = s.get("dependencies")
-        if not deps or deps.get("shared"):
-            continue
-        packages = deps.get("packages") or []
-        key = (
-            tuple(deps.get("files_changed") or ()),
-            tuple((p["name"], p["base"], p["head"]) for p in packages),
-        )
-        group = groups.setdefault(
-            key,
-            {
-                "scenarios": [],
-                "files": ", ".join(md_code(f) for f in key[0]) or "(none)",
-                "rows": [
-                    [md_code(n), md_text(b or "not installed"), md_text(h or "not installed")]
-                    for n, b, h in key[1][:MAX_PACKAGE_ROWS]
-                ],
-                "hidden": max(0, len(key[1]) - MAX_PACKAGE_ROWS),
-            },
-        )
-        group["scenarios"].append(md_code(s["name"]))
-    return list(groups.values())
 
 
 def sample_rows(s: Mapping[str, Any]) -> list[list[str]]:
@@ -230,7 +189,7 @@ def compare_view(
     ordered = sorted(scenarios, key=lambda s: (severity(s), s["name"]))
     shown = ordered if max_rows is None else ordered[:max_rows]
     w = worst(scenarios)
-    with_phases = [s for s in shown if s.get("phases") or s.get("cpu")]
+    with_phases = [s for s in shown if s.get("phases") or s.get("cpu") or s.get("instructions")]
     if phases == "findings":
         with_phases = [s for s in with_phases if s.get("finding")]
     elif phases == "none":

@@ -71,6 +71,7 @@ class ScenarioInfo:
     gpu: int = 0
     runner: tuple[str, ...] = ("ubuntu-latest",)
     tags: tuple[str, ...] = ()
+    counted: bool = True  # its CPU work may be counted (scenario ``instructions`` is not off)
 
 
 @dataclass(frozen=True)
@@ -160,4 +161,5 @@ def scenario_info(scenario: Scenario, *, root: Path) -> ScenarioInfo:
         gpu=scenario.resources.gpu,
         runner=tuple(scenario.resources.runner),
         tags=tuple(scenario.tags),
+        counted=scenario.instructions != "off",
     )

@@ -12,7 +12,8 @@ own YAML and config files). Seed and own-file hits make a scenario a **must-run*
 rate ``r`` at which changes to that file moved the scenario's TTFB (Beta(1, 9) prior:
 (moved + 1) / (compares + 10)), the chance that the change moves the scenario is
 ``1 - Π(1 - strength · r)`` over its touches, raised by up to ×2 for a scenario not run for 30
-days. **Cost** is ``est_seconds × (2 · pairs + 2)``.
+days. **Cost** is ``est_seconds × (2 · pairs + 2)``, plus ``est_seconds × slowdown × 6`` for a
+scenario whose CPU work is counted (``Settings.count_slowdown``).
 
 **Coverage.** A regression lives in the changed code; scenarios are detectors of it. Once a
 chosen scenario imports a changed path, a second importer of the same path adds little: each
@@ -105,6 +106,17 @@ class Settings:
     explore: float = 0.1  # chance of running one scenario nothing selected
     explore_gpu: bool = False  # may exploration spend the GPU budget?
     seed: int = 0
+    # Counting CPU work (instructions) costs est_seconds × slowdown per counting run, 2+2 runs
+    # and 1+1 to confirm; 0: the bench does not count (no backend, or --instructions off).
+    count_slowdown: float = 0.0
+    count_runs: int = 6
+
+
+def cost_of(s: ScenarioInfo, settings: Settings) -> float:
+    """Seconds a scenario is expected to take: its pairs, and its counting runs if counted."""
+    timed = s.est_seconds * (2 * settings.pairs + 2)
+    counted = s.est_seconds * settings.count_slowdown * settings.count_runs if s.counted else 0.0
+    return timed + counted
 
 
 @dataclass(frozen=True)
@@ -184,7 +196,7 @@ class _Selection:
         self.budgets = dict(budgets)
         self.left = dict(budgets)
         self.learned = learned
-        self.cost = {s.name: s.est_seconds * (2 * settings.pairs + 2) for s in scenarios}
+        self.cost = {s.name: cost_of(s, settings) for s in scenarios}
         # per changed path: the share a regression in it would stay unseen by the chosen ones
         self.residual: dict[str, float] = {}
         self.first_cover: dict[str, str] = {}
@@ -320,16 +332,22 @@ def _budget_json(sel: _Selection, settings: Settings) -> dict[str, Any]:
         "explore_probability": settings.explore,
         "explore_gpu": settings.explore_gpu,
         "pairs": settings.pairs,
+        "count_slowdown": settings.count_slowdown,
     }
 
 
 def plan_requested(
-    scenarios: Sequence[ScenarioInfo], *, requested_by: str, pairs: int = 20
+    scenarios: Sequence[ScenarioInfo],
+    *,
+    requested_by: str,
+    pairs: int = 20,
+    settings: Settings | None = None,
 ) -> Plan:
     """A plan of exactly the scenarios someone asked for (``/ttfb rerun scenario=…``)."""
     who = f"requested by @{requested_by}" if requested_by else "requested"
+    settings = replace(settings or Settings(), pairs=pairs)
     picks = tuple(
-        Pick(s.name, who, 0.0, s.est_seconds * (2 * pairs + 2), s.runner, bool(s.gpu), "requested")
+        Pick(s.name, who, 0.0, cost_of(s, settings), s.runner, bool(s.gpu), "requested")
         for s in scenarios
     )
     spent = {b: sum(p.cost_s for p in picks if p.gpu == (b == "gpu")) for b in ("cpu", "gpu")}

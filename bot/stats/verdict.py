@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from ..model import Pair, Verdict
 from . import paired, sequential
 from .endpoints import Endpoint, confirmation_values, estimate
+from .instructions import Work
 
 DECISION_TEST = "ttest"
 
@@ -291,8 +292,15 @@ def decide(
     confirmation: Confirmation | None = None,
     broken: str | None = None,
     skipped: str | None = None,
+    work: Work | None = None,
 ) -> Decision:
-    """The final verdict of one scenario."""
+    """The final verdict of one scenario.
+
+    A confirmed wall-time finding decides. Otherwise a confirmed finding on CPU work
+    (instruction counts, ``work``) does: a spread regression wall time cannot resolve. With
+    neither, CPU work that did not move and no moved phase segment is ``no_change``, whatever
+    the width of the wall-time CI.
+    """
     if skipped:
         return Decision(Verdict.SKIPPED, skipped)
     if broken:
@@ -301,16 +309,21 @@ def decide(
         return Decision(Verdict.INCONCLUSIVE, "no pairs measured")
     notes = analysis.notes
     total = analysis.total.result
-    if analysis.finding is not None:
-        f = analysis.finding
-        if confirmation is not None and confirmation.reproduced:
-            kind = Verdict.REGRESSION if f.direction > 0 else Verdict.IMPROVEMENT
-            return Decision(kind, f"{f.summary}; confirmed", f, confirmation, notes)
+    wall = analysis.finding
+    if wall is not None and confirmation is not None and confirmation.reproduced:
+        kind = Verdict.REGRESSION if wall.direction > 0 else Verdict.IMPROVEMENT
+        return Decision(kind, f"{wall.summary}; confirmed", wall, confirmation, notes)
+    if work is not None and work.direction:
+        return _work_decision(work, notes)
+    if wall is not None:
         why = "not reproduced" if confirmation is not None else "no confirmation run"
-        return Decision(Verdict.INCONCLUSIVE, f"{f.summary}; {why}", f, confirmation, notes)
+        return Decision(Verdict.INCONCLUSIVE, f"{wall.summary}; {why}", wall, confirmation, notes)
     if not total.usable:
         return Decision(Verdict.INCONCLUSIVE, f"cannot test: {total.degenerate}", notes=notes)
     t = policy.threshold_pct
+    within = f"wall time within {total.ci_low_pct:+.1f}% … {total.ci_high_pct:+.1f}%"
+    if work is not None and work.unchanged and not moved_segments(analysis):
+        return Decision(Verdict.NO_CHANGE, f"{work.summary()}; {within}", notes=notes)
     if -t < total.ci_low_pct and total.ci_high_pct < t:
         return Decision(Verdict.NO_CHANGE, f"95% CI inside ±{t:g}%", notes=notes)
     return Decision(
@@ -319,3 +332,25 @@ def decide(
         f"({total.ci_low_pct:+.1f}% to {total.ci_high_pct:+.1f}%) is wider than ±{t:g}%",
         notes=notes,
     )
+
+
+def moved_segments(analysis: Analysis) -> list[Endpoint]:
+    """The phase segments this look found significant (either direction)."""
+    return [e for e in analysis.endpoints if e.kind == "segment" and e.significant]
+
+
+def _work_decision(work: Work, notes: tuple[str, ...]) -> Decision:
+    """A finding on CPU work alone, confirmed or not by its fresh count per arm."""
+    finding = Finding(
+        work.direction, "instructions", "instructions", work.delta_pct, work.summary()
+    )
+    if work.confirmed is None:
+        return Decision(Verdict.INCONCLUSIVE, f"{work.summary()}; no confirmation count", finding)
+    assert work.confirm_base is not None and work.confirm_head is not None
+    change = (work.confirm_head / work.confirm_base - 1) * 100
+    conf = Confirmation("instructions", 1, change, change, change, None, work.confirmed)
+    if not work.confirmed:
+        reason = f"{work.summary()}; not reproduced ({change:+.2f}% in the confirming count)"
+        return Decision(Verdict.INCONCLUSIVE, reason, finding, conf, notes)
+    kind = Verdict.REGRESSION if work.direction > 0 else Verdict.IMPROVEMENT
+    return Decision(kind, f"{work.summary()}; confirmed", finding, conf, notes)

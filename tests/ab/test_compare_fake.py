@@ -232,3 +232,42 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
         assert code == 2, args
         assert expected in err, err
         assert err.count("\n") == 1, err
+
+
+def work_spec(tmp_path: Path, head_pct: float, *, sd: float = 8) -> Path:
+    """Noisy wall times (8% per segment) that do not move, as a spread 3% change is lost in
+    them, and instruction counts that repeat to 0.002% and carry the change."""
+    arms = {
+        "base": {"segments": SEGMENTS, "sd_pct": sd, "instructions": 2e9},
+        "head": {"segments": SEGMENTS, "sd_pct": sd, "instructions": 2e9 * (1 + head_pct / 100)},
+    }
+    for arm in arms.values():
+        arm["instructions_sd_pct"] = 0.002
+    path = tmp_path / f"work-{head_pct}.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "seed": 5, "arms": arms}, sort_keys=False))
+    return path
+
+
+def test_a_spread_change_is_found_by_cpu_work_and_confirmed(tmp_path):
+    code, doc = run_compare(tmp_path, work_spec(tmp_path, 3.0), "--instructions", "on", "--gate")
+    (s,) = doc["scenarios"]
+    assert s["verdict"] == "regression" and s["confirmed"] is True
+    assert s["finding"]["kind"] == "instructions"
+    work = s["instructions"]
+    assert work["stable"] and work["direction"] == 1 and 2.9 < work["delta_pct"] < 3.1
+    assert work["confirm"]["reproduced"] is True
+    comment = report.render_comment(doc)
+    assert "CPU work to first batch (instructions)" in comment
+    assert "confirmed (+3.00% instructions, 1+1 counts)" in comment
+    assert code == 1
+
+
+def test_unchanged_cpu_work_ends_an_aa_early_as_no_change(tmp_path):
+    code, doc = run_compare(tmp_path, work_spec(tmp_path, 0.0), "--instructions", "on")
+    (s,) = doc["scenarios"]
+    assert s["verdict"] == "no_change", s["reason"]
+    assert s["reason"].startswith("CPU work to first batch unchanged")
+    assert s["pairs"] == 10  # stopped at the first look, not after 80 pairs
+    _, without = run_compare(tmp_path, work_spec(tmp_path, 0.0), "--instructions", "off")
+    assert without["scenarios"][0]["instructions"] is None
+    assert without["scenarios"][0]["pairs"] > 10  # wall time alone needs more pairs here

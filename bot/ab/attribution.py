@@ -1,0 +1,74 @@
+"""Which import it was: dedicated attribution samples of both arms, under ``-X importtime``.
+
+They are never the timed samples: ``PYTHONPROFILEIMPORTTIME`` adds its own cost. ``runs``
+samples per arm, alternating, each keeping its ``import time:`` lines; then
+``bot.stats.importtime`` finds what head newly imports (and no longer imports), with the first
+repository file on the import chain (from the files the probe saw imported), and the paired
+change of cumulative import time per top-level package. Runs by default for a scenario with a
+finding, and for every scenario on request (``--attribute``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from ..model import Executor, Job, Progress, Sample
+from ..stats import importtime
+
+DEFAULT_RUNS = 3
+
+
+def script_of(job: Job) -> str | None:
+    """The repository file the job runs as ``__main__`` (``python x.py`` or ``-m pkg.mod``)."""
+    argv = list(job.argv)
+    for i, arg in enumerate(argv[1:], start=1):
+        if arg == "-m" and i + 1 < len(argv):
+            return argv[i + 1].replace(".", "/") + ".py"
+        if arg.endswith(".py") and not arg.startswith("-"):
+            path = (job.cwd / arg).resolve()
+            root = (job.root or job.cwd).resolve()
+            return path.relative_to(root).as_posix() if path.is_relative_to(root) else arg
+        if not arg.startswith("-"):
+            return None
+    return None
+
+
+def attribute(
+    base: Job,
+    head: Job,
+    executor: Executor,
+    *,
+    name: str,
+    runs: int = DEFAULT_RUNS,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The attribution document of one target (``{"error": …}`` when the samples failed)."""
+    if progress:
+        progress(f"{name}: attributing imports, {runs}+{runs} samples under -X importtime")
+    jobs = {"base": replace(base, importtime=True), "head": replace(head, importtime=True)}
+    got: dict[str, list[Sample]] = {"base": [], "head": []}
+    for i in range(runs):
+        for arm in ("base", "head") if i % 2 == 0 else ("head", "base"):
+            sample = executor.run(jobs[arm])
+            if not sample.ok or not sample.importtime:
+                why = sample.error or (
+                    "no import-time output (not a Python process?)" if sample.ok else sample.status
+                )
+                return {"error": f"{arm} attribution sample: {why}"}
+            got[arm].append(sample)
+    files = {f for s in got["base"] + got["head"] for f in s.imported_files}
+    module_files = importtime.module_names_for_files(files)
+    script = script_of(head)
+    if script and script.endswith(".py") and not (head.root or head.cwd).joinpath(script).exists():
+        script = module_files.get(script[:-3].replace("/", "."), script)
+    result = importtime.attribute(
+        [importtime.parse(s.importtime or "") for s in got["base"]],
+        [importtime.parse(s.importtime or "") for s in got["head"]],
+        module_files=module_files,
+        script=script,
+    )
+    doc = result.to_json()
+    doc["sentences"] = result.sentences()
+    doc["runs"] = runs
+    return doc

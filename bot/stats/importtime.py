@@ -1,0 +1,397 @@
+"""Which import it was: ``-X importtime`` traces as trees, and what head imports that base
+does not. Pure.
+
+CPython (``-X importtime`` or ``PYTHONPROFILEIMPORTTIME=1``) writes one stderr line per module
+it loads, once the module has finished loading::
+
+    import time: self [us] | cumulative | imported package
+    import time:       120 |        120 |     torch._utils
+    import time:      1206 |      21034 |   torch
+
+After the last ``|`` come one space and two more per nesting level; a module's children are
+the deeper lines right above it. Importing ``a.b`` loads ``a`` *inside* ``a.b``, so a parent
+package shows as a child of its submodule.
+
+``new_modules`` (set differences: deterministic) and ``first_repo_file`` say which import it
+was, ``package_deltas`` times packages pairwise, ``attribute`` does both.
+
+What a trace cannot say: it records import nesting, not calls, so a module imported lazily
+inside a function the script calls shows at the top level (as imported by the script); imports
+running concurrently in threads share one nesting counter and nest wrongly; and a trace line
+that the job's own stderr broke mid-line is lost, its children going to its importer.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+HEADER = "import time: self [us] | cumulative | imported package"
+_LINE = re.compile(r"import time: +(\d+) \| +(\d+) \|( +)([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
+_STARTUP = frozenset({"site", "sitecustomize", "usercustomize"})  # loaded before the script
+
+
+@dataclass(frozen=True)
+class ImportNode:
+    """One module's line: times in microseconds, ``parent``/``children`` index the tree."""
+
+    name: str
+    self_us: int
+    cumulative_us: int
+    depth: int  # printed nesting level; > 0 on a root: its importer's line never came
+    parent: int | None
+    children: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ImportTree:
+    """One trace's forest: ``nodes`` in print order, ``index`` of each module's only node."""
+
+    nodes: tuple[ImportNode, ...]
+    roots: tuple[int, ...]
+    index: Mapping[str, int]
+
+    def get(self, name: str) -> ImportNode | None:
+        i = self.index.get(name)
+        return None if i is None else self.nodes[i]
+
+    def parent_name(self, name: str) -> str | None:
+        p = self.nodes[self.index[name]].parent
+        return None if p is None else self.nodes[p].name
+
+    def chain(self, name: str) -> tuple[str, ...]:
+        """The importers from the top of the forest down to ``name`` (``name`` last)."""
+        out = []
+        i: int | None = self.index[name]
+        while i is not None:
+            out.append(self.nodes[i].name)
+            i = self.nodes[i].parent
+        return tuple(reversed(out))
+
+    def top_level(self, name: str) -> bool:
+        """Whether the chain to ``name`` starts at depth 0 (the script or start-up loaded it),
+        not at an orphan whose importer's line is missing."""
+        return self.nodes[self.index[self.chain(name)[0]]].depth == 0
+
+    def subtree(self, name: str) -> Iterator[ImportNode]:
+        """``name`` and every module loaded while it loaded, depth first."""
+        todo = [self.index[name]]
+        while todo:
+            node = self.nodes[todo.pop()]
+            yield node
+            todo.extend(node.children)
+
+
+def parse(text: str) -> ImportTree:
+    """The import forest of a stderr text holding an importtime trace.
+
+    Lines not starting with ``import time:`` (the job's own output) are ignored, and so are
+    garbled ones: a bad number, an even indentation, cumulative below self, a name that is not
+    a dotted identifier. Each header line starts a new interpreter (a child process inherits
+    ``PYTHONPROFILEIMPORTTIME``); the nesting restarts there, and a module seen before keeps
+    its first occurrence, a repeat's newly loaded children going to the repeat's importer.
+    """
+    rows: list[tuple[str, int, int, int]] = []
+    children: list[list[int]] = []
+    index: dict[str, int] = {}
+    roots: list[int] = []
+    waiting: list[tuple[int, int]] = []  # finished modules awaiting their importer, and level
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if line == HEADER:
+            roots += [i for i, _ in waiting]
+            waiting.clear()
+            continue
+        m = _LINE.fullmatch(line)
+        if not m or len(m[3]) % 2 == 0 or int(m[2]) < int(m[1]):
+            continue
+        depth = (len(m[3]) - 1) // 2
+        taken: list[int] = []
+        while waiting and waiting[-1][1] > depth:
+            taken.insert(0, waiting.pop()[0])
+        if m[4] in index:  # a repeat: its importer adopts what it loaded
+            waiting += [(i, depth) for i in taken]
+            continue
+        index[m[4]] = len(rows)
+        rows.append((m[4], int(m[1]), int(m[2]), depth))
+        children.append(taken)
+        waiting.append((index[m[4]], depth))
+    roots += [i for i, _ in waiting]
+    parent: list[int | None] = [None] * len(rows)
+    for i, cs in enumerate(children):
+        for c in cs:
+            parent[c] = i
+    nodes = (ImportNode(*row, parent[i], tuple(children[i])) for i, row in enumerate(rows))
+    return ImportTree(tuple(nodes), tuple(roots), index)
+
+
+@dataclass(frozen=True)
+class NewModule:
+    """A module one arm loads and the other never does, at the root of such a subtree."""
+
+    name: str
+    cumulative_s: float  # median over the samples of the loading arm that load it
+    modules: int  # median count of its subtree's modules the other arm never loads (itself too)
+    samples: int  # samples of the loading arm that load it …
+    out_of: int  # … out of this many
+    chain: tuple[str, ...]  # importers from the top level down to it (itself last)
+    top_level: bool  # chain[0] was loaded at depth 0 (not an orphan of a cut trace)
+    first_file: str | None = None  # nearest repository file in the chain (``attribute``)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "chain": list(self.chain)}
+
+
+def new_modules(
+    base: Sequence[ImportTree], head: Sequence[ImportTree], *, min_share: float = 0.5
+) -> tuple[tuple[NewModule, ...], tuple[NewModule, ...]]:
+    """``(added, removed)``: modules loaded in more than ``min_share`` of one arm's samples
+    (a majority by default) and in none of the other's, reported only at the roots of such
+    subtrees, by median cumulative time, largest first. Deterministic: set differences.
+
+    A module is a root when, in at least half the samples loading it, its importer is not
+    itself new. Its chain comes from the first sample that loads it. An empty arm gives
+    nothing (there is nothing to compare with)."""
+    if not base or not head:
+        return (), ()
+    return _appeared(base, head, min_share), _appeared(head, base, min_share)
+
+
+def _appeared(
+    ref: Sequence[ImportTree], arm: Sequence[ImportTree], min_share: float
+) -> tuple[NewModule, ...]:
+    known: set[str] = set().union(*(t.index for t in ref))
+    counts = Counter(name for t in arm for name in t.index if name not in known)
+    new = {name for name, c in counts.items() if c > min_share * len(arm)}
+    found = []
+    for name in new:
+        present = [t for t in arm if name in t.index]
+        rooted = sum(t.parent_name(name) not in new for t in present)
+        if 2 * rooted < len(present):
+            continue
+        cumulative = _median_s(t.nodes[t.index[name]].cumulative_us for t in present)
+        brought = statistics.median_low(
+            [sum(n.name not in known for n in t.subtree(name)) for t in present]
+        )
+        chain, top = present[0].chain(name), present[0].top_level(name)
+        found.append(NewModule(name, cumulative, brought, len(present), len(arm), chain, top))
+    return tuple(sorted(found, key=lambda m: (-m.cumulative_s, m.name)))
+
+
+def module_names_for_files(files: Iterable[str]) -> dict[str, str]:
+    """Dotted module name → repository file, for every name a file may be imported as.
+
+    ``examples/trainer/telemetry.py`` gives ``examples.trainer.telemetry``,
+    ``trainer.telemetry`` and ``telemetry`` (any suffix, as ``sys.path`` may hold any of its
+    folders); ``pkg/__init__.py`` gives ``pkg``; ``src/pkg/mod.py`` also ``pkg.mod`` (the
+    ``src/`` layout); ``.so``/``.pyd`` extension modules count. Suffixes stop at a folder that
+    is not an identifier. Where files share a name, the one needing the fewest leading folders
+    dropped wins (the longest match); a tie leaves the name out rather than guess.
+    """
+    best: dict[str, tuple[int, str | None]] = {}
+    for file in files:
+        for name, dropped in _candidates(file):
+            have = best.get(name)
+            if have is None or dropped < have[0]:
+                best[name] = (dropped, file)
+            elif dropped == have[0] and have[1] != file:
+                best[name] = (dropped, None)
+    return {name: file for name, (_, file) in best.items() if file is not None}
+
+
+def _candidates(file: str) -> list[tuple[str, int]]:
+    parts = [p for p in file.replace("\\", "/").split("/") if p not in ("", ".")]
+    stem, _, ext = (parts.pop() if parts else "").partition(".")
+    if not (ext == "py" or f".{ext}".endswith((".so", ".pyd"))):
+        return []
+    parts += [stem] if stem != "__init__" else []
+    start = len(parts)
+    while start > 0 and parts[start - 1].isidentifier():
+        start -= 1
+    src = 1 if parts and parts[0] == "src" else 0
+    return [(".".join(parts[i:]), max(i - src, 0)) for i in range(start, len(parts))]
+
+
+def first_repo_file(
+    chain: Sequence[str],
+    module_files: Mapping[str, str],
+    script: str | None,
+    *,
+    top_level: bool = True,
+) -> str | None:
+    """The nearest importer of ``chain[-1]`` that is a repository file, walking up the chain
+    (the module itself is not its own importer). With none, the top of the chain was loaded
+    at depth 0, i.e. by the script (``__main__``): ``script`` — unless the top is an orphan
+    of a cut trace (``top_level`` false) or a start-up module (``site``), then ``None``."""
+    for name in reversed(chain[:-1]):
+        if name in module_files:
+            return module_files[name]
+    if not chain or not top_level or chain[0] in _STARTUP:
+        return None
+    return script
+
+
+@dataclass(frozen=True)
+class PackageDelta:
+    """One top-level package's import time in both arms, in seconds.
+
+    ``delta_s`` is inclusive: it also moves for a package whose import of *another* package
+    got slower; ``self_delta_s`` (the package's own modules' self time) says where it went."""
+
+    package: str
+    base_s: float  # median cumulative over the base samples (0 where one does not load it)
+    head_s: float
+    delta_s: float  # median of the paired differences head - base
+    self_delta_s: float
+    pairs: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def package_times(tree: ImportTree) -> dict[str, tuple[int, int]]:
+    """Per top-level package (first dotted component): (cumulative, self) microseconds, the
+    former over its outermost modules (``torch`` → ``numpy`` → ``torch._C`` counts once)."""
+    cumulative: dict[str, int] = {}
+    own: dict[str, int] = {}
+    todo: list[tuple[int, frozenset[str]]] = [(r, frozenset()) for r in tree.roots]
+    while todo:
+        i, outer = todo.pop()
+        node = tree.nodes[i]
+        package = node.name.partition(".")[0]
+        own[package] = own.get(package, 0) + node.self_us
+        if package not in outer:
+            cumulative[package] = cumulative.get(package, 0) + node.cumulative_us
+            outer = outer | {package}
+        todo.extend((c, outer) for c in node.children)
+    return {p: (cumulative[p], own[p]) for p in own}
+
+
+def package_deltas(base: Sequence[ImportTree], head: Sequence[ImportTree]) -> list[PackageDelta]:
+    """Per top-level package, the change of import time: the i-th base sample paired with the
+    i-th head sample (the first ``min(len)`` of each), median base, median head and median
+    of the paired differences, in seconds; by |delta| descending, then |self delta|."""
+    pairs = [(package_times(x), package_times(y)) for x, y in zip(base, head, strict=False)]
+    out = []
+    for p in {p for pair in pairs for times in pair for p in times}:
+        b = [x.get(p, (0, 0)) for x, _ in pairs]
+        h = [y.get(p, (0, 0)) for _, y in pairs]
+        out.append(
+            PackageDelta(
+                package=p,
+                base_s=_median_s(c for c, _ in b),
+                head_s=_median_s(c for c, _ in h),
+                delta_s=_median_s(y[0] - x[0] for x, y in zip(b, h, strict=True)),
+                self_delta_s=_median_s(y[1] - x[1] for x, y in zip(b, h, strict=True)),
+                pairs=len(pairs),
+            )
+        )
+    return sorted(out, key=lambda d: (-abs(d.delta_s), -abs(d.self_delta_s), d.package))
+
+
+def _median_s(microseconds: Iterable[int]) -> float:
+    return float(statistics.median(microseconds)) / 1e6
+
+
+@dataclass(frozen=True)
+class TopImport:
+    """One of the slowest imports: medians over the samples that load it."""
+
+    name: str
+    cumulative_s: float
+    self_s: float
+    samples: int
+    within: str | None  # the nearest listed module it was loaded under, if any
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def top_imports(trees: Sequence[ImportTree], n: int = 15) -> list[TopImport]:
+    """The ``n`` modules of largest median cumulative time (over the samples loading them).
+
+    Nested ones are kept (``torch`` and the ``torch._C`` inside it are both news); ``within``
+    names the nearest listed ancestor, so a reader can indent them: their times overlap."""
+    loaded: dict[str, list[ImportNode]] = {}
+    for t in trees:
+        for node in t.nodes:
+            loaded.setdefault(node.name, []).append(node)
+    cumulative = {name: _median_s(x.cumulative_us for x in xs) for name, xs in loaded.items()}
+    chosen = sorted(loaded, key=lambda name: (-cumulative[name], name))[:n]
+    out = []
+    for name in chosen:
+        first = next(t for t in trees if name in t.index)
+        within = next((a for a in reversed(first.chain(name)[:-1]) if a in chosen), None)
+        self_s = _median_s(x.self_us for x in loaded[name])
+        out.append(TopImport(name, cumulative[name], self_s, len(loaded[name]), within))
+    return out
+
+
+def _duration(seconds: float) -> str:
+    ms = seconds * 1000
+    if ms < 10:
+        return f"≈{ms:.1f} ms"
+    return f"≈{ms:.0f} ms" if ms < 1000 else f"≈{seconds:.2f} s"
+
+
+def describe(module: NewModule, *, removed: bool = False) -> str:
+    """``head newly imports scipy.stats (≈310 ms cumulative, 412 modules), first from x.py``."""
+    count = f"{module.modules} module{'' if module.modules == 1 else 's'}"
+    seen = "" if module.samples == module.out_of else f", in {module.samples}/{module.out_of}"
+    what = f"{module.name} ({_duration(module.cumulative_s)} cumulative, {count}{seen})"
+    if removed:
+        where = f", which base imported from {module.first_file}" if module.first_file else ""
+        return f"head no longer imports {what}{where}"
+    where = f", first from {module.first_file}" if module.first_file else ""
+    return f"head newly imports {what}{where}"
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """What head imports differently from base, from each arm's attribution samples."""
+
+    added: tuple[NewModule, ...]
+    removed: tuple[NewModule, ...]
+    packages: tuple[PackageDelta, ...]
+    base_samples: int
+    head_samples: int
+
+    def sentences(self) -> list[str]:
+        return [describe(m) for m in self.added] + [describe(m, removed=True) for m in self.removed]
+
+    def to_json(self, max_packages: int = 20) -> dict[str, Any]:
+        return {
+            "base_samples": self.base_samples,
+            "head_samples": self.head_samples,
+            "added": [m.to_json() for m in self.added],
+            "removed": [m.to_json() for m in self.removed],
+            "packages": [p.to_json() for p in self.packages[:max_packages]],
+            "sentences": self.sentences(),
+        }
+
+
+def attribute(
+    base: Sequence[ImportTree],
+    head: Sequence[ImportTree],
+    *,
+    module_files: Mapping[str, str] | None = None,
+    script: str | None = None,
+    min_share: float = 0.5,
+) -> Attribution:
+    """``new_modules`` with each module's ``first_repo_file``, and ``package_deltas``.
+
+    ``module_files`` (from ``module_names_for_files``) should cover both arms' repository
+    files: a removed module's chain comes from base."""
+    files = module_files or {}
+    added, removed = (
+        tuple(
+            replace(m, first_file=first_repo_file(m.chain, files, script, top_level=m.top_level))
+            for m in ms
+        )
+        for ms in new_modules(base, head, min_share=min_share)
+    )
+    return Attribution(added, removed, tuple(package_deltas(base, head)), len(base), len(head))

@@ -1,0 +1,64 @@
+"""Which import it was: attribution samples under ``-X importtime`` on real processes, and the
+sentence the reports carry."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot.ab.attribution import script_of
+from bot.model import Job
+
+from ..conftest import PYTHON
+
+pytestmark = pytest.mark.slow
+
+TRAIN = """
+import telemetry, ttfb_lab
+ttfb_lab.first_batch()
+"""
+TELEMETRY = """
+import os
+if os.environ.get("HEAVY") == "1":
+    import fractions, decimal   # what the head change adds
+"""
+
+
+def test_compare_names_the_new_import_and_the_file_that_brought_it(tmp_path):
+    (tmp_path / "train.py").write_text(TRAIN)
+    (tmp_path / "telemetry.py").write_text(TELEMETRY)
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            *(PYTHON, "-m", "bot.cli", "compare", "--root", str(tmp_path)),
+            *("--base-cmd", f"{PYTHON} train.py", "--head-cmd", f"{PYTHON} train.py"),
+            *("--head-env", "HEAVY=1", "--first-batch", "mark", "--attribute"),
+            *("--pairs", "4", "--max-pairs", "4", "--no-history", "--instructions", "off"),
+            *("--out-dir", str(out)),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert (out / "results.json").exists(), proc.stderr
+    (s,) = json.loads((out / "results.json").read_text())["scenarios"]
+    a = s["attribution"]
+    assert "error" not in a, a
+    added = {m["name"]: m for m in a["added"]}
+    assert set(added) >= {"fractions"} or set(added) >= {"decimal"}, a["added"]
+    sentence = next(x for x in a["sentences"] if "newly imports" in x)
+    assert "first from telemetry.py" in sentence, a["sentences"]
+    assert a["removed"] == []
+    assert "newly imports" in (out / "comment.md").read_text()
+
+
+def test_script_of_a_command():
+    job = Job(argv=("/usr/bin/python3", "-u", "train.py", "--x=1"), cwd=Path("/r"), root=Path("/r"))
+    assert script_of(job) == "train.py"
+    job = Job(argv=("python", "-m", "examples.trainer.train", "--config", "c.yaml"), cwd=job.cwd)
+    assert script_of(job) == "examples/trainer/train.py"
+    assert script_of(Job(argv=("torchrun", "--nproc", "2", "x.py"), cwd=job.cwd)) is None

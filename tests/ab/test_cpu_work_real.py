@@ -1,0 +1,74 @@
+"""CPU work to first batch on real processes under valgrind: a spread change that wall time
+cannot resolve in ten pairs is a confirmed regression on instructions, a planted sleep is
+invisible to them, and an A/A ends ``no_change`` at the first look."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from ..conftest import PYTHON
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed"),
+]
+
+SCRIPT = """
+import sys, time
+import ttfb_lab
+if "--more-work" in sys.argv:
+    import decimal, fractions  # imports more: CPU work spread over start-up
+if "--sleep" in sys.argv:
+    time.sleep(0.3)            # blocking: wall time only
+import json
+json.dumps({"rows": list(range(20000))})
+ttfb_lab.first_batch()
+"""
+
+
+def compare(tmp_path, head_flag: str, *extra: str) -> tuple[dict, str]:
+    (tmp_path / "train.py").write_text(SCRIPT)
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            *(PYTHON, "-m", "bot.cli", "compare", "--root", str(tmp_path)),
+            *("--base-cmd", f"{PYTHON} train.py", "--head-cmd", f"{PYTHON} train.py {head_flag}"),
+            *("--first-batch", "mark", "--instructions", "on", "--no-history", "--seed", "1"),
+            *("--out-dir", str(out), *extra),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert (out / "results.json").exists(), proc.stderr
+    (s,) = json.loads((out / "results.json").read_text())["scenarios"]
+    return s, proc.stderr
+
+
+def test_more_imports_are_a_confirmed_cpu_work_regression(tmp_path):
+    s, err = compare(tmp_path, "--more-work", "--pairs", "4", "--max-pairs", "4")
+    work = s["instructions"]
+    assert work["stable"] and work["direction"] == 1 and work["delta_pct"] > 1, work
+    assert work["confirm"]["reproduced"] is True
+    assert s["verdict"] == "regression", s["reason"]
+    assert "counting instructions, 2+2 runs" in err
+    # the finding triggers attribution: it names what head newly imports
+    assert any("newly imports" in x for x in s["attribution"]["sentences"]), s["attribution"]
+
+
+def test_a_planted_sleep_does_not_move_the_instruction_count(tmp_path):
+    s, _ = compare(tmp_path, "--sleep", "--pairs", "4", "--max-pairs", "4", "--no-attribute")
+    work = s["instructions"]
+    assert work["stable"] and abs(work["delta_pct"]) < 0.1, work
+
+
+def test_an_aa_ends_no_change_at_the_first_look(tmp_path):
+    s, _ = compare(tmp_path, "", "--pairs", "10", "--max-pairs", "80")
+    assert s["instructions"]["unchanged"], s["instructions"]
+    assert s["verdict"] == "no_change" and s["pairs"] == 10, s["reason"]
+    assert s["reason"].startswith("CPU work to first batch unchanged")
