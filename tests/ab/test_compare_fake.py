@@ -263,7 +263,7 @@ def test_a_spread_change_is_found_by_cpu_work_and_confirmed(tmp_path):
 
 
 def test_unchanged_cpu_work_ends_an_aa_early_as_no_change(tmp_path):
-    code, doc = run_compare(tmp_path, work_spec(tmp_path, 0.0), "--instructions", "on")
+    _, doc = run_compare(tmp_path, work_spec(tmp_path, 0.0), "--instructions", "on")
     (s,) = doc["scenarios"]
     assert s["verdict"] == "no_change", s["reason"]
     assert s["reason"].startswith("CPU work to first batch unchanged")
