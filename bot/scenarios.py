@@ -198,7 +198,7 @@ def parse_scenario(data: Any, *, source: str | Path = "<scenario>") -> Scenario:
         ),
         stop=stop,
         first_batch=data.get("first_batch", "auto"),
-        instructions=data.get("instructions", "auto"),
+        instructions=_on_off(data.get("instructions", "auto")),
         instructions_pct=float(
             data.get("threshold", {}).get("instructions_pct", DEFAULT_INSTRUCTIONS_PCT)
         ),
@@ -231,6 +231,13 @@ def _environment(data: Mapping[str, Any] | None) -> Environment | None:
         project=data.get("project"),
         lock=data.get("lock"),
     )
+
+
+def _on_off(value: str | bool) -> str:
+    """``on``/``off`` as written, or as YAML 1.1 reads them unquoted (true/false)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return value
 
 
 def _env_str(value: Any) -> str:

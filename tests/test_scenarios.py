@@ -143,3 +143,10 @@ def test_bundled_scenarios_load():
     for s in scenarios:
         assert s.command, s.name
     assert names  # every file parsed into a named scenario
+
+
+@pytest.mark.parametrize(("written", "read"), [("off", "off"), ("on", "on"), ("'off'", "off")])
+def test_instructions_on_off_as_yaml_reads_them(tmp_path, written, read):
+    s = load_scenario(write(tmp_path, f"name: x\ncommand: [a]\ninstructions: {written}\n"))
+    assert s.instructions == read
+    assert load_scenario(write(tmp_path, "name: x\ncommand: [a]\n")).instructions == "auto"

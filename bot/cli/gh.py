@@ -72,6 +72,7 @@ def context(args: argparse.Namespace, env: dict[str, str]) -> Context:
         runner=thresholds.runner_label(getattr(args, "runner", None)),
         budget_cpu_s=args.budget_cpu_s,
         budget_gpu_s=args.budget_gpu_s,
+        instructions=args.instructions,
         runners=_runners(args),
         artifacts=Path(args.artifacts) if args.artifacts else None,
         ref=args.ref,
@@ -146,7 +147,13 @@ def _shared(parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     shared.add_argument(
         "--budget-cpu-s",
         type=common.nonneg_float,
-        default=float(os.environ.get("TTFB_BUDGET_CPU_S", 900)),
+        default=float(os.environ.get("TTFB_BUDGET_CPU_S", 3600)),
+    )
+    shared.add_argument(
+        "--instructions",
+        choices=("auto", "on", "off"),
+        default=os.environ.get("TTFB_INSTRUCTIONS") or "auto",
+        help="count CPU work to first batch in the bench jobs (selection budgets for it)",
     )
     shared.add_argument(
         "--budget-gpu-s",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .. import git
 from ..errors import UsageError
+from ..gh.select import count_slowdown
 from ..report.plan import plan_text
 from ..scenarios import load_all
 from ..selection import candidates
@@ -45,6 +46,7 @@ def build_plan(args: argparse.Namespace) -> Plan:
         explore=args.explore,
         explore_gpu=args.explore_gpu,
         seed=int(head[:8], 16) if args.seed is None else args.seed,
+        count_slowdown=count_slowdown(args.instructions),
     )
     return plan(
         changes,
@@ -80,8 +82,15 @@ def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--budget-cpu-s",
         type=common.nonneg_float,
-        default=900.0,
-        help="CPU-seconds for the whole plan (default 900)",
+        default=3600.0,
+        help="CPU-seconds for the whole plan (default 3600)",
+    )
+    p.add_argument(
+        "--instructions",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="budget for counting CPU work (auto/on: est_seconds x callgrind's slowdown x 6 "
+        "runs per counted scenario; off: wall-time pairs only)",
     )
     p.add_argument(
         "--budget-gpu-s",

@@ -51,7 +51,11 @@ def run_bench(bench: Bench, ctx: Context) -> Outputs:
             recorder=ctx.recorder,
             progress=progress,
             counting=resolve_counting(
-                None, (scenario,), executor=ctx.executor, workdir=Path(workdir), progress=progress
+                None if ctx.instructions == "auto" else ctx.instructions,
+                (scenario,),
+                executor=ctx.executor,
+                workdir=Path(workdir),
+                progress=progress,
             ),
         )
     doc = results_document(

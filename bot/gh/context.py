@@ -55,7 +55,8 @@ class Context:
     history: Path | None = None  # where calibrated thresholds are read
     depmap: Path | None = None
     runner: str = "local"
-    budget_cpu_s: float = 900.0
+    budget_cpu_s: float = 3600.0
+    instructions: str = "auto"  # count CPU work in the bench jobs: auto | on | off
     budget_gpu_s: float = 0.0
     runners: Mapping[str, Sequence[str]] = field(default_factory=dict)
     artifacts: Path | None = None  # downloaded artifacts; None: download them via the API

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .. import git
 from ..errors import GitHubError
+from ..exec import counters
 from ..scenarios import load_all
 from ..selection import candidates
 from ..selection import plan as selection
@@ -72,7 +73,8 @@ def _plan(rev: Revisions, merge_base: str, ctx: Context) -> selection.Plan:
         infos = [
             candidates.scenario_info(known[n], root=ctx.root) for n in rev.requested if n in known
         ]
-        return selection.plan_requested(infos, requested_by=rev.requested_by)
+        settings = selection.Settings(count_slowdown=count_slowdown(ctx.instructions))
+        return selection.plan_requested(infos, requested_by=rev.requested_by, settings=settings)
     infos = [candidates.scenario_info(s, root=ctx.root) for s in scenarios if "pr" in s.tags]
     changes = candidates.changes_from(git.changed_paths(merge_base, rev.head, cwd=ctx.root))
     files, learned = depmap.selection_inputs(ctx.depmap or depmap.default_path(ctx.root))
@@ -83,7 +85,9 @@ def _plan(rev: Revisions, merge_base: str, ctx: Context) -> selection.Plan:
         budget_cpu_s=ctx.budget_cpu_s,
         budget_gpu_s=ctx.budget_gpu_s,
         learned=learned,
-        settings=selection.Settings(seed=int(rev.head[:8], 16)),
+        settings=selection.Settings(
+            seed=int(rev.head[:8], 16), count_slowdown=count_slowdown(ctx.instructions)
+        ),
     )
 
 
@@ -140,3 +144,9 @@ def select_flow(event: Event, ctx: Context) -> Outputs:
     return Outputs(
         values, f"#{rev.number}: selected {names} (base {merge_base[:10]}, head {rev.head[:10]})"
     )
+
+
+def count_slowdown(mode: str) -> float:
+    """What counting CPU work multiplies a scenario's sample time by, for the budget: the
+    bench jobs install valgrind and count with callgrind unless counting is off."""
+    return 0.0 if mode == "off" else counters.BACKENDS["callgrind"].slowdown

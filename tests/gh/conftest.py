@@ -52,6 +52,9 @@ def actions_env(monkeypatch, tmp_path, fake):
     monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.example")
     monkeypatch.setenv("GITHUB_RUN_ID", "77")
     monkeypatch.setenv("TTFB_LAB_GH_THROTTLE", "0")
+    # The budgets in these tests are sized for wall-time pairs; counting CPU work has its own
+    # tests (test_select's counting budget, tests/ab/test_cpu_work_real.py).
+    monkeypatch.setenv("TTFB_INSTRUCTIONS", "off")
     monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "output"))
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
     return set_event

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.model import Verdict
+from bot.exec import counters
 from bot.store import depmap
 
 from ..conftest import commit, git
@@ -163,3 +164,25 @@ def test_a_mode_given_the_wrong_event_is_a_usage_error(fake, actions_env, capsys
     actions_env("push", payload("push.with-new-branch.json"))
     assert gh("report") == 2
     assert capsys.readouterr().err.startswith("error: report: expects a workflow_run event")
+
+
+def test_the_plan_budgets_for_counting_cpu_work_unless_it_is_off(fake, actions_env, tmp_path):
+    repo, base, head = repo_with(
+        tmp_path,
+        {
+            "counted": "resources: {est_seconds: 2}\n",
+            "wall-only": "resources: {est_seconds: 2}\ninstructions: off\n",
+        },
+    )
+    actions_env("pull_request", pr_event(base, head))
+    args = ["--root", str(repo), "--scenarios-dir", "scenarios", "--budget-cpu-s", "100000"]
+    costs = {}
+    for mode in ("auto", "off"):
+        out = tmp_path / mode
+        assert gh("select", *args, "--out-dir", str(out), "--instructions", mode) == 0
+        plan = json.loads((out / "plan.json").read_text())
+        costs[mode] = {p["scenario"]: p["cost_s"] for p in plan["selected"]}
+    timed = 2 * (2 * 20 + 2)
+    slowdown = counters.BACKENDS["callgrind"].slowdown
+    assert costs["off"] == {"counted": timed, "wall-only": timed}
+    assert costs["auto"] == {"counted": timed + 2 * slowdown * 6, "wall-only": timed}
