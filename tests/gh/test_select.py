@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.model import Verdict
 from bot.exec import counters
+from bot.model import Verdict
 from bot.store import depmap
 
 from ..conftest import commit, git
