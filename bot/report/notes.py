@@ -40,6 +40,8 @@ def setup_note(s: Mapping[str, Any]) -> str:
 
 def scenario_notes(s: Mapping[str, Any]) -> list[str]:
     work = (s.get("instructions") or {}).get("summary", "")
+    if work and work in str(s.get("reason", "")):
+        work = ""  # the verdict's reason already says it
     extra = (work, s.get("instructions_note", ""), evaluation_note(s), setup_note(s))
     return [n for n in (*s.get("notes", []), *extra, *attribution_notes(s)) if n]
 
