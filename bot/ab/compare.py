@@ -10,8 +10,15 @@ steps, the demo and calibration's simulations. Order of work, so the corrections
 3. a confirmation run (fresh pairs, BAAB order) for each target with a finding;
 4. the decisions (``bot.stats.verdict.decide``), each recorded as it is made.
 
+With a ``counting`` counter, each target's CPU work to first batch is counted first
+(``bot.ab.counting``): unchanged counts let the primary schedule stop at a look with nothing
+moved, and a confirmed finding on them decides where wall time cannot. A finding also gets
+attribution samples under ``-X importtime`` (``bot.ab.attribution``; ``attribute=True``: every
+target).
+
 The time budget is shared: each target may use the remaining budget divided by the number of
-targets still to run, 60% of it for the primary schedule and the rest for confirmation.
+targets still to run: at most half of it for counting, 60% for the primary schedule and the
+rest for confirmation.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from .schedule import ABRun, Scheduler, confirmation_size, run_confirmation, run
 from .targets import Target
 
 PRIMARY_SHARE = 0.6
+COUNT_SHARE = 0.5  # of a target's share, at most, for its instruction counts
 
 
 @dataclass(frozen=True)
@@ -129,6 +137,7 @@ def compare(
                 name=t.name,
                 progress=progress,
                 threshold_pct=t.instructions_pct,
+                deadline=deadlines.share(len(active) - i, COUNT_SHARE),
             )
         work = works[t.name].work if t.name in works else None
         primaries[t.name] = run_primary(

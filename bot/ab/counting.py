@@ -12,6 +12,7 @@ A ``Counter`` is anything with ``count(job) -> Count``, ``name``, ``settings`` a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -70,8 +71,12 @@ def count_work(
     name: str,
     progress: Progress | None = None,
     threshold_pct: float | None = None,
+    deadline: float | None = None,
 ) -> WorkRun:
-    """Count both arms (ABBA), judge, and confirm a finding with one more count per arm."""
+    """Count both arms (ABBA), judge, and confirm a finding with one more count per arm.
+
+    ``deadline`` (``time.monotonic()``): a count that would end after it is not started, and
+    the endpoint is left out with a note (the time budget covers counting too)."""
     jobs = {"base": replace(base, label="base"), "head": replace(head, label="head")}
     order = _abba(counting.runs)
     if progress:
@@ -79,7 +84,7 @@ def count_work(
             f"{name}: counting instructions, {counting.runs}+{counting.runs} runs under "
             f"{counting.counter.name} (≈{counting.counter.slowdown:g}× slower)"
         )
-    got, failed = _counts(counting.counter, jobs, order)
+    got, failed = _counts(counting.counter, jobs, order, deadline)
     if failed:
         return WorkRun(None, f"CPU work not counted: {failed}")
     work = Work(
@@ -92,7 +97,7 @@ def count_work(
     if work.direction:
         if progress:
             progress(f"{name}: {work.summary()}; confirming with one more count per arm")
-        more, failed = _counts(counting.counter, jobs, ("head", "base"))
+        more, failed = _counts(counting.counter, jobs, ("head", "base"), deadline)
         if failed:
             return WorkRun(work, f"confirming count failed: {failed}")
         work = replace(work, confirm_base=more["base"][0], confirm_head=more["head"][0])
@@ -109,11 +114,16 @@ def _abba(runs: int) -> tuple[str, ...]:
 
 
 def _counts(
-    counter: Counter, jobs: dict[str, Job], order: Sequence[str]
+    counter: Counter, jobs: dict[str, Job], order: Sequence[str], deadline: float | None = None
 ) -> tuple[dict[str, list[int]], str | None]:
     got: dict[str, list[int]] = {"base": [], "head": []}
+    last = 0.0
     for arm in order:
+        if deadline is not None and time.monotonic() + last > deadline:
+            return got, "the time budget would be spent before the next count"
+        started = time.monotonic()
         count = counter.count(jobs[arm])
+        last = time.monotonic() - started
         if count.status != "ok" or count.instructions is None:
             detail = f": {count.error}" if count.error else ""
             return got, f"{arm} counting sample {count.status}{detail}"
