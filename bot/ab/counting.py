@@ -138,23 +138,21 @@ def resolve_counting(
     executor: Executor,
     backend: str = "auto",
     workdir: Path,
-    progress: Progress | None = None,
-) -> Counting | None:
-    """The counter a run uses, or None. ``mode`` (``--instructions``) wins over the scenarios'
-    own settings. Without a backend, ``on`` is a usage error and ``auto`` says so in one line,
-    with the fix, and carries on with wall time."""
+) -> tuple[Counting | None, str]:
+    """The counter a run uses (or None), and one line that says which and why.
+
+    ``mode`` (``--instructions``) wins over the scenarios' own settings. Without a backend,
+    ``on`` is a usage error and ``auto`` says so, with the fix, and carries on with wall time.
+    The line is for the caller to show once the arms are prepared, so that a bad input's
+    one-line error is not preceded by talk about counters."""
     modes = {mode} if mode else {s.instructions if s else "auto" for s in scenarios}
     if modes <= {"off"}:
-        return None
+        return None, ""
     if isinstance(executor, ScriptedExecutor):
-        return Counting(ScriptedCounter(executor)) if counts_instructions(executor) else None
+        return (Counting(ScriptedCounter(executor)) if counts_instructions(executor) else None), ""
     chosen, why = counters.choose(backend)
     if chosen is None:
         if "on" in modes:
             raise UsageError(f"--instructions on: {why}")
-        if progress:
-            progress(f"CPU work to first batch not counted: {why}; carrying on with wall time")
-        return None
-    if progress:
-        progress(f"CPU work to first batch: {why}")
-    return Counting(counters.Counter(chosen, workdir=workdir))
+        return None, f"CPU work to first batch not counted: {why}; carrying on with wall time"
+    return Counting(counters.Counter(chosen, workdir=workdir)), f"CPU work to first batch: {why}"

@@ -67,10 +67,14 @@ def run(
     log_path: Path,
     recorder: Recorder | None = None,
     progress: Progress | None = None,
-    counting: Counting | None = None,
+    counting: tuple[Counting | None, str] = (None, ""),
     attribute: bool | None = None,
 ) -> Session:
-    """Prepare both arms, compare them on every scenario, record, clean up (worktrees)."""
+    """Prepare both arms, compare them on every scenario, record, clean up (worktrees).
+
+    ``counting`` is what ``resolve_counting`` returned: its line is shown once the targets
+    are built, after any bad input has stopped the run."""
+    counter, counter_note = counting
     with (
         arms.prepare(request.base, request.head, repo=repo) as (base, head),
         tempfile.TemporaryDirectory(prefix="ttfb-shrunk-") as workdir,
@@ -89,6 +93,8 @@ def run(
             )
             for s in request.scenarios
         ]
+        if counter_note and progress is not None:
+            progress(counter_note)
         record = None
         if recorder is not None:
             record = Recording(
@@ -109,7 +115,7 @@ def run(
                 family_size=request.family_size,
                 log=log,
                 record=record,
-                counting=counting,
+                counting=counter,
                 attribute=attribute,
             )
     return Session(comparison, base, head, log_path)

@@ -241,15 +241,15 @@ def add_instructions_arg(p: argparse.ArgumentParser) -> None:
 
 def counting(
     args: argparse.Namespace, executor: Executor, scenarios: Sequence[Scenario | None]
-) -> Counting | None:
-    """The instruction counter for this run (``--instructions``, else the scenarios' own)."""
+) -> tuple[Counting | None, str]:
+    """The instruction counter for this run (``--instructions``, else the scenarios' own),
+    and the line that says which."""
     return resolve_counting(
         args.instructions,
         scenarios,
         executor=executor,
         backend=args.instructions_backend,
         workdir=preparer().workdir,
-        progress=say,
     )
 
 

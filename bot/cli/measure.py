@@ -144,7 +144,9 @@ def _extras(args: argparse.Namespace, executor: Executor, job: Job) -> list[str]
     """The ``--instructions`` and ``--importtime`` lines for one measured job."""
     lines = []
     if args.instructions:
-        counting = common.counting(args, executor, [None])
+        counting, note = common.counting(args, executor, [None])
+        if note:
+            common.say(note)
         if counting is not None:
             lines.append(count_instructions(counting.counter, job))
     if args.importtime:

@@ -55,7 +55,6 @@ def run_bench(bench: Bench, ctx: Context) -> Outputs:
                 (scenario,),
                 executor=ctx.executor,
                 workdir=Path(workdir),
-                progress=progress,
             ),
         )
     doc = results_document(

@@ -265,7 +265,7 @@ def test_perf_availability_on_this_host():
     assert "not supported" in why and "valgrind" in why
     if shutil.which("valgrind"):
         counter, reason = choose("auto")
-        assert counter is BACKENDS["valgrind"]
+        assert counter is BACKENDS["callgrind"]
         assert reason.startswith("perf unavailable: ") and "using valgrind" in reason
 
 

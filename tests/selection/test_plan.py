@@ -256,6 +256,8 @@ def select(repo: Path, capsys, *extra: str) -> dict:
                 str(out),
                 "--explore",
                 "0",
+                "--instructions",
+                "off",  # these budgets are for wall-time pairs; counting has its own test
                 "--depmap",
                 str(repo / HISTORY_DB),
                 *extra,
@@ -335,6 +337,8 @@ def test_rename_is_followed(example_repo, capsys):
             "0",
             "--budget-cpu-s",
             "200",
+            "--instructions",
+            "off",
             "--depmap",
             str(example_repo / HISTORY_DB),
             "--matrix",
