@@ -78,6 +78,16 @@ ALLOWED = {
         "bot.git",
         "bot.ab",
     },
+    "bot.dashboard": {
+        "bot",
+        "bot.errors",
+        "bot.model",
+        "bot.stats",
+        "bot.store",
+        "bot.report",
+        "bot.git",
+        "bot.atomic",
+    },
 }
 ALLOWED["bot.gh"] = set(ALLOWED) | {"bot", "bot.bisect", "bot.report"}
 ALLOWED["bot.cli"] = set(ALLOWED) | {"bot", "bot.gh"}

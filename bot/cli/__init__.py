@@ -18,6 +18,7 @@ from . import (
     bisect,
     calibrate,
     compare,
+    dashboard,
     demo,
     depmap,
     gh,
@@ -38,6 +39,7 @@ COMMANDS = (
     bisect,
     calibrate,
     history,
+    dashboard,
     gh,
     demo,
 )

@@ -1,0 +1,206 @@
+"""Reports from the history: the PR comment of each compare session and the release report,
+rebuilt as the versioned documents the report views read, then rendered by those same views
+(``bot.report.compare.render_summary``, ``bot.report.release.render_release``). Pure.
+
+The history keeps, per scenario, the verdict and the whole-TTFB statistics of the decision
+(Δ, CI, both p-values, pairs, confirmed, threshold) and every paired sample. It does not keep
+the decision's reason, its finding, the confirmation's own statistics or the policy; those
+parts of the comment say "not recorded" instead of being recomputed. A run whose stored
+document is a results document (``kind: ttfb-compare``) is rendered from that instead.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..model import Pair, Sample, Verdict
+from ..report.compare import render_summary
+from ..report.release import render_release
+from ..stats.endpoints import common_phases, segment_values
+from .sessions import Release, Session
+
+NOT_RECORDED = "reason not recorded in the history"
+TOOL = "ttfb-lab dashboard (rebuilt from the history)"
+
+
+def pairs_of(samples: Sequence[Mapping[str, Any]]) -> list[tuple[str, Pair]]:
+    """``(stage, pair)`` in recorded order: the history stores each pair as base then head."""
+    out: list[tuple[str, Pair]] = []
+    held: Mapping[str, Any] | None = None
+    for s in samples:
+        if s["arm"] == "base":
+            held = s
+        elif s["arm"] == "head" and held is not None:
+            out.append((str(s["stage"]), Pair(_sample(held), _sample(s), int(s["block"] or 0))))
+            held = None
+    return out
+
+
+def _sample(s: Mapping[str, Any]) -> Sample:
+    return Sample(status=s["status"], ttfb_s=s["ttfb_s"], cpu_s=s["cpu_s"], phases=s["phases"])
+
+
+def _median(values: Sequence[float | None]) -> float | None:
+    clean = [float(v) for v in values if v is not None]
+    return float(statistics.median(clean)) if clean else None
+
+
+def stored_entry(run: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The run's own scenario entry, where its stored document is a results document."""
+    doc = run.get("doc")
+    if not isinstance(doc, dict) or doc.get("kind") != "ttfb-compare":
+        return None
+    for s in doc.get("scenarios") or []:
+        if isinstance(s, dict) and s.get("name") == run["scenario"]:
+            return s
+    return None
+
+
+def scenario_entry(run: Mapping[str, Any], samples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One scenario of a results document, from a compare run's row and samples."""
+    stored = stored_entry(run)
+    if stored is not None:
+        return stored
+    pairs = pairs_of(samples)
+    ok = [(stage, p) for stage, p in pairs if p.base.ok and p.head.ok]
+    try:
+        verdict = Verdict(run["verdict"])
+    except ValueError:
+        verdict = Verdict.BROKEN
+    base_median = run.get("base_median_s") or _median([p.base.ttfb_s for _, p in ok])
+    head_median = run.get("head_median_s") or _median([p.head.ttfb_s for _, p in ok])
+    return {
+        "name": str(run["scenario"]),
+        "description": "",
+        "verdict": verdict.value,
+        "reason": "" if verdict.moved else NOT_RECORDED,
+        "notes": [],
+        "threshold_pct": float(run.get("threshold_pct") or 0.0),
+        "threshold_note": run.get("threshold_note"),
+        "skipped": NOT_RECORDED if verdict is Verdict.SKIPPED else None,
+        "error": NOT_RECORDED if verdict is Verdict.BROKEN else None,
+        "delta_pct": run.get("delta_pct"),
+        "ci_low_pct": run.get("ci_low_pct"),
+        "ci_high_pct": run.get("ci_high_pct"),
+        "p_ttest": run.get("p_ttest"),
+        "p_wilcoxon": run.get("p_wilcoxon"),
+        "p_adjusted": None,
+        "pairs": int(run.get("pairs") or 0),
+        "confirmed": None if run.get("confirmed") is None else bool(run["confirmed"]),
+        "mde_pct": None,
+        "mde_phase_pct": None,
+        "mde_phase_max_pct": None,
+        "base": {"median_s": base_median},
+        "head": {"median_s": head_median},
+        "phases": [],
+        "cpu": None,
+        "finding": None,
+        "confirmation": None,
+        "samples": [
+            {
+                "stage": stage,
+                "block": p.block,
+                "base_s": p.base.ttfb_s,
+                "head_s": p.head.ttfb_s,
+                "base_cpu_s": p.base.cpu_s,
+                "head_cpu_s": p.head.cpu_s,
+            }
+            for stage, p in pairs
+        ],
+        "dependencies": None,
+        "instructions": None,
+        "attribution": None,
+    }
+
+
+def phase_rows(samples: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Where the time went, from the stored pairs: per phase segment (previous common phase →
+    phase) the base and head medians and the median paired difference, in seconds and in
+    percent of the base median TTFB; then CPU time. Medians only: the significance the
+    decision used is not in the history."""
+    pairs = [p for _, p in pairs_of(samples) if p.base.ok and p.head.ok]
+    if not pairs:
+        return []
+    scale = _median([p.base.ttfb_s for p in pairs]) or 0.0
+    rows = []
+    phases = common_phases(pairs)
+    for i, phase in enumerate(phases):
+        b = segment_values(pairs, phases, i, "base")
+        h = segment_values(pairs, phases, i, "head")
+        diff = statistics.median(y - x for x, y in zip(b, h, strict=True))
+        rows.append(
+            {
+                "label": f"{phases[i - 1] if i else 'submit'} → {phase}",
+                "base_s": statistics.median(b),
+                "head_s": statistics.median(h),
+                "delta_s": diff,
+                "delta_pct": diff / scale * 100 if scale else None,
+            }
+        )
+    base_cpu = _median([p.base.cpu_s for p in pairs])
+    head_cpu = _median([p.head.cpu_s for p in pairs])
+    if base_cpu is not None and head_cpu is not None:
+        rows.append(
+            {
+                "label": "CPU time to first batch (user+sys)",
+                "base_s": base_cpu,
+                "head_s": head_cpu,
+                "delta_s": head_cpu - base_cpu,
+                "delta_pct": (head_cpu / base_cpu - 1) * 100 if base_cpu else None,
+            }
+        )
+    return rows
+
+
+def _arm(rev: str | None, name: str) -> dict[str, Any]:
+    return {"label": rev[:12] if rev else name, "revision": rev}
+
+
+def compare_document(s: Session, entries: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The results document of one session (``entries``: scenario entries by run uid)."""
+    policy = next(
+        (
+            r["doc"]["policy"]
+            for r in s.runs
+            if stored_entry(r) is not None and isinstance(r["doc"].get("policy"), dict)
+        ),
+        {"alpha": "not recorded", "correction": "the verdicts as recorded in the history"},
+    )
+    machine: dict[str, Any] = next((r["machine"] for r in s.runs if r.get("machine")), {})
+    return {
+        "version": 1,
+        "kind": "ttfb-compare",
+        "tool": TOOL,
+        "created": s.created,
+        "base": _arm(s.base_rev, "base"),
+        "head": _arm(s.head_rev, "head"),
+        "policy": policy,
+        "machine": machine,
+        "scenarios": [dict(entries[str(r["uid"])]) for r in s.runs],
+    }
+
+
+def compare_markdown(s: Session, entries: Mapping[str, Mapping[str, Any]]) -> str:
+    """The PR comment of a session, whole (the job summary's form: nothing dropped)."""
+    return render_summary(compare_document(s, entries))
+
+
+def release_markdown(release: Release, entries: Mapping[str, Mapping[str, Any]]) -> str:
+    """The release report of the last release suite (its notifications are not recorded)."""
+    state, description = release.gate
+    doc = compare_document(release.session, entries)
+    return render_release(
+        {
+            "version": 1,
+            "kind": "ttfb-release",
+            "baseline": release.session.base_rev or "",
+            "head": release.session.head_rev or "",
+            "gate": {"state": state, "description": description, "context": "ttfb/release-gate"},
+            "scenarios": doc["scenarios"],
+            "policy": doc["policy"],
+            "bisects": [dict(b) for b in release.bisects],
+            "attribution": [],
+        }
+    )
