@@ -3,31 +3,52 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 from ..ab import demo
 from ..ab.document import results_document
+from ..dashboard import site
+from ..exec import host
 from ..report.compare import render_compare_text
 from ..report.files import exit_code, write_compare_outputs
+from ..store import thresholds
+from ..store.recorder import Recorder
 from . import common
 
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    # The demo's own history (fresh each time: its commits live in a temporary repository),
+    # so that the dashboard it writes shows exactly this run.
+    db = out / "history.sqlite"
+    db.unlink(missing_ok=True)
+    recorder = Recorder(
+        history=db, depmap=None, runner=thresholds.runner_label(None), machine=host.machine_facts()
+    )
     result = demo.run_demo(
         out,
         executor=common.executor(args),
         max_pairs=args.max_pairs,
         budget_s=args.budget_s,
-        keep=args.keep,
+        keep=True,  # the site reads commit messages from it; removed below unless --keep
+        recorder=recorder,
         progress=common.say,
     )
+    try:
+        built = site.build(db, out / "site", site.Options(root=result.repo.path, branch="main"))
+    finally:
+        if not args.keep:
+            shutil.rmtree(result.repo.path.parent, ignore_errors=True)
+            result.extra["demo"]["repository"] = None
     s = result.session
     doc = results_document(s.comparison, base=s.base, head=s.head, extra=result.extra)
     write_compare_outputs(doc, out)
     print(render_compare_text(doc), end="")
     print(
         f"\nwrote {out}/results.json, comment.md, summary.md and plots ({doc['elapsed_s']:.0f} s)"
+        f"\nwrote the dashboard: open {built.out / 'index.html'}"
     )
     return exit_code(doc, gate=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 
 import yaml
@@ -63,4 +64,17 @@ def test_demo_flow_with_scripted_timings(tmp_path, capsys):
     assert verdicts["cnn-cpu"] in ("no_change", "inconclusive")
     for name in ("comment.md", "summary.md", "ranker-cpu.png", "cnn-cpu.png", "samples.jsonl"):
         assert (out / name).stat().st_size > 0, name
-    assert "REGRESSION  ranker-cpu" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "REGRESSION  ranker-cpu" in printed
+    # the demo's own runs, recorded and published as the dashboard
+    site = out / "site"
+    assert f"open {site / 'index.html'}" in printed
+    with sqlite3.connect(out / "history.sqlite") as con:
+        kinds = con.execute("SELECT kind, scenario FROM runs ORDER BY scenario").fetchall()
+    assert kinds == [("demo", "cnn-cpu"), ("demo", "ranker-cpu")]
+    overview = (site / "index.html").read_text()
+    assert "ranker-cpu" in overview and "cnn-cpu" in overview
+    (report,) = (site / "reports").glob("*.html")
+    text = report.read_text()
+    assert "Report click-log statistics" in text  # the head commit's subject, from git
+    assert "regression" in text.lower()
