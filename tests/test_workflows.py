@@ -176,3 +176,36 @@ def test_release_workflow_gates_release_branches():
     assert checkout["with"]["fetch-depth"] == 0  # the previous release tag must be reachable
     modes = [s["with"]["mode"] for s in steps(job) if s.get("uses") == "./"]
     assert modes == ["history", "release"]  # thresholds from the calibrate artifact, not a cache
+
+
+PUBLISHERS = ("actions/deploy-pages", "actions/upload-pages-artifact")
+
+
+def test_only_default_branch_and_release_workflows_publish_the_dashboard_from_one_job():
+    for path in WORKFLOWS:
+        wf = load(path)
+        for name, job in wf["jobs"].items():
+            perms = job.get("permissions", {})
+            deploys = any(s.get("uses", "").startswith(PUBLISHERS[0]) for s in steps(job))
+            if path.name not in ("ttfb-calibrate.yml", "ttfb-release.yml"):
+                assert not any(s.get("uses", "").startswith(PUBLISHERS) for s in steps(job)), (
+                    f"{path.name}: {name} publishes"
+                )
+            # Pages permissions belong to the deploy job alone, and it has nothing else
+            if deploys:
+                assert perms == {"pages": "write", "id-token": "write"}, f"{path.name}: {name}"
+                assert [s["uses"].split("@")[0] for s in steps(job)] == [PUBLISHERS[0]]
+                assert job["environment"]["name"] == "github-pages"
+            else:
+                assert "pages" not in perms and "id-token" not in perms, f"{path.name}: {name}"
+    for name in ("ttfb-calibrate.yml", "ttfb-release.yml"):
+        wf = load(REPO / ".github" / "workflows" / name)
+        builder = next(j for j in wf["jobs"].values() if "pages" not in j.get("permissions", {}))
+        built = [s for s in steps(builder) if "action.py dashboard" in s.get("run", "")]
+        assert len(built) == 1 and "pipefail" in built[0]["run"], name
+        assert any(s.get("uses", "").startswith(PUBLISHERS[1]) for s in steps(builder)), name
+        assert any(
+            s.get("uses", "").startswith(PUBLISHERS[0])
+            for j in wf["jobs"].values()
+            for s in steps(j)
+        ), name
