@@ -31,11 +31,17 @@ class Recording:
 
 
 def comparison_record(o: ScenarioOutcome) -> ComparisonRecord:
-    """The comparison row of one outcome, from its typed decision and analysis."""
+    """The comparison row of one outcome, from its typed decision and analysis, with its
+    instruction counts where they were counted."""
     t, d, a = o.target, o.decision, o.analysis
+    work = o.work.work if o.work is not None else None
     if a is None:
         return ComparisonRecord(
-            t.name, d.verdict, threshold_pct=t.threshold_pct, threshold_note=t.threshold_note
+            t.name,
+            d.verdict,
+            threshold_pct=t.threshold_pct,
+            threshold_note=t.threshold_note,
+            work=work,
         )
     r = a.total.result
     return ComparisonRecord(
@@ -52,6 +58,7 @@ def comparison_record(o: ScenarioOutcome) -> ComparisonRecord:
         threshold_note=t.threshold_note,
         base_median_s=a.total.base_median_s,
         head_median_s=a.total.head_median_s,
+        work=work,
     )
 
 

@@ -1,5 +1,9 @@
 """The history as a versioned JSON document: carried between CI jobs (an artifact or a cache)
-and merged back. Importing the same runs twice adds nothing (runs have a unique id)."""
+and merged back. Importing the same runs twice adds nothing (runs have a unique id).
+
+Fields only ever get added, each optional when read, so version 1 covers every export: a
+comparison's ``work`` (its instruction counts, ``records.work_json``; schema 4) is missing
+from older exports and reads as None, and an older ttfb ignores it."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from ..errors import ResultsError
 from ..model import Sample, Verdict, check_version
 from ..selection.depmap import Entry
 from .history import History
-from .records import ComparisonRecord, RunRecord, SampleRow
+from .records import ComparisonRecord, RunRecord, SampleRow, work_from_json
 
 EXPORT_VERSION = 1
 _NOT_EXPORTED = ("id", "run_id")
@@ -31,9 +35,10 @@ def _run_json(h: History, row: Mapping[str, Any]) -> dict[str, Any]:
         ).fetchall()
     ]
     comp = h.db.execute("SELECT * FROM comparisons WHERE run_id=?", (run_id,)).fetchone()
-    run["comparison"] = (
-        {k: v for k, v in dict(comp).items() if k not in _NOT_EXPORTED} if comp else None
-    )
+    run["comparison"] = None
+    if comp:
+        run["comparison"] = {k: v for k, v in dict(comp).items() if k not in _NOT_EXPORTED}
+        run["comparison"]["work"] = json.loads(comp["work"]) if comp["work"] else None
     return run
 
 
@@ -81,6 +86,7 @@ def _run_record(run: Mapping[str, Any]) -> RunRecord:
             threshold_note=comp.get("threshold_note"),
             base_median_s=comp.get("base_median_s"),
             head_median_s=comp.get("head_median_s"),
+            work=work_from_json(comp.get("work")),
         )
     return RunRecord(
         kind=run["kind"],

@@ -24,9 +24,9 @@ from ..errors import ResultsError
 from ..model import Sample
 from ..selection.depmap import DepMap, Entry
 from ..stats.summary import median_ci_ranks
-from .records import RunRecord, SampleRow
+from .records import ComparisonRecord, RunRecord, SampleRow, work_json
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CALIBRATION_COLUMNS = (
     "run_id",
     "created",
@@ -76,6 +76,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX calibrations_key ON calibrations(scenario, runner, created)",
     ),
     3: ("CREATE TABLE depmap (scenario TEXT PRIMARY KEY, entry TEXT NOT NULL)",),
+    # the instruction counts of a compare (JSON of ``records.work_json``), NULL where not counted
+    4: ("ALTER TABLE comparisons ADD COLUMN work TEXT",),
 }
 
 
@@ -91,6 +93,30 @@ def _sample_row(run_id: int, r: SampleRow) -> tuple[Any, ...]:
         s.cpu_s,
         json.dumps(dict(s.phases)),
     )
+
+
+def _comparison_row(run_id: int, c: ComparisonRecord) -> dict[str, Any]:
+    """The columns of a comparisons row; ``work`` only where counted, so that a file opened at
+    an older schema version (``History(upto=...)``) still takes a comparison without counts."""
+    row: dict[str, Any] = {
+        "run_id": run_id,
+        "scenario": c.scenario,
+        "verdict": c.verdict.value,
+        "delta_pct": c.delta_pct,
+        "ci_low_pct": c.ci_low_pct,
+        "ci_high_pct": c.ci_high_pct,
+        "p_ttest": c.p_ttest,
+        "p_wilcoxon": c.p_wilcoxon,
+        "pairs": c.pairs,
+        "confirmed": None if c.confirmed is None else int(c.confirmed),
+        "threshold_pct": c.threshold_pct,
+        "base_median_s": c.base_median_s,
+        "head_median_s": c.head_median_s,
+        "threshold_note": c.threshold_note,
+    }
+    if c.work is not None:
+        row["work"] = json.dumps(work_json(c.work))
+    return row
 
 
 def _now() -> str:
@@ -193,27 +219,11 @@ class History:
             )
             c = run.comparison
             if c is not None:
+                row = _comparison_row(run_id, c)
                 self.db.execute(
-                    "INSERT INTO comparisons (run_id, scenario, verdict, delta_pct, ci_low_pct, "
-                    "ci_high_pct, p_ttest, p_wilcoxon, pairs, confirmed, threshold_pct, "
-                    "base_median_s, head_median_s, threshold_note) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        run_id,
-                        c.scenario,
-                        c.verdict.value,
-                        c.delta_pct,
-                        c.ci_low_pct,
-                        c.ci_high_pct,
-                        c.p_ttest,
-                        c.p_wilcoxon,
-                        c.pairs,
-                        None if c.confirmed is None else int(c.confirmed),
-                        c.threshold_pct,
-                        c.base_median_s,
-                        c.head_median_s,
-                        c.threshold_note,
-                    ),
+                    f"INSERT INTO comparisons ({', '.join(row)}) "
+                    f"VALUES ({', '.join('?' * len(row))})",
+                    list(row.values()),
                 )
         return run_id
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..model import Pair, Sample, Verdict
+from ..stats.instructions import Work
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class ComparisonRecord:
     threshold_note: str | None = None
     base_median_s: float | None = None
     head_median_s: float | None = None
+    work: Work | None = None  # the instruction counts of both arms, when counted
 
 
 @dataclass(frozen=True)
@@ -66,3 +69,57 @@ def pair_rows(pairs: Iterable[Pair], *, stage: str) -> tuple[SampleRow, ...]:
         rows.append(SampleRow("base", stage, p.block, p.base))
         rows.append(SampleRow("head", stage, p.block, p.head))
     return tuple(rows)
+
+
+CONFIRM_KEYS = ("confirm_base", "confirm_head")
+
+
+def work_json(w: Work) -> dict[str, Any]:
+    """The counts as the history stores them (the ``work`` column, and its export)."""
+    try:
+        delta: float | None = w.delta_pct
+    except (ZeroDivisionError, statistics.StatisticsError):  # an arm without counts
+        delta = None
+    return {
+        "base": list(w.base),
+        "head": list(w.head),
+        "confirm_base": w.confirm_base,
+        "confirm_head": w.confirm_head,
+        "backend": w.backend,
+        "delta_pct": delta,
+        "threshold_pct": w.threshold_pct,
+    }
+
+
+def _count(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"work: {what}: expected an instruction count, got {value!r}")
+    return value
+
+
+def work_from_json(doc: Any) -> Work | None:
+    """The counts of ``work_json`` again (None for None); ValueError where they are not that
+    shape. ``delta_pct`` is not read back: the counts give it."""
+    if doc is None:
+        return None
+    if not isinstance(doc, Mapping):
+        raise ValueError(f"work: expected an object, got {type(doc).__name__}")
+    arms = {}
+    for arm in ("base", "head"):
+        counts = doc.get(arm)
+        if not isinstance(counts, list):
+            raise ValueError(f"work: {arm}: expected a list of instruction counts")
+        arms[arm] = tuple(_count(c, arm) for c in counts)
+    confirm = [None if doc.get(k) is None else _count(doc[k], k) for k in CONFIRM_KEYS]
+    threshold = doc.get("threshold_pct")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        raise ValueError(f"work: threshold_pct: expected a number, got {threshold!r}")
+    backend = doc.get("backend")
+    return Work(
+        arms["base"],
+        arms["head"],
+        threshold_pct=float(threshold),
+        backend=backend if isinstance(backend, str) else "",
+        confirm_base=confirm[0],
+        confirm_head=confirm[1],
+    )

@@ -17,7 +17,7 @@ from .history import History
 RUN_COLUMNS = (
     "r.id, r.uid, r.kind, r.created, r.scenario, r.base_rev, r.head_rev, r.runner, r.machine, "
     "r.doc, c.verdict, c.delta_pct, c.ci_low_pct, c.ci_high_pct, c.p_ttest, c.p_wilcoxon, c.pairs, "
-    "c.confirmed, c.threshold_pct, c.threshold_note, c.base_median_s, c.head_median_s"
+    "c.confirmed, c.threshold_pct, c.threshold_note, c.base_median_s, c.head_median_s, c.work"
 )
 
 
@@ -32,8 +32,9 @@ def _json(text: str | None, default: Any) -> Any:
 
 def runs(h: History) -> list[dict[str, Any]]:
     """Every run in id order, with its comparison's columns (None where it has none), its
-    stored document decoded (``doc``: a bisect's result, say; None for most kinds) and its
-    machine facts (``machine``)."""
+    stored document decoded (``doc``: a bisect's result, say; None for most kinds), its
+    machine facts (``machine``) and its instruction counts decoded (``work``: the object of
+    ``records.work_json``; None where not counted)."""
     rows = h.db.execute(
         f"SELECT {RUN_COLUMNS} FROM runs r LEFT JOIN comparisons c ON c.run_id = r.id ORDER BY r.id"
     )
@@ -43,6 +44,8 @@ def runs(h: History) -> list[dict[str, Any]]:
         row["doc"] = _json(row["doc"], None)
         machine = _json(row["machine"], {})
         row["machine"] = machine if isinstance(machine, dict) else {}
+        work = _json(row["work"], None)
+        row["work"] = work if isinstance(work, dict) else None
         out.append(row)
     return out
 

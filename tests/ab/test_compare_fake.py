@@ -14,6 +14,8 @@ import yaml
 
 from bot.cli import main
 from bot.report import compare as report
+from bot.store import export, scan
+from bot.store.history import History
 
 from ..conftest import golden
 
@@ -260,6 +262,30 @@ def test_a_spread_change_is_found_by_cpu_work_and_confirmed(tmp_path):
     assert "CPU work to first batch (instructions)" in comment
     assert "confirmed (+3.00% instructions, 1+1 counts)" in comment
     assert code == 1
+
+
+def test_the_counts_are_recorded_and_travel_with_the_history_export(tmp_path, monkeypatch):
+    db = tmp_path / "history.sqlite"
+    monkeypatch.setenv("TTFB_LAB_DB", str(db))
+    _, doc = run_compare(tmp_path, work_spec(tmp_path, 3.0), "--instructions", "on")
+    _, without = run_compare(tmp_path, work_spec(tmp_path, 0.0), "--instructions", "off")
+    counted = doc["scenarios"][0]["instructions"]
+    with History(db) as h:
+        first, second = scan.runs(h)
+        exported = json.loads(json.dumps(export.export(h)))
+    assert first["work"] == {
+        "base": counted["base"],
+        "head": counted["head"],
+        "confirm_base": counted["confirm"]["base"],
+        "confirm_head": counted["confirm"]["head"],
+        "backend": counted["backend"],
+        "delta_pct": pytest.approx(counted["delta_pct"]),
+        "threshold_pct": counted["threshold_pct"],
+    }
+    assert second["work"] is None and without["scenarios"][0]["instructions"] is None
+    with History(tmp_path / "imported.sqlite") as other:
+        assert export.load_export(other, exported) == 2
+        assert [r["work"] for r in scan.runs(other)] == [first["work"], None]
 
 
 def test_unchanged_cpu_work_ends_an_aa_early_as_no_change(tmp_path):

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 
 import pytest
 import yaml
@@ -14,10 +15,11 @@ import yaml
 from bot.cli import main
 from bot.errors import ResultsError
 from bot.model import Sample, Verdict
+from bot.stats.instructions import Work
 from bot.stats.summary import median_ci_ranks
-from bot.store import depmap, export, history
+from bot.store import depmap, export, history, scan
 from bot.store.history import SCHEMA_VERSION, History
-from bot.store.records import ComparisonRecord, RunRecord, SampleRow
+from bot.store.records import ComparisonRecord, RunRecord, SampleRow, work_from_json
 
 from ..conftest import REPO
 
@@ -59,7 +61,7 @@ def test_a_version_1_database_is_migrated_and_keeps_its_runs(tmp_path):
         columns = {r[1] for r in old.db.execute("PRAGMA table_info(runs)")}
         assert "torch" not in columns
     with History(path) as new:
-        assert new.version == SCHEMA_VERSION == 3
+        assert new.version == SCHEMA_VERSION == 4
         columns = {r[1] for r in new.db.execute("PRAGMA table_info(runs)")}
         assert "torch" in columns
         (run,) = new.recent()
@@ -345,5 +347,105 @@ def test_a_version_2_database_gains_the_depmap_table(tmp_path):
         fill(old)
         assert "depmap" not in {r[0] for r in old.db.execute("SELECT name FROM sqlite_master")}
     with History(path) as new:
-        assert new.version == 3 and new.depmap().entries == {}
+        assert new.version == SCHEMA_VERSION and new.depmap().entries == {}
         assert len(export.export(new)["runs"]) == 2
+
+
+WORK = Work(
+    (2_000_000_000, 2_000_040_000),
+    (2_060_000_000, 2_060_020_000, 2_060_010_000),
+    threshold_pct=1.0,
+    backend="cachegrind",
+    settings=("PYTHONHASHSEED=0",),
+    confirm_base=2_000_010_000,
+    confirm_head=2_060_030_000,
+)
+
+
+def columns(h: History, table: str) -> set[str]:
+    return {r[1] for r in h.db.execute(f"PRAGMA table_info({table})")}
+
+
+def counted_run(uid: str = "counted") -> RunRecord:
+    return RunRecord(
+        "compare",
+        "lm-cpu",
+        base_rev="bbb",
+        head_rev="ccc",
+        runner="ci",
+        uid=uid,
+        created="2026-11-02T00:00:00Z",
+        samples=(
+            SampleRow("base", "primary", 0, sample(3.0)),
+            SampleRow("head", "primary", 0, sample(3.1)),
+        ),
+        comparison=replace(comparison("lm-cpu", Verdict.REGRESSION, 3.0), work=WORK),
+    )
+
+
+def test_a_version_3_database_gains_the_work_column_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "v3.sqlite"
+    with History(path, upto=3) as old:
+        fill(old)
+        assert old.version == 3 and "work" not in columns(old, "comparisons")
+        before = [dict(r) for r in old.db.execute("SELECT * FROM comparisons")]
+    with History(path) as new:
+        assert new.version == SCHEMA_VERSION == 4 and "work" in columns(new, "comparisons")
+        after = [dict(r) for r in new.db.execute("SELECT * FROM comparisons")]
+        assert after == [{**row, "work": None} for row in before] and len(after) == 1
+        assert [r["work"] for r in scan.runs(new)] == [None, None]
+        assert len(export.export(new)["runs"]) == 2
+        new.record_run(counted_run())  # the migrated file takes counts
+        assert scan.runs(new)[-1]["work"]["head"] == list(WORK.head)
+
+
+def test_counts_go_through_the_history_its_export_and_an_import(tmp_path):
+    with History(tmp_path / "a.sqlite") as a:
+        fill(a)
+        a.record_run(counted_run())
+        stored = json.loads(
+            a.db.execute("SELECT work FROM comparisons WHERE work IS NOT NULL").fetchone()[0]
+        )
+        exported = json.loads(json.dumps(export.export(a)))  # as the file carries it
+    assert stored == {
+        "base": [2_000_000_000, 2_000_040_000],
+        "head": [2_060_000_000, 2_060_020_000, 2_060_010_000],
+        "confirm_base": 2_000_010_000,
+        "confirm_head": 2_060_030_000,
+        "backend": "cachegrind",
+        "delta_pct": pytest.approx(WORK.delta_pct),
+        "threshold_pct": 1.0,
+    }
+    works = [r["comparison"] and r["comparison"]["work"] for r in exported["runs"]]
+    assert works == [None, None, stored]  # a measure, a compare without counts, one with
+    with History(tmp_path / "b.sqlite") as b:
+        assert export.load_export(b, exported) == 3
+        assert [r["work"] for r in scan.runs(b)] == [None, None, stored]
+        assert export.export(b)["runs"] == exported["runs"]
+    # the counts come back as they were counted (the counter's settings are not stored)
+    assert work_from_json(stored) == replace(WORK, settings=())
+
+
+def test_an_export_without_counts_still_imports_and_bad_counts_are_refused(tmp_path):
+    with History(tmp_path / "a.sqlite") as a:
+        a.record_run(counted_run())
+        exported = json.loads(json.dumps(export.export(a)))
+    older = json.loads(json.dumps(exported))
+    del older["runs"][0]["comparison"]["work"]  # as ttfb wrote it before schema 4
+    with History(tmp_path / "b.sqlite") as b:
+        assert export.load_export(b, older) == 1
+        assert [r["work"] for r in scan.runs(b)] == [None]
+    for bad in ({"base": [1, "2"], "head": [3], "threshold_pct": 1}, [1, 2], {"head": [1]}):
+        broken = json.loads(json.dumps(exported))
+        broken["runs"][0]["comparison"]["work"] = bad
+        with History(tmp_path / "c.sqlite") as c, pytest.raises(ResultsError, match="work"):
+            export.load_export(c, broken)
+
+
+def test_a_stored_work_value_that_does_not_decode_reads_as_none(tmp_path):
+    with History(tmp_path / "a.sqlite") as h:
+        h.record_run(counted_run("one"))
+        h.record_run(counted_run("two"))
+        h.db.execute("UPDATE comparisons SET work = 'not json' WHERE id = 1")
+        h.db.execute("UPDATE comparisons SET work = '[1, 2]' WHERE id = 2")
+        assert [r["work"] for r in scan.runs(h)] == [None, None]
