@@ -41,6 +41,10 @@ def _r(x: float | None, digits: int = 4) -> float | None:
     return round(float(x), digits)
 
 
+def _count(x: float | None) -> int | None:
+    return None if x is None else round(x)
+
+
 def short(rev: str | None) -> str:
     return rev[:10] if rev else "–"
 
@@ -89,6 +93,7 @@ def series_data(
             "hi": column(lambda p: _r(p.ci_high_s)),
             "base": column(lambda p: _r(p.base_median_s)),
             "cpu": column(lambda p: _r(p.cpu_s)),
+            "instructions": column(lambda p: _count(p.instructions)),
             "verdict": column(lambda p: p.verdict),
             "delta": column(lambda p: _r(p.delta_pct, 2)),
             "dlo": column(lambda p: _r(p.ci_low_pct, 2)),

@@ -5,8 +5,9 @@ A run's point describes the revision it tested: the ``head`` arm of a compare (`
 arm of a ``measure``. Its value is the median wall TTFB of those ok samples, with the
 distribution-free 95% CI of that median (order statistics, ``median_ci_ranks``); the base arm's
 median of a compare is kept too. Phases are the median time since submit at which each phase
-was reached; the bands between consecutive phases are what the stacked chart draws. Bisect
-steps are not trend points: they measure commits of a release range in search order.
+was reached; the bands between consecutive phases are what the stacked chart draws. Where a
+compare counted instructions, the point carries the head arm's median count. Bisect steps are
+not trend points: they measure commits of a release range in search order.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class Point:
     ci_high_s: float | None = None
     base_median_s: float | None = None
     cpu_s: float | None = None
+    instructions: float | None = None  # the head arm's median count, where counted
     phase_at: Mapping[str, float] = field(default_factory=dict)
     verdict: str | None = None
     delta_pct: float | None = None
@@ -68,6 +70,20 @@ class Point:
 
 def _median(values: Sequence[float]) -> float | None:
     return float(statistics.median(values)) if values else None
+
+
+def head_instructions(work: Any) -> float | None:
+    """The median of the head arm's counts in a run's ``work`` (``store.scan.runs``); None
+    where there are none, or they are not counts (the history is data from other jobs)."""
+    head = work.get("head") if isinstance(work, Mapping) else None
+    if not isinstance(head, list):
+        return None
+    counts = [
+        float(c)
+        for c in head
+        if isinstance(c, int | float) and not isinstance(c, bool) and math.isfinite(c) and c > 0
+    ]
+    return _median(counts) if counts and len(counts) == len(head) else None
 
 
 def point(run: Mapping[str, Any], samples: Sequence[Mapping[str, Any]]) -> Point:
@@ -105,6 +121,7 @@ def point(run: Mapping[str, Any], samples: Sequence[Mapping[str, Any]]) -> Point
         ci_high_s=ttfb[hi] if n else None,
         base_median_s=_median(base),
         cpu_s=_median([float(s["cpu_s"]) for s in tested if s["cpu_s"]]),
+        instructions=head_instructions(run.get("work")),
         phase_at={k: float(statistics.median(v)) for k, v in at.items()},
         verdict=run.get("verdict"),
         delta_pct=run.get("delta_pct"),

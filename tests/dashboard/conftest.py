@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.model import Sample, Verdict
+from bot.stats.instructions import Work
 from bot.store.history import History
 from bot.store.records import ComparisonRecord, RunRecord, SampleRow
 
@@ -70,6 +72,13 @@ def compare_run(
         runner=runner,
         created=created,
     )
+
+
+def with_work(run: RunRecord, head: tuple[int, ...], base: int = 2_900_000_000) -> RunRecord:
+    """``run`` with instruction counts on its comparison: ``head`` for the head arm."""
+    assert run.comparison is not None
+    work = Work((base, base), head, backend="cachegrind")
+    return replace(run, comparison=replace(run.comparison, work=work))
 
 
 def bisect_doc(scenario: str, good: str, bad: str, culprit: str) -> dict:

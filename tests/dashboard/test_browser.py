@@ -17,9 +17,12 @@ import pytest
 
 from bot import git as gitlib
 from bot.cli import main
-from bot.dashboard.trend import TREND_KINDS
+from bot.dashboard import site as dashboard
+from bot.dashboard.trend import TREND_KINDS, Series
+from bot.model import Verdict
+from bot.store.history import History
 
-from .conftest import HOSTILE, chromium_path
+from .conftest import HOSTILE, chromium_path, compare_run, with_work
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 expect = playwright.expect
@@ -242,6 +245,45 @@ def test_over_http_as_github_pages_serves_it(recorded, browser, scheme, tmp_path
     finally:
         server.shutdown()
         server.server_close()
+
+
+CPU_CHART = """() => {
+    const u = window.TTFB_CHARTS.find((c) => c.root.parentNode.id === 'chart-cpu');
+    return [u.series.map((s) => s.label), u.axes.map((a) => a.label || null)]; }"""
+
+
+def test_the_cpu_chart_draws_instructions_on_a_second_axis_only_where_counted(
+    history, browser, tmp_path
+):
+    """The synthetic history (no real runs): one compare of lm-cpu counted instructions."""
+    with History(history) as h:
+        run = compare_run(
+            "compare",
+            "lm-cpu",
+            "a" * 40,
+            "b" * 40,
+            Verdict.NO_CHANGE,
+            created="2026-03-06T10:00:00Z",
+        )
+        h.record_run(with_work(run, head=(3_000_000_001, 3_000_000_003)))
+    site = tmp_path / "site"
+    dashboard.build(history, site, dashboard.Options())
+    p = Page(browser)
+    counted = Series("lm-cpu", "ubuntu-latest", (), ()).key
+    p.open((site / "scenarios" / f"{counted}.html").as_uri())
+    runs = chart_points(p.page, "chart-cpu")
+    labels, axes = p.page.evaluate(CPU_CHART)
+    assert "instructions (head, right axis)" in labels and axes[-1] == "instructions (G)"
+    p.page.locator("summary", has_text="Table: CPU time and instructions").click()
+    cells = p.page.locator("#table-cpu tbody tr td:last-child")
+    expect(cells).to_have_count(runs)
+    assert cells.last.inner_text() == "3,000,000,002" and cells.first.inner_text() == "–"
+    assert p.page.locator("#table-cpu thead th").last.inner_text() == "instructions"
+    p.open((site / "scenarios" / f"{Series('lm-cpu', 'gpu-a100', (), ()).key}.html").as_uri())
+    chart_points(p.page, "chart-cpu")
+    labels, axes = p.page.evaluate(CPU_CHART)
+    assert not [x for x in labels if "instructions" in str(x)] and len(axes) == 2
+    assert p.problems == []
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):

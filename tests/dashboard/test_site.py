@@ -16,7 +16,7 @@ from bot.errors import UsageError
 from bot.model import Verdict
 from bot.store.history import History
 
-from .conftest import HOSTILE, compare_run, synthetic_history
+from .conftest import HOSTILE, compare_run, synthetic_history, with_work
 
 
 class Attributes(html.parser.HTMLParser):
@@ -138,6 +138,35 @@ def test_commit_messages_and_the_default_branch_come_from_git(tmp_path):
     assert f'href="https://github.com/octo/lab/commit/{first}"' in text
     assert f"https://github.com/octo/lab/compare/{first}...{second}" in text
     assert "First &lt;img src=x" in text
+
+
+def test_instructions_reach_the_data_file_only_where_they_were_counted(history, tmp_path):
+    with History(history) as h:
+        h.record_run(
+            with_work(
+                compare_run(
+                    "compare",
+                    "lm-cpu",
+                    "a" * 40,
+                    "b" * 40,
+                    Verdict.NO_CHANGE,
+                    created="2026-03-06T10:00:00Z",
+                ),
+                head=(3_000_000_001, 3_000_000_003),
+            )
+        )
+    out = tmp_path / "site"
+    site.build(history, out, site.Options())
+    series = {
+        (d["scenario"], d["runner"]): d["runs"]
+        for d in map(data, (out / "data").glob("*.js"))
+        if d["kind"] == "ttfb-dashboard-series"
+    }
+    lm = series[("lm-cpu", "ubuntu-latest")]
+    assert lm["instructions"] == [None] * (len(lm["uid"]) - 1) + [3_000_000_002]
+    assert lm["rev"][-1] == "b" * 40
+    for key in (("lm-cpu", "gpu-a100"), (HOSTILE, "ubuntu-latest")):
+        assert series[key]["instructions"] == [None] * len(series[key]["uid"])
 
 
 def test_an_empty_history_gives_a_site_that_says_so(tmp_path):

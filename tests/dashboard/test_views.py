@@ -193,3 +193,29 @@ def test_series_data_is_columnar_and_lists_every_run(history):
 def test_verdict_symbols_differ_for_every_verdict():
     symbols = [v["symbol"] for v in pages.verdicts().values()]
     assert len(set(symbols)) == len(Verdict)
+
+
+@pytest.mark.parametrize(
+    "work,expected",
+    [
+        ({"base": [1, 2], "head": [7, 9, 8]}, 8.0),
+        ({"head": [10, 20]}, 15.0),
+        (None, None),
+        ({"head": []}, None),
+        ({"head": "12"}, None),
+        ({"head": [1, "2"]}, None),
+        ({"head": [True, 3]}, None),
+        ([1, 2], None),
+    ],
+)
+def test_a_point_carries_the_head_arms_median_instruction_count(work, expected):
+    run = {
+        "id": 1,
+        "uid": "u",
+        "kind": "compare",
+        "created": "c",
+        "head_rev": "a",
+        "base_rev": "b",
+        "work": work,
+    }
+    assert trend.point(run, []).instructions == expected

@@ -1,6 +1,7 @@
 /* TTFB Lab dashboard: one scenario on one runner. Three charts (median TTFB with its 95% CI
- * band and verdict symbols; phase segments stacked; CPU time), a tooltip on hover, a detail
- * panel with the commit and comparison links on click, and a table behind every chart. */
+ * band and verdict symbols; phase segments stacked; CPU time, with the head arm's instruction
+ * count on a second axis where a compare counted it), a tooltip on hover, a detail panel with
+ * the commit and comparison links on click, and a table behind every chart. */
 (function () {
   "use strict";
   const T = window.TTFB;
@@ -28,6 +29,13 @@
     const pad = Math.max((hi - lo) * 0.15, hi * 0.02, 0.001);
     return [Math.max(0, lo - pad), hi + pad];
   }
+
+  // instruction counts: G (10^9) on the axis and in tooltips, every digit in the table
+  const GIGA = 1e9;
+  const missing = (v) => v === null || v === undefined;
+  const fmtG = (v) => (missing(v) ? "–" : (v / GIGA).toFixed(3) + " G");
+  const fmtCount = (v) => (missing(v) ? "–" : Number(v).toLocaleString("en-US"));
+  const instructions = (i) => (R.instructions ? R.instructions[i] : null);
 
   function phaseLabel(k) {
     return (k ? D.phases[k - 1] : "submit") + " → " + D.phases[k];
@@ -67,6 +75,12 @@
       series: [{ label: "run" }].concat(series),
       hooks: { setCursor: [(u) => tooltip(u, idx, extra.describe)] },
     }, extra.opts || {});
+    if (extra.right) { // a second y axis, on the right, for a series on its own scale
+      opts.scales[extra.right.scale] = { range: padded };
+      opts.axes.push({ scale: extra.right.scale, side: 1, label: extra.right.label, stroke: c.muted,
+        grid: { show: false }, ticks: { stroke: c.line }, size: 64,
+        values: (u, splits, ax, space, incr) => splits.map((v) => extra.right.format(v, incr)) });
+    }
     target.replaceChildren();
     const u = new uPlot(opts, data, target);
     target.dataset.points = String(data[0].length);
@@ -194,9 +208,19 @@
       { label: "CPU time (user+sys)", stroke: c.improvement, width: 2, value: fmt, points: { show: true, size: 5, fill: c.improvement } },
       { label: "wall TTFB", stroke: c.muted, width: 1, dash: [5, 4], value: fmt, points: { show: false } },
     ];
-    const describe = (i) => ["CPU " + T.fmtS(R.cpu[i]) + " · wall " + T.fmtS(R.median[i])];
-    base(idx, c, 220, series, [idx.map((_, k) => k), pick(R.cpu), pick(R.median)], {
-      target: $("chart-cpu"), describe: describe, legend: true });
+    const data = [idx.map((_, k) => k), pick(R.cpu), pick(R.median)];
+    const counted = idx.some((i) => !missing(instructions(i)));
+    const extra = { target: $("chart-cpu"), legend: true };
+    extra.describe = (i) => ["CPU " + T.fmtS(R.cpu[i]) + " · wall " + T.fmtS(R.median[i])]
+      .concat(missing(instructions(i)) ? [] : ["instructions " + fmtG(instructions(i)) + " (head arm, median)"]);
+    if (counted) {
+      series.push({ label: "instructions (head, right axis)", scale: "instructions", stroke: c.base, width: 2,
+        dash: [2, 3], spanGaps: true, value: (u, v) => fmtG(v), points: { show: true, size: 6, stroke: c.base, fill: c.bg } });
+      data.push(idx.map((i) => (missing(instructions(i)) ? null : instructions(i))));
+      extra.right = { scale: "instructions", label: "instructions (G)",
+        format: (v, incr) => (v / GIGA).toFixed(Math.min(6, Math.max(0, -Math.floor(Math.log10((incr || GIGA / 1000) / GIGA))))) };
+    }
+    base(idx, c, 220, series, data, extra);
   }
 
   function commitCell(i) {
@@ -219,10 +243,11 @@
         idx.map((i, k) => [{ value: String(k + 1), right: true }, commitCell(i)]
           .concat(D.phases.map((_, m) => ({ value: T.fmtS(R.seg[m][i]), right: true })))),
         "median time between consecutive phases, per run"),
-      "table-cpu": () => T.fillTable($("table-cpu"), ["#", "commit", "CPU time", "wall TTFB"],
+      "table-cpu": () => T.fillTable($("table-cpu"), ["#", "commit", "CPU time", "wall TTFB", "instructions"],
         idx.map((i, k) => [{ value: String(k + 1), right: true }, commitCell(i),
-          { value: T.fmtS(R.cpu[i]), right: true }, { value: T.fmtS(R.median[i]), right: true }]),
-        "median CPU time (user+sys) to first batch, per run"),
+          { value: T.fmtS(R.cpu[i]), right: true }, { value: T.fmtS(R.median[i]), right: true },
+          { value: fmtCount(instructions(i)), right: true }]),
+        "median CPU time (user+sys) to first batch, and the head arm's median instruction count where counted, per run"),
     };
     for (const [id, fill] of Object.entries(builders)) {
       const details = $(id).closest("details");
@@ -241,6 +266,7 @@
     add("run", R.kind[i] + " " + R.uid[i].slice(0, 8) + ", recorded " + R.created[i]);
     ttfbLines(i).forEach((line, k) => add(k ? "" : "values", line));
     add("CPU time", T.fmtS(R.cpu[i]));
+    if (!missing(instructions(i))) add("instructions", fmtCount(instructions(i)) + " (head arm, median)");
     const links = [];
     const report = T.reportHref("../", R.report[i]);
     if (report) links.push(T.el("a", { href: report }, ["open the comparison"]));
