@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import re
 import shutil
 import statistics
@@ -222,7 +223,8 @@ def build(scratch: Path, scenario: str) -> tuple[Path, str]:
 
 
 def branch(repo: Path, base: str, name: str, change) -> str:  # type: ignore[no-untyped-def]
-    git.run(["checkout", "-q", "-B", re.sub(r"[^a-z0-9]+", "-", name.lower()), base], cwd=repo)
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")  # "+300 ms" must not read as a flag
+    git.run(["checkout", "-q", "-B", slug, base], cwd=repo)
     change(repo)
     sha = git.commit_all(repo, name)
     git.run(["checkout", "-q", base], cwd=repo)
@@ -249,7 +251,17 @@ def main() -> None:
     parser.add_argument("--backend", default="auto", choices=counters.MODES)
     parser.add_argument("--only", help="comma-separated plant names to run")
     parser.add_argument("--out", type=Path, default=REPO / "out" / "bench" / "cpu_work")
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="summarize the recordings of an earlier run (OUT/recorded.pkl), recording nothing",
+    )
     args = parser.parse_args()
+    if args.replay:
+        with open(args.out / "recorded.pkl", "rb") as f:
+            saved = pickle.load(f)
+        report(saved["results"], args, saved["why"], saved["minutes"])
+        return
     backend, why = counters.choose(args.backend)
     if backend is None:
         raise SystemExit(f"cpu_work: {why}")
@@ -296,9 +308,17 @@ def main() -> None:
                 statistics.median(s.wall_s for b in blocks for x in b.values() for s in x),
                 sentences,
             )
-        rows, doc = summarize(results, args)
+            # each plant is kept as soon as it is recorded: --replay summarizes them again
+            minutes = (time.monotonic() - started) / 60
+            with open(args.out / "recorded.pkl", "wb") as f:
+                pickle.dump({"results": results, "why": why, "minutes": minutes}, f)
+    report(results, args, why, (time.monotonic() - started) / 60)
+
+
+def report(results: dict[str, Arms], args: argparse.Namespace, why: str, minutes: float) -> None:
+    rows, doc = summarize(results, args)
     print(text_table(rows))
-    print(f"\n(recorded and replayed in {(time.monotonic() - started) / 60:.1f} min; {why})")
+    print(f"\n(recorded in {minutes:.1f} min; {why})")
     (args.out / "results.json").write_text(json.dumps(doc, indent=2) + "\n")
 
 
