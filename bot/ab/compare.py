@@ -75,7 +75,7 @@ class Comparison:
         return next(o for o in self.outcomes if o.name == name)
 
 
-Record = Callable[[ScenarioOutcome], None]
+Record = Callable[[ScenarioOutcome, Policy], None]  # the outcome and the policy it was decided by
 """Called with each outcome as it is decided (``bot.ab.record`` writes it to the history)."""
 
 
@@ -170,7 +170,7 @@ def compare(
         else:
             outcome = _not_run(t, policy)
         if record is not None:
-            record(outcome)
+            record(outcome, policy_for(policy, t))
         outcomes.append(outcome)
     return Comparison(tuple(outcomes), policy, time.monotonic() - started)
 

@@ -216,6 +216,30 @@ def scenario_json(o: ScenarioOutcome, policy: Policy) -> dict[str, Any]:
     return doc
 
 
+def policy_json(policy: Policy) -> dict[str, Any]:
+    return {
+        "alpha": policy.alpha,
+        "confirm_alpha": policy.confirm_alpha,
+        "looks": list(policy.looks),
+        "decision_test": "ttest",
+        "correction": CORRECTION,
+    }
+
+
+def stored_document(o: ScenarioOutcome, policy: Policy) -> dict[str, Any]:
+    """What the history keeps of one outcome beside its samples and comparison row: the
+    results document of that one scenario without its per-sample list (the samples table
+    holds those), so a report rebuilt from the history says what the comment said."""
+    entry = {k: v for k, v in scenario_json(o, policy).items() if k != "samples"}
+    return {
+        "version": COMPARE_VERSION,
+        "kind": "ttfb-compare",
+        "tool": f"ttfb-lab {__version__}",
+        "policy": policy_json(policy),
+        "scenarios": [entry],
+    }
+
+
 def results_document(
     comparison: Comparison,
     *,
@@ -232,13 +256,7 @@ def results_document(
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "base": base.to_json(),
         "head": head.to_json(),
-        "policy": {
-            "alpha": policy.alpha,
-            "confirm_alpha": policy.confirm_alpha,
-            "looks": list(policy.looks),
-            "decision_test": "ttest",
-            "correction": CORRECTION,
-        },
+        "policy": policy_json(policy),
         "machine": host.machine_facts(),
         "elapsed_s": comparison.elapsed_s,
         **(extra or {}),

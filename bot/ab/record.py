@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..stats.verdict import Policy
 from ..store.recorder import Recorder
 from ..store.records import ComparisonRecord, RunRecord, SampleRow, pair_rows
 from .compare import ScenarioOutcome
+from .document import stored_document
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,8 @@ class Recording:
     changed: tuple[str, ...] = ()
     learn: bool = True
 
-    def __call__(self, outcome: ScenarioOutcome) -> None:
-        self.recorder.record(outcome_record(outcome, self))
+    def __call__(self, outcome: ScenarioOutcome, policy: Policy | None = None) -> None:
+        self.recorder.record(outcome_record(outcome, self, policy))
 
 
 def comparison_record(o: ScenarioOutcome) -> ComparisonRecord:
@@ -62,7 +64,7 @@ def comparison_record(o: ScenarioOutcome) -> ComparisonRecord:
     )
 
 
-def outcome_record(o: ScenarioOutcome, how: Recording) -> RunRecord:
+def outcome_record(o: ScenarioOutcome, how: Recording, policy: Policy | None = None) -> RunRecord:
     samples: tuple[SampleRow, ...] = ()
     if o.primary is not None:
         samples = pair_rows(o.primary.pairs, stage="primary")
@@ -74,6 +76,7 @@ def outcome_record(o: ScenarioOutcome, how: Recording) -> RunRecord:
         head_rev=how.head_rev,
         samples=samples,
         comparison=comparison_record(o),
+        doc=stored_document(o, policy) if policy is not None else None,
         changed=how.changed,
         learn=how.learn,
     )

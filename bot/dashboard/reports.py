@@ -58,12 +58,27 @@ def stored_entry(run: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def sample_rows(pairs: Sequence[tuple[str, Pair]]) -> list[dict[str, Any]]:
+    """The results document's per-sample list, from the stored pairs."""
+    return [
+        {
+            "stage": stage,
+            "block": p.block,
+            "base_s": p.base.ttfb_s,
+            "head_s": p.head.ttfb_s,
+            "base_cpu_s": p.base.cpu_s,
+            "head_cpu_s": p.head.cpu_s,
+        }
+        for stage, p in pairs
+    ]
+
+
 def scenario_entry(run: Mapping[str, Any], samples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """One scenario of a results document, from a compare run's row and samples."""
     stored = stored_entry(run)
-    if stored is not None:
-        return stored
     pairs = pairs_of(samples)
+    if stored is not None:  # kept without its per-sample list: the samples table has them
+        return stored if "samples" in stored else {**stored, "samples": sample_rows(pairs)}
     ok = [(stage, p) for stage, p in pairs if p.base.ok and p.head.ok]
     try:
         verdict = Verdict(run["verdict"])
@@ -98,17 +113,7 @@ def scenario_entry(run: Mapping[str, Any], samples: Sequence[Mapping[str, Any]])
         "cpu": None,
         "finding": None,
         "confirmation": None,
-        "samples": [
-            {
-                "stage": stage,
-                "block": p.block,
-                "base_s": p.base.ttfb_s,
-                "head_s": p.head.ttfb_s,
-                "base_cpu_s": p.base.cpu_s,
-                "head_cpu_s": p.head.cpu_s,
-            }
-            for stage, p in pairs
-        ],
+        "samples": sample_rows(pairs),
         "dependencies": None,
         "instructions": None,
         "attribution": None,

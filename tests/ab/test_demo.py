@@ -78,3 +78,6 @@ def test_demo_flow_with_scripted_timings(tmp_path, capsys):
     text = report.read_text()
     assert "Report click-log statistics" in text  # the head commit's subject, from git
     assert "regression" in text.lower()
+    # the report is the PR comment's, from what the history kept: policy, reason, confirmation
+    assert "α = 0.01" in text and "not recorded" not in text
+    assert "confirmed (+" in text

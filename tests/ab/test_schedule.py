@@ -139,7 +139,9 @@ def test_estimates_are_made_once_per_look(monkeypatch):
     monkeypatch.setattr(paired, "bootstrap_median_ci", counting)
     seen = []
     ex = Recording(delay_s=0.3)
-    comparison = compare([target("a"), target("b")], Policy(looks=(4,)), ex, record=seen.append)
+    comparison = compare(
+        [target("a"), target("b")], Policy(looks=(4,)), ex, record=lambda o, _: seen.append(o)
+    )
     # per target and look: ttfb, cpu and two segments; per confirmation the same again
     looks = sum(len(o.primary.looks_done) for o in comparison.outcomes)
     confirmations = sum(1 for o in comparison.outcomes if o.confirmation_pairs)
