@@ -21,7 +21,7 @@ from ..report.fmt import fmt_ds, fmt_pct, fmt_s
 from .commits import HEX, Commit
 from .markdown import escape, to_html
 from .pages import session_heading, short
-from .reports import compare_markdown, release_markdown
+from .reports import compare_markdown, release_markdown, stored_entry
 from .sessions import Release, Session
 
 URL = re.compile(r"^https?://[^\s\"'<>\\]+$")
@@ -102,7 +102,8 @@ class ReportPages:
                 ],
             }
             for r in s.runs
-            if self.phases.get(str(r["uid"]))
+            # a stored results entry already has its phase table, with significance
+            if self.phases.get(str(r["uid"])) and stored_entry(r) is None
         ]
         page = self.env.get_template("report.html.j2").render(
             **self.common,
@@ -120,6 +121,7 @@ class ReportPages:
             ],
             body=Markup(body),
             phases=phases,
+            rebuilt=any(stored_entry(r) is None for r in s.runs),
         )
         write_text_atomic(out / "reports" / f"{s.id}.html", page)
 

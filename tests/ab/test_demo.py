@@ -81,3 +81,5 @@ def test_demo_flow_with_scripted_timings(tmp_path, capsys):
     # the report is the PR comment's, from what the history kept: policy, reason, confirmation
     assert "α = 0.01" in text and "not recorded" not in text
     assert "confirmed (+" in text
+    assert "From the history: the results entry" in text
+    assert "Phase segments, from the stored pairs" not in text  # the entry has its own table

@@ -95,6 +95,8 @@ def test_links_are_built_only_from_commit_ids_and_an_http_url(tmp_path):
     site.build(db, out, site.Options(repo_url="javascript:alert(1)//"))
     report = next((out / "reports").glob("*.html")).read_text()
     assert 'href="javascript' not in report and "/commit/" not in report
+    # a run recorded without a results entry is rebuilt, and the page says so
+    assert "Rebuilt from the history" in report and "Phase segments, from the stored" in report
     out2 = tmp_path / "site2"
     site.build(db, out2, site.Options(repo_url="https://github.com/octo/lab/"))
     report = next((out2 / "reports").glob("*.html")).read_text()
