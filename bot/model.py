@@ -132,6 +132,17 @@ class Pair:
     head: Sample
     block: int = 0
 
+    def row(self, stage: str) -> dict[str, Any]:
+        """The pair as the results document's per-sample list holds it."""
+        return {
+            "stage": stage,
+            "block": self.block,
+            "base_s": self.base.ttfb_s,
+            "head_s": self.head.ttfb_s,
+            "base_cpu_s": self.base.cpu_s,
+            "head_cpu_s": self.head.cpu_s,
+        }
+
 
 class Executor(Protocol):
     """Runs a job and returns its sample: real processes, or scripted timings in tests."""

@@ -127,18 +127,7 @@ def _stages(o: ScenarioOutcome) -> tuple[tuple[str, Sequence[Pair]], ...]:
 
 
 def _samples_json(o: ScenarioOutcome) -> list[dict[str, Any]]:
-    return [
-        {
-            "stage": stage,
-            "block": p.block,
-            "base_s": p.base.ttfb_s,
-            "head_s": p.head.ttfb_s,
-            "base_cpu_s": p.base.cpu_s,
-            "head_cpu_s": p.head.cpu_s,
-        }
-        for stage, pairs in _stages(o)
-        for p in pairs
-    ]
+    return [p.row(stage) for stage, pairs in _stages(o) for p in pairs]
 
 
 def _measured(a: Analysis, policy: Policy) -> dict[str, Any]:

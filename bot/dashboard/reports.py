@@ -60,17 +60,7 @@ def stored_entry(run: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def sample_rows(pairs: Sequence[tuple[str, Pair]]) -> list[dict[str, Any]]:
     """The results document's per-sample list, from the stored pairs."""
-    return [
-        {
-            "stage": stage,
-            "block": p.block,
-            "base_s": p.base.ttfb_s,
-            "head_s": p.head.ttfb_s,
-            "base_cpu_s": p.base.cpu_s,
-            "head_cpu_s": p.head.cpu_s,
-        }
-        for stage, p in pairs
-    ]
+    return [p.row(stage) for stage, p in pairs]
 
 
 def scenario_entry(run: Mapping[str, Any], samples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

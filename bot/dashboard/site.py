@@ -5,7 +5,7 @@ chart library and one data file per page that has charts. Data files are JavaScr
 assigns one JSON value (``window.TTFB_DATA = {...};``) and are loaded with ``<script src>``:
 Chromium refuses ``fetch()`` of ``file://`` URLs, and a script tag works from ``file://`` and
 from GitHub Pages alike. The JSON is escaped so that it stays inert whatever the history
-holds (``<`` and every non-ASCII character as ``\\uXXXX``); the pages are rendered by Jinja2
+holds (``<`` and every non-ASCII character as a ``\\u`` escape); the pages are rendered by Jinja2
 with autoescaping and the scripts only ever set ``textContent``, never HTML.
 
 Data is split per scenario × runner (a page loads only its own file, so 50 scenarios cost
