@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.sensitivity import PLACES, load_pool  # noqa: E402
-from bot.ab.compare import compare  # noqa: E402
+from bot.ab.engine import compare  # noqa: E402
 from bot.ab.targets import Target  # noqa: E402
 from bot.bisect import search as bisect  # noqa: E402
 from bot.bisect.steps import step_result  # noqa: E402

@@ -12,7 +12,7 @@ A scratch copy of the example repository gets one branch per plant, each a real 
 For each plant, real data is recorded once: ``--blocks`` ABBA blocks of base/plant samples on
 this machine (the unit a compare's schedule sees), and ``--counts`` instruction counts per arm
 under the counter (callgrind here: this VM has no hardware counters). Compares are then run
-by the real engine (``bot.ab.compare``: schedule, looks, corrections, confirmation, decision)
+by the real engine (``bot.ab.engine``: schedule, looks, corrections, confirmation, decision)
 on those recordings: whole blocks resampled with replacement for wall time (``--wall``
 compares per plant), counts drawn without replacement for the instruction path
 (``--instr`` compares per plant). It prints, per plant, detection (and A/A false positives)
@@ -45,8 +45,8 @@ sys.path.insert(0, str(REPO))
 
 from bot import git  # noqa: E402
 from bot.ab.attribution import attribute  # noqa: E402
-from bot.ab.compare import compare  # noqa: E402
 from bot.ab.counting import Counting  # noqa: E402
+from bot.ab.engine import compare  # noqa: E402
 from bot.ab.schedule import Scheduler  # noqa: E402
 from bot.ab.targets import Target, scenario_job  # noqa: E402
 from bot.exec import counters  # noqa: E402

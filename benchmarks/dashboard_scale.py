@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 from bot.dashboard import site  # noqa: E402
 from bot.model import Sample, Verdict  # noqa: E402
 from bot.report.fmt import text_table  # noqa: E402
-from bot.store.history import History  # noqa: E402
+from bot.store.history_db import History  # noqa: E402
 from bot.store.records import ComparisonRecord, RunRecord, SampleRow  # noqa: E402
 
 PHASES = ("interpreter_ready", "import_torch", "config_loaded", "model_built", "optimizer_created")

@@ -49,7 +49,7 @@ from bot.model import Job, Sample  # noqa: E402
 from bot.scenarios import load_all  # noqa: E402
 from bot.selection import candidates  # noqa: E402
 from bot.selection import plan as selection  # noqa: E402
-from bot.selection.depmap import DepMap, Entry  # noqa: E402
+from bot.selection.depmap_model import DepMap, Entry  # noqa: E402
 from bot.stats.calibration import wilson_upper  # noqa: E402
 from bot.store import depmap  # noqa: E402
 

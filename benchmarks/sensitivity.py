@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.ab.compare import compare  # noqa: E402
+from bot.ab.engine import compare  # noqa: E402
 from bot.ab.schedule import Scheduler  # noqa: E402
 from bot.ab.targets import Target, scenario_job  # noqa: E402
 from bot.exec.process import ProcessExecutor  # noqa: E402
@@ -34,7 +34,7 @@ from bot.model import Job  # noqa: E402
 from bot.scenarios import find  # noqa: E402
 from bot.stats.sequential import plan_looks  # noqa: E402
 from bot.stats.verdict import Policy  # noqa: E402
-from bot.store.files import SampleLog, read_sample_log  # noqa: E402
+from bot.store.versioned import SampleLog, read_sample_log  # noqa: E402
 
 PLACES = {
     "start-up (quiet phase)": "interpreter_ready",

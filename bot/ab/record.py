@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from ..stats.verdict import Policy
 from ..store.recorder import Recorder
 from ..store.records import ComparisonRecord, RunRecord, SampleRow, pair_rows
-from .compare import ScenarioOutcome
-from .document import stored_document
+from .engine import ScenarioOutcome
+from .results_doc import stored_document
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from ..model import Executor, Job, Pair, Progress, Sample
 from ..stats.verdict import Analysis, Policy, analyze, moved_segments
-from ..store.files import SampleLog
+from ..store.versioned import SampleLog
 
 
 @dataclass(frozen=True)

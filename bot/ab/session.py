@@ -12,11 +12,11 @@ from .. import git
 from ..model import Executor, Progress
 from ..scenarios import Scenario
 from ..stats.verdict import Policy
-from ..store.files import SampleLog
 from ..store.recorder import Recorder
+from ..store.versioned import SampleLog
 from . import arms
-from .compare import Comparison, compare
 from .counting import Counting
+from .engine import Comparison, compare
 from .prepare import Preparer
 from .record import Recording
 from .targets import Overrides, Threshold, build_target

@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import git
 from ..ab.arms import Arm
-from ..ab.compare import ScenarioOutcome, compare
+from ..ab.engine import ScenarioOutcome, compare
 from ..ab.prepare import Preparer
 from ..ab.record import Recording
 from ..ab.targets import Overrides, build_target
@@ -25,11 +25,11 @@ from ..model import Executor, Progress, Verdict
 from ..scenarios import DEFAULT_FLOOR_PCT, Scenario
 from ..stats.sequential import plan_looks
 from ..stats.verdict import Policy
-from ..store.files import SampleLog
 from ..store.recorder import Recorder
 from ..store.records import RunRecord
+from ..store.versioned import SampleLog
 from . import search
-from .document import bisect_json
+from .bisect_doc import bisect_json
 from .search import StepResult
 
 

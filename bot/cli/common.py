@@ -17,8 +17,8 @@ from typing import Any
 
 from .. import git, probe
 from ..ab.counting import Counting, resolve_counting
-from ..ab.measure import SampleProgress
 from ..ab.prepare import Preparer
+from ..ab.sampling import SampleProgress
 from ..errors import UsageError
 from ..exec import host
 from ..exec.process import ProcessExecutor
@@ -26,7 +26,7 @@ from ..exec.scripted import ScriptedExecutor
 from ..model import Executor, Sample
 from ..report.fmt import fmt_s
 from ..scenarios import Input, Scenario, find, load_all
-from ..store import depmap, history, thresholds
+from ..store import depmap_db, history_db, thresholds
 from ..store.recorder import Recorder
 
 
@@ -275,7 +275,7 @@ def add_depmap_args(p: argparse.ArgumentParser, *, record: bool = True) -> None:
 
 def db_path(args: argparse.Namespace, root_: Path) -> Path:
     """The history database: ``--db``, else the default under ``root_``."""
-    return Path(args.db) if args.db else history.default_path(root_)
+    return Path(args.db) if args.db else history_db.default_path(root_)
 
 
 def recorder(args: argparse.Namespace, root_: Path) -> Recorder:
@@ -285,7 +285,7 @@ def recorder(args: argparse.Namespace, root_: Path) -> Recorder:
     dm = getattr(args, "depmap", None)
     return Recorder(
         history=None if no_history else db_path(args, root_),
-        depmap=None if no_depmap else (Path(dm) if dm else depmap.default_path(root_)),
+        depmap=None if no_depmap else (Path(dm) if dm else depmap_db.default_path(root_)),
         runner=thresholds.runner_label(getattr(args, "runner", None)),
         machine=host.machine_facts(),
     )

@@ -1,6 +1,6 @@
 """Reports from the history: the PR comment of each compare session and the release report,
 rebuilt as the versioned documents the report views read, then rendered by those same views
-(``bot.report.compare.render_summary``, ``bot.report.release.render_release``). Pure.
+(``bot.report.compare_view.render_summary``, ``bot.report.release_view.render_release``). Pure.
 
 The history keeps, per scenario, the verdict and the whole-TTFB statistics of the decision
 (Δ, CI, both p-values, pairs, confirmed, threshold) and every paired sample. It does not keep
@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..model import Pair, Sample, Verdict
-from ..report.compare import render_summary
-from ..report.release import render_release
+from ..report.compare_view import render_summary
+from ..report.release_view import render_release
 from ..stats.endpoints import common_phases, segment_values
 from .sessions import Release, Session
 

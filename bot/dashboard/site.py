@@ -32,7 +32,7 @@ from .. import __version__
 from ..atomic import write_text_atomic
 from ..errors import UsageError
 from ..store import scan
-from ..store.history import History
+from ..store.history_db import History
 from . import commits as gitinfo
 from .pages import comparisons_data, overview_row, series_data
 from .render import Links, ReportPages

@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 
 from ..errors import ResultsError
-from ..store.files import load_json
+from ..store.versioned import load_json
 
 MAX_ARTIFACT_BYTES = 10 * 1024 * 1024
 MAX_MEMBERS = 256

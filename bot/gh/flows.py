@@ -1,6 +1,6 @@
 """Every event-driven flow, registered with ``bot.gh.router.router`` on import."""
 
-from . import command, release, report, select
+from . import command_flow, release_flow, report_flow, select_flow
 from .router import router
 
-__all__ = ["command", "release", "report", "router", "select"]
+__all__ = ["command_flow", "release_flow", "report_flow", "router", "select_flow"]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Verdict
-from ..store.history import History
+from ..store.history_db import History
 from .fmt import word
 
 

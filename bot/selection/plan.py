@@ -48,7 +48,7 @@ from .candidates import (
     is_self_hosted,
     touches,
 )
-from .depmap import DepMap
+from .depmap_model import DepMap
 
 PLAN_VERSION = 1
 EPSILON_S = 1e-6  # a budget that equals the cost exactly must fit, whatever the rounding

@@ -10,7 +10,7 @@ The production command is shrunk in the form it already has:
    ``key=value`` Hydra overrides, ``--flag value``/``--flag=value`` (HF, LightningCLI,
    argparse), ``--name=value`` Python literals for nanoGPT's configurator; names found only in
    the files the program reads (its module-level defaults, a ``.py`` config argument, a Hydra
-   config) get a new override appended (``bot.shrink.command``, ``bot.shrink.sources``).
+   config) get a new override appended (``bot.shrink.cmdline``, ``bot.shrink.sources``).
 
 Arguments no rule touched are kept byte for byte.
 
@@ -36,7 +36,7 @@ from ..atomic import write_text_atomic
 from ..credentials import scrubbed
 from ..errors import ConfigError
 from . import argv as shrinkargs
-from . import command, sources
+from . import cmdline, sources
 from .rules import ShrinkResult
 from .spec import ShrinkSpec
 
@@ -138,7 +138,7 @@ def shrink_command(
             f"{name}: shrink: nothing to shrink in the command (no --config file, "
             "key=value overrides, --flags or Python/Hydra config it reads)"
         )
-    done = command.rewrite(
+    done = cmdline.rewrite(
         argv,
         found.slots,
         found.sources,
@@ -197,7 +197,7 @@ def _file_form(
         raise ConfigError(f"{source}: expected a mapping at the top level")
     for key, value in shrinkargs.overrides(argv).items():
         shrinkargs.set_dotted(config, key, value)
-    done = command.rewrite(
+    done = cmdline.rewrite(
         argv,
         [s for s in found.slots if s.style != "hydra-override"],  # folded into the file
         base=config,

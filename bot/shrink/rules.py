@@ -35,7 +35,7 @@ class Edit:
     before: Any
     after: Any
     rule: str  # how: "set 2", "scale 0.25 (min 8)", "cap 4096", "auto: steps"
-    # Where it went, for a command (bot.shrink.command): the style the value was recognised
+    # Where it went, for a command (bot.shrink.cmdline): the style the value was recognised
     # as ("python-override", "hydra-override", "hf-flag", "lightning-flag", "flag",
     # "script-defaults", "python-config", "hydra-config", "config-file") and the argument
     # ("--max_iters=5000 → --max_iters=2", "appended --n_layer=2 (default from train.py)").

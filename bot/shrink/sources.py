@@ -1,4 +1,4 @@
-"""The files a command reads its values from, found and read: the edge of ``bot.shrink.command``.
+"""The files a command reads its values from, found and read: the edge of ``bot.shrink.cmdline``.
 
 - Python configurator style (nanoGPT): the script's module-level defaults and the ``.py``
   config files among its arguments, when ``bot.shrink.pyconfig.python_mode`` recognises the
@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from . import argv as shrinkargs
 from . import hydra, pyconfig
 from .argv import Program, Slot
-from .command import Source
+from .cmdline import Source
 
 
 @dataclass(frozen=True)

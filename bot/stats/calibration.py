@@ -1,6 +1,6 @@
 """Calibration's pure half: A/A noise, ROC points, and the threshold a policy allows.
 
-The simulated compares that produce the ROC run the real engine (``bot.ab.calibrate``); this
+The simulated compares that produce the ROC run the real engine (``bot.ab.calibration_sim``); this
 module only measures the noise of recorded A/A blocks and chooses among the candidates:
 ``choose`` turns the repository's policy (false positives per week, compares per week) into a
 per-compare budget and picks the smallest candidate threshold whose false-positive rate — its

@@ -13,8 +13,8 @@ from typing import Any
 
 from ..errors import ResultsError
 from ..model import Sample, Verdict, check_version
-from ..selection.depmap import Entry
-from .history import History
+from ..selection.depmap_model import Entry
+from .history_db import History
 from .records import ComparisonRecord, RunRecord, SampleRow, work_from_json
 
 EXPORT_VERSION = 1

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import depmap
-from .history import History
+from . import depmap_db
+from .history_db import History
 from .records import RunRecord
 
 LEARN_ARMS = ("head", "")  # the revision under test; "" is a single-arm run (measure)
@@ -44,7 +44,7 @@ class Recorder:
         ok = [r.sample for r in run.samples if r.sample.ok and r.arm in LEARN_ARMS]
         if not ok or run.scenario is None:
             return
-        depmap.record(
+        depmap_db.record(
             path,
             run.scenario,
             imported=set().union(*(s.imported_files for s in ok)),

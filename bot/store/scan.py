@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from .history import History
+from .history_db import History
 
 RUN_COLUMNS = (
     "r.id, r.uid, r.kind, r.created, r.scenario, r.base_rev, r.head_rev, r.runner, r.machine, "

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .history import History
+from .history_db import History
 
 DEFAULT_COMPARES_PER_WEEK = 50.0
 

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from bot.ab import calibrate
-from bot.ab.calibrate import Settings
+from bot.ab import calibration_sim
+from bot.ab.calibration_sim import Settings
 from bot.model import Sample
 from bot.stats import calibration
 from bot.stats.calibration import RocPoint, choose, wilson_upper
@@ -86,7 +86,7 @@ def test_simulated_roc_and_the_chosen_threshold_keep_false_positives_under_targe
         quiet_phase="interpreter_ready",
         seed=3,
     )
-    roc = calibrate.simulate_roc(blocks, policy=policy, settings=settings)
+    roc = calibration_sim.simulate_roc(blocks, policy=policy, settings=settings)
     assert [r.threshold_pct for r in roc] == [2.0, 5.0]
     by_t = {r.threshold_pct: r for r in roc}
     # a shift below the threshold is never called; one well above it almost always is
@@ -99,7 +99,7 @@ def test_simulated_roc_and_the_chosen_threshold_keep_false_positives_under_targe
     assert choice.point is not None and choice.point.fp_upper <= choice.budget_per_compare
     # independent trials (another seed) at the chosen threshold stay within the budget
     again = Settings(thresholds=(choice.threshold_pct,), shifts=(), aa_trials=40, seed=99)
-    (check,) = calibrate.simulate_roc(blocks, policy=policy, settings=again)
+    (check,) = calibration_sim.simulate_roc(blocks, policy=policy, settings=again)
     assert check.fp_rate <= choice.budget_per_compare
 
 

@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.report import compare as report
+from bot.report import compare_view as report
 from bot.store import export, scan
-from bot.store.history import History
+from bot.store.history_db import History
 
 from ..conftest import golden
 

@@ -8,14 +8,14 @@ import subprocess
 
 import yaml
 
-from bot.ab import demo
+from bot.ab import demo_repo
 from bot.cli import main
 
 from ..conftest import PYTHON, SEGMENTS, git
 
 
 def test_build_repo_plants_a_synchronous_metrics_call(tmp_path):
-    repo = demo.build_repo(tmp_path / "repo")
+    repo = demo_repo.build_repo(tmp_path / "repo")
     log = git(repo.path, "log", "--format=%H %s").splitlines()
     assert [line.split(" ", 1)[0] for line in log] == [repo.head, repo.base]
     changed = git(repo.path, "diff", "--name-only", repo.base, repo.head).split()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.ab import compare as compare_module
-from bot.ab.compare import compare
+from bot.ab import engine as compare_module
+from bot.ab.engine import compare
 from bot.ab.schedule import Scheduler, confirmation_size, run_confirmation, run_primary
 from bot.ab.targets import Target
 from bot.model import Job, Sample, Verdict

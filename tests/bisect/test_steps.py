@@ -15,7 +15,7 @@ import pytest
 
 from bot.bisect import search as bisect
 from bot.cli import main
-from bot.store.history import History
+from bot.store.history_db import History
 
 from ..conftest import commit, init_example_repo, plant_config_sleep
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from bot.cli import main
-from bot.store.files import read_sample_log
+from bot.store.versioned import read_sample_log
 
 from ..conftest import PYTHON, REPO
 

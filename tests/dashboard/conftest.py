@@ -12,7 +12,7 @@ import pytest
 
 from bot.model import Sample, Verdict
 from bot.stats.instructions import Work
-from bot.store.history import History
+from bot.store.history_db import History
 from bot.store.records import ComparisonRecord, RunRecord, SampleRow
 
 HOSTILE = '<img src=x onerror="alert(1)">&</script><script>alert(2)</script>'

@@ -20,7 +20,7 @@ from bot.cli import main
 from bot.dashboard import site as dashboard
 from bot.dashboard.trend import TREND_KINDS, Series
 from bot.model import Verdict
-from bot.store.history import History
+from bot.store.history_db import History
 
 from .conftest import HOSTILE, chromium_path, compare_run, with_work
 

@@ -14,7 +14,7 @@ from bot.cli import main
 from bot.dashboard import commits, site
 from bot.errors import UsageError
 from bot.model import Verdict
-from bot.store.history import History
+from bot.store.history_db import History
 
 from .conftest import HOSTILE, compare_run, synthetic_history, with_work
 

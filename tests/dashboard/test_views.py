@@ -13,7 +13,7 @@ from bot.dashboard.site import js_json
 from bot.model import Verdict
 from bot.stats.summary import median_ci_ranks
 from bot.store import scan
-from bot.store.history import History
+from bot.store.history_db import History
 
 from .conftest import HOSTILE, C
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.store import export
-from bot.store.history import History
+from bot.store.history_db import History
 from bot.store.records import RunRecord
 
 from .conftest import gh

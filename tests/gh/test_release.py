@@ -10,9 +10,9 @@ import pytest
 
 from bot.cli import main
 from bot.gh import api as github
-from bot.gh import release
+from bot.gh import release_flow
 from bot.model import Verdict
-from bot.store.history import History
+from bot.store.history_db import History
 
 from ..conftest import commit, git, init_example_repo, plant_config_sleep
 from ..fakegh import FakeGitHub
@@ -126,8 +126,8 @@ def test_a_rerun_notifies_the_culprit_s_author_once(fake):
         "drawing": "◆ dddddddddd  culprit",
         "notes": [],
     }
-    first = release.notify([bisect_doc], api=api, release="release/2.0", run_url=None)
-    again = release.notify([bisect_doc], api=api, release="release/2.0", run_url=None)
+    first = release_flow.notify([bisect_doc], api=api, release="release/2.0", run_url=None)
+    again = release_flow.notify([bisect_doc], api=api, release="release/2.0", run_url=None)
     assert [e["created"] for e in first + again] == [True, False]
     (comment,) = fake.comments(7)
     assert "@dora" in comment["body"] and "ranker-cpu" in comment["body"]
@@ -179,7 +179,7 @@ def test_culprit_without_a_pull_request_gets_one_issue(fake):
         "notes": [],
     }
     for _ in range(2):
-        (entry,) = release.notify([bisect_doc], api=api, release="release/2.0", run_url=None)
+        (entry,) = release_flow.notify([bisect_doc], api=api, release="release/2.0", run_url=None)
     assert entry["author"] == "carol" and entry["where"].startswith("issue #")
     assert len(fake.issues) == 1
     assert "@carol" in fake.issues[0]["body"]
@@ -187,10 +187,10 @@ def test_culprit_without_a_pull_request_gets_one_issue(fake):
 
 def test_gate_state():
     ok = [("a", Verdict.NO_CHANGE), ("b", Verdict.IMPROVEMENT), ("s", Verdict.SKIPPED)]
-    assert release.gate_state(ok)[0] == "success"
-    state, text = release.gate_state([*ok, ("c", Verdict.REGRESSION)])
+    assert release_flow.gate_state(ok)[0] == "success"
+    state, text = release_flow.gate_state([*ok, ("c", Verdict.REGRESSION)])
     assert state == "failure" and "c (regression)" in text
-    state, text = release.gate_state([*ok, ("d", Verdict.BROKEN)])
+    state, text = release_flow.gate_state([*ok, ("d", Verdict.BROKEN)])
     assert state == "failure" and "d (broken)" in text
 
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.report import compare as report
+from bot.report import compare_view as report
 
 from ..conftest import SEGMENTS, commit, git
 from .conftest import gh

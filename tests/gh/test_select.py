@@ -9,7 +9,7 @@ import pytest
 
 from bot.exec import counters
 from bot.model import Verdict
-from bot.store import depmap
+from bot.store import depmap_db
 
 from ..conftest import commit, git
 from .conftest import gh, payload
@@ -122,9 +122,9 @@ def test_select_in_ci_ranks_with_the_stored_per_file_history(fake, actions_env, 
         )
     db = tmp_path / "history.sqlite"  # the default history (TTFB_LAB_DB) holds the map
     for name, moved in (("a", False), ("b", True)):
-        depmap.record(db, name, imported={"src/model.py"}, opened=(), revision=base)
+        depmap_db.record(db, name, imported={"src/model.py"}, opened=(), revision=base)
         for _ in range(5):
-            depmap.record(
+            depmap_db.record(
                 db,
                 name,
                 imported=(),

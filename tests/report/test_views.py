@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.bisect.document import bisect_json
+from bot.bisect.bisect_doc import bisect_json
 from bot.bisect.search import StepResult, bisect
-from bot.gh.release import release_json
+from bot.gh.release_flow import release_json
 from bot.model import Sample, Verdict
-from bot.report.measure import render_measure
-from bot.report.plan import plan_text
-from bot.report.release import render_bisect_text, render_notification, render_release
+from bot.report.measure_view import render_measure
+from bot.report.plan_view import plan_text
+from bot.report.release_view import render_bisect_text, render_notification, render_release
 from bot.selection.candidates import Change, ScenarioInfo
 from bot.selection.plan import Learned, Settings, plan
 from bot.stats.summary import summarize

@@ -11,7 +11,7 @@ import pytest
 from bot.cli import main
 from bot.selection.candidates import Change, ScenarioInfo, matches, scenario_info
 from bot.selection.plan import Learned, Settings, plan
-from bot.store import depmap
+from bot.store import depmap_db
 
 from ..conftest import REPO, commit, git, init_example_repo
 
@@ -271,7 +271,7 @@ def select(repo: Path, capsys, *extra: str) -> dict:
 
 @pytest.mark.slow
 def test_learned_map_has_family_specific_files(example_repo):
-    dm = depmap.load(example_repo / HISTORY_DB).to_json()["scenarios"]
+    dm = depmap_db.load(example_repo / HISTORY_DB).to_json()["scenarios"]
     assert "examples/trainer/models/cnn.py" in dm["cnn-cpu"]["imported"]
     assert "examples/trainer/models/cnn.py" not in dm["ranker-cpu"]["imported"]
     assert "examples/trainer/loop.py" in dm["ranker-cpu"]["imported"]
@@ -507,9 +507,9 @@ def test_a_revision_compare_records_which_changed_files_moved_the_scenario(tmp_p
         ]
     )
     assert code == 0
-    entry = depmap.load(db).entries["tiny"]
+    entry = depmap_db.load(db).entries["tiny"]
     assert "slow.py" in entry.imported and "notes.txt" not in entry.opened
     assert entry.compares == 1 and entry.moved == 1
     assert dict(entry.paths) == {"slow.py": (1, 1)}
-    _, learned = depmap.selection_inputs(db)
+    _, learned = depmap_db.selection_inputs(db)
     assert learned.paths["tiny"] == {"slow.py": (1, 1)}

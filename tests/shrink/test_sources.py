@@ -182,7 +182,7 @@ def test_find_on_the_example_trainer_sees_flags_only():
     assert found.slots == () and found.sources == ()
 
 
-NEW_PURE = ("literal", "pyconfig", "hydra", "command")
+NEW_PURE = ("literal", "pyconfig", "hydra", "cmdline")
 IMPURE = {"subprocess", "shutil", "socket", "sqlite3", "os", "pathlib", "requests", "urllib3"}
 
 

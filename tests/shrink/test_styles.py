@@ -19,7 +19,7 @@ from bot.cli import main
 from bot.shrink import argv as shrinkargs
 from bot.shrink.apply import shrink_command
 from bot.shrink.auto import _BY_NAME, SEED_NAMES
-from bot.shrink.command import rewrite
+from bot.shrink.cmdline import rewrite
 from bot.shrink.rules import norm
 from bot.shrink.spec import ShrinkSpec
 

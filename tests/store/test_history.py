@@ -17,8 +17,8 @@ from bot.errors import ResultsError
 from bot.model import Sample, Verdict
 from bot.stats.instructions import Work
 from bot.stats.summary import median_ci_ranks
-from bot.store import depmap, export, history, scan
-from bot.store.history import SCHEMA_VERSION, History
+from bot.store import depmap_db, export, history_db, scan
+from bot.store.history_db import SCHEMA_VERSION, History
 from bot.store.records import ComparisonRecord, RunRecord, SampleRow, work_from_json
 
 from ..conftest import REPO
@@ -86,7 +86,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     from bot.model import Sample
-    from bot.store.history import History
+    from bot.store.history_db import History
     from bot.store.records import RunRecord, SampleRow
 
     path, tag = sys.argv[1], sys.argv[2]
@@ -286,9 +286,9 @@ def test_calibrate_without_enough_blocks_is_a_one_line_error(tmp_path, capsys):
 
 def test_default_path_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("TTFB_LAB_DB")
-    assert history.default_path(tmp_path) == tmp_path / ".ttfb" / "history.sqlite"
+    assert history_db.default_path(tmp_path) == tmp_path / ".ttfb" / "history.sqlite"
     monkeypatch.setenv("TTFB_LAB_DB", str(tmp_path / "x.sqlite"))
-    assert history.default_path(tmp_path) == tmp_path / "x.sqlite"
+    assert history_db.default_path(tmp_path) == tmp_path / "x.sqlite"
 
 
 @pytest.mark.parametrize("n,ranks", [(10, (1, 8)), (20, (5, 14)), (100, (39, 60))])
@@ -313,11 +313,11 @@ def test_trend_carries_the_ci_of_each_runs_median(tmp_path):
 
 def test_the_depmap_lives_in_the_history_and_travels_with_its_export(tmp_path):
     db = tmp_path / "h.sqlite"
-    depmap.record(db, "lm-cpu", imported={"a.py", "b.py"}, opened={"c.yaml"}, revision="r1")
-    depmap.record(
+    depmap_db.record(db, "lm-cpu", imported={"a.py", "b.py"}, opened={"c.yaml"}, revision="r1")
+    depmap_db.record(
         db, "lm-cpu", imported={"d.py"}, opened=(), revision="r2", verdict=Verdict.REGRESSION
     )
-    dm = depmap.load(db)
+    dm = depmap_db.load(db)
     e = dm.entries["lm-cpu"]
     assert e.imported == {"a.py", "b.py", "d.py"} and e.opened >= {"c.yaml", "a.py"}
     assert (e.runs, e.compares, e.moved, e.revision) == (2, 1, 1, "r2")
@@ -325,20 +325,20 @@ def test_the_depmap_lives_in_the_history_and_travels_with_its_export(tmp_path):
         exported = export.export(h)
     assert set(exported["depmap"]) == {"lm-cpu"}
     other = tmp_path / "other.sqlite"
-    depmap.record(other, "lm-cpu", imported={"z.py"}, opened=(), revision="r0")
+    depmap_db.record(other, "lm-cpu", imported={"z.py"}, opened=(), revision="r0")
     with History(other) as h:
         export.load_export(h, exported)
         export.load_export(h, exported)  # twice: counts do not double
-    merged = depmap.load(other).entries["lm-cpu"]
+    merged = depmap_db.load(other).entries["lm-cpu"]
     assert merged.imported == {"a.py", "b.py", "d.py", "z.py"}
     assert (merged.runs, merged.compares) == (2, 1)
-    depmap.reset(other)
-    assert depmap.load(other).entries == {}
+    depmap_db.reset(other)
+    assert depmap_db.load(other).entries == {}
     # a .json path keeps the file format of earlier versions
     legacy = tmp_path / "depmap.json"
-    depmap.record(legacy, "cnn-cpu", imported={"x.py"}, opened=(), revision="r1")
+    depmap_db.record(legacy, "cnn-cpu", imported={"x.py"}, opened=(), revision="r1")
     assert json.loads(legacy.read_text())["kind"] == "ttfb-depmap"
-    assert depmap.load(legacy).entries["cnn-cpu"].imported == {"x.py"}
+    assert depmap_db.load(legacy).entries["cnn-cpu"].imported == {"x.py"}
 
 
 def test_a_version_2_database_gains_the_depmap_table(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .. import git
 from ..dashboard import site
-from ..store.files import write_json
+from ..store.versioned import write_json
 from . import common
 
 

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..gh import api as gh_api
-from ..gh.bench import Bench, run_bench
+from ..gh.bench_job import Bench, run_bench
 from ..gh.context import Context, Outputs, ReleaseSettings, write_outputs
 from ..gh.events import Event, load_event
 from ..gh.flows import router
-from ..gh.history import fetch_history
-from ..store import depmap, thresholds
+from ..gh.history_artifact import fetch_history
+from ..store import depmap_db, thresholds
 from . import common
 
 MODES = ("select", "report", "command", "release")
@@ -68,7 +68,7 @@ def context(args: argparse.Namespace, env: dict[str, str]) -> Context:
         executor=common.executor(args),
         recorder=common.recorder(args, root),
         history=common.db_path(args, root),
-        depmap=depmap.default_path(root),
+        depmap=depmap_db.default_path(root),
         runner=thresholds.runner_label(getattr(args, "runner", None)),
         budget_cpu_s=args.budget_cpu_s,
         budget_gpu_s=args.budget_gpu_s,

@@ -31,7 +31,7 @@ from typing import Any
 from ..model import Executor, Pair, Progress, Verdict
 from ..stats import paired
 from ..stats.verdict import Analysis, Confirmation, Decision, Policy, confirm, decide, with_family
-from ..store.files import SampleLog
+from ..store.versioned import SampleLog
 from . import attribution
 from .counting import Counting, WorkRun, count_work
 from .schedule import ABRun, Scheduler, confirmation_size, run_confirmation, run_primary

@@ -12,15 +12,15 @@ from pathlib import Path
 
 from .. import git
 from ..ab.arms import Arm
-from ..ab.measure import count_instructions, import_profile, measurement_json, run_samples
+from ..ab.sampling import count_instructions, import_profile, measurement_json, run_samples
 from ..ab.targets import Overrides, gpu_skip_reason, needs_of, scenario_job
 from ..errors import ConfigError, UsageError
 from ..model import Executor, Job, Sample
-from ..report.measure import render_measure
+from ..report.measure_view import render_measure
 from ..scenarios import Scenario
 from ..stats.summary import summarize
-from ..store.files import SampleLog, write_json
 from ..store.records import RunRecord, SampleRow
+from ..store.versioned import SampleLog, write_json
 from . import common
 
 

@@ -6,12 +6,12 @@ import argparse
 import shutil
 from pathlib import Path
 
-from ..ab import demo
-from ..ab.document import results_document
+from ..ab import demo_repo
+from ..ab.results_doc import results_document
 from ..dashboard import site
 from ..exec import host
-from ..report.compare import render_compare_text
-from ..report.files import exit_code, write_compare_outputs
+from ..report.compare_view import render_compare_text
+from ..report.outputs import exit_code, write_compare_outputs
 from ..store import thresholds
 from ..store.recorder import Recorder
 from . import common
@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     recorder = Recorder(
         history=db, depmap=None, runner=thresholds.runner_label(None), machine=host.machine_facts()
     )
-    result = demo.run_demo(
+    result = demo_repo.run_demo(
         out,
         executor=common.executor(args),
         max_pairs=args.max_pairs,
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
 NAME = "demo"
 HELP = "A/B a planted TTFB regression in the bundled example (no GitHub needed)"
-DESCRIPTION = demo.__doc__
+DESCRIPTION = demo_repo.__doc__
 
 
 def arguments(p: argparse.ArgumentParser) -> None:

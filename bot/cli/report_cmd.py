@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..ab.document import COMPARE_VERSION
+from ..ab.results_doc import COMPARE_VERSION
 from ..errors import ResultsError
-from ..report.compare import render_comment, render_compare_text, render_summary
-from ..store.files import read_json
+from ..report.compare_view import render_comment, render_compare_text, render_summary
+from ..store.versioned import read_json
 
 FORMATS = {
     "comment": render_comment,

@@ -10,7 +10,7 @@ from ..model import Executor, Job, Sample
 from ..stats import importtime
 from ..stats.instructions import spread_pct
 from ..stats.summary import Summary
-from ..store.files import SampleLog
+from ..store.versioned import SampleLog
 from .counting import Counter
 
 MEASURE_VERSION = 1

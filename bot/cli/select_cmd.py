@@ -8,14 +8,14 @@ from pathlib import Path
 
 from .. import git
 from ..errors import UsageError
-from ..gh.select import count_slowdown
-from ..report.plan import plan_text
+from ..gh.select_flow import count_slowdown
+from ..report.plan_view import plan_text
 from ..scenarios import load_all
 from ..selection import candidates
 from ..selection.plan import Plan, Settings, plan
 from ..selection.plan import __doc__ as SELECTION_DOC
-from ..store import depmap
-from ..store.files import write_json
+from ..store import depmap_db
+from ..store.versioned import write_json
 from . import common
 
 
@@ -36,8 +36,8 @@ def build_plan(args: argparse.Namespace) -> Plan:
         for s in scenarios
         if not args.tag or args.tag in s.tags
     ]
-    files, learned = depmap.selection_inputs(
-        Path(args.depmap) if args.depmap else depmap.default_path(root)
+    files, learned = depmap_db.selection_inputs(
+        Path(args.depmap) if args.depmap else depmap_db.default_path(root)
     )
     settings = Settings(
         seeds=candidates.DEFAULT_SEEDS + tuple(args.seed_glob or ()),

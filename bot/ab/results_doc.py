@@ -21,7 +21,7 @@ from ..stats.endpoints import Endpoint, confirmation_values
 from ..stats.summary import evaluation_values
 from ..stats.verdict import Analysis, Policy
 from .arms import Arm
-from .compare import Comparison, ScenarioOutcome
+from .engine import Comparison, ScenarioOutcome
 from .envs import package_changes
 from .prepare import Prepared
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from ..atomic import write_text_atomic
 from ..model import Verdict
-from ..store.files import write_json
+from ..store.versioned import write_json
 from . import plots
-from .compare import render_comment, render_summary
+from .compare_view import render_comment, render_summary
 
 
 def write_compare_outputs(doc: Mapping[str, Any], out_dir: str | Path) -> list[Path]:

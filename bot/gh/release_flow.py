@@ -23,22 +23,22 @@ from typing import Any
 from .. import git
 from ..ab import session
 from ..ab.arms import ArmSpec
-from ..ab.compare import ScenarioOutcome
-from ..ab.document import results_document
+from ..ab.engine import ScenarioOutcome
+from ..ab.results_doc import results_document
 from ..ab.targets import Threshold
 from ..atomic import write_text_atomic
-from ..bisect import document as bisect_document
+from ..bisect import bisect_doc as bisect_document
 from ..bisect.search import BisectError, StepResult
 from ..bisect.steps import StepSize, run_bisect
 from ..errors import UsageError
 from ..model import Executor, Progress, Verdict
-from ..report.release import culprit_marker, render_notification, render_release
+from ..report.release_view import culprit_marker, render_notification, render_release
 from ..scenarios import Scenario, load_all
 from ..stats.sequential import plan_looks
 from ..stats.verdict import Policy
 from ..store import thresholds
-from ..store.files import SampleLog, write_json
 from ..store.recorder import Recorder
+from ..store.versioned import SampleLog, write_json
 from .api import STATUS_RELEASE, GitHubAPI
 from .context import Context, Outputs, append_summary, run_url
 from .events import Event

@@ -14,7 +14,7 @@ import yaml
 from ..errors import ConfigError, UsageError
 from ..shrink import apply as shrinkrun
 from ..shrink.spec import ShrinkSpec
-from ..store.files import write_json
+from ..store.versioned import write_json
 
 SHRINK_REPORT_VERSION = 1
 

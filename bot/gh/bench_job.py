@@ -12,9 +12,9 @@ from pathlib import Path
 from ..ab import session
 from ..ab.arms import ArmSpec
 from ..ab.counting import resolve_counting
-from ..ab.document import results_document
-from ..report.compare import render_compare_text
-from ..report.files import write_compare_outputs
+from ..ab.results_doc import results_document
+from ..report.compare_view import render_compare_text
+from ..report.outputs import write_compare_outputs
 from ..scenarios import find
 from ..stats.sequential import plan_looks
 from ..stats.verdict import Policy

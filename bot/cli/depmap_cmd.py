@@ -8,27 +8,27 @@ import sys
 from pathlib import Path
 
 from .. import git
-from ..ab.measure import run_samples
+from ..ab.sampling import run_samples
 from ..ab.targets import gpu_skip_reason, scenario_job
 from ..errors import UsageError
 from ..report.fmt import text_table
 from ..scenarios import find, load_all
-from ..store import depmap
-from ..store.files import write_json
+from ..store import depmap_db
 from ..store.recorder import Recorder
 from ..store.records import RunRecord, SampleRow
+from ..store.versioned import write_json
 from . import common
 
 
 def _path(args: argparse.Namespace) -> Path:
-    return Path(args.depmap) if args.depmap else depmap.default_path(common.root(args))
+    return Path(args.depmap) if args.depmap else depmap_db.default_path(common.root(args))
 
 
 def run_update(args: argparse.Namespace) -> int:
     root = common.root(args)
     path = _path(args)
     if args.reset:
-        depmap.reset(path)
+        depmap_db.reset(path)
     if args.all or not args.scenario:
         scenarios = load_all(args.scenarios_dir)
     else:
@@ -54,7 +54,7 @@ def run_update(args: argparse.Namespace) -> int:
         rows = tuple(SampleRow("", "depmap", i, s) for i, s in enumerate(samples))
         revision = git.head_revision(root)
         recorder.record(RunRecord("depmap", scenario.name, head_rev=revision, samples=rows))
-        entry = depmap.load(path).entries[scenario.name]
+        entry = depmap_db.load(path).entries[scenario.name]
         print(
             f"{scenario.name}: {len(entry.imported)} imported, "
             f"{len(entry.opened - entry.imported)} more opened"
@@ -65,7 +65,7 @@ def run_update(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     path = _path(args)
-    dm = depmap.load(path)
+    dm = depmap_db.load(path)
     if not dm.entries:
         raise UsageError(f"depmap: {path}: no map yet; run `ttfb depmap update`")
     doc = dm.to_json()

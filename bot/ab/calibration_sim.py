@@ -34,7 +34,7 @@ from ..stats.calibration import (
 from ..stats.sequential import plan_looks
 from ..stats.verdict import Policy
 from ..store.records import SampleRow, pair_rows
-from .compare import compare
+from .engine import compare
 from .schedule import Scheduler
 from .targets import Target
 

@@ -8,16 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from .. import git
-from ..ab import calibrate as ab_calibrate
-from ..ab.calibrate import Settings, calibrate, record_aa
+from ..ab import calibration_sim as ab_calibrate
+from ..ab.calibration_sim import Settings, calibrate, record_aa
 from ..ab.targets import gpu_skip_reason, scenario_job
 from ..errors import UsageError
-from ..report.calibration import calibration_text
+from ..report.calibration_view import calibration_text
 from ..scenarios import Scenario
 from ..store import thresholds
-from ..store.files import write_json
-from ..store.history import History
+from ..store.history_db import History
 from ..store.records import RunRecord
+from ..store.versioned import write_json
 from . import common
 
 CALIBRATE_VERSION = 1

@@ -1,7 +1,7 @@
 """The dependency map's types: scenario → repository files it imported or opened. Pure.
 
 Every measured run merges the probe's file lists into the map, with the revision and time it
-saw them (``bot.store.depmap`` keeps it). Merging is a union, so a file a scenario once used
+saw them (``bot.store.depmap_db`` keeps it). Merging is a union, so a file a scenario once used
 stays mapped until a reset: for selection, forgetting a dependency is worse than remembering a
 stale one. Each entry also counts, per mapped file, the revision compares whose change touched
 it and how many of those moved the scenario: selection's per-file history.

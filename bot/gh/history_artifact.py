@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 
 from ..store.export import EXPORT_VERSION, load_export
-from ..store.files import read_json
-from ..store.history import History
+from ..store.history_db import History
+from ..store.versioned import read_json
 from . import runs
 from .context import Context, Outputs
 

@@ -17,8 +17,8 @@ from ..exec import counters
 from ..scenarios import load_all
 from ..selection import candidates
 from ..selection import plan as selection
-from ..store import depmap
-from ..store.files import write_json
+from ..store import depmap_db
+from ..store.versioned import write_json
 from .context import PLAN_FILE, Context, Outputs
 from .events import PR_ACTIONS, Event
 from .router import router
@@ -77,7 +77,7 @@ def _plan(rev: Revisions, merge_base: str, ctx: Context) -> selection.Plan:
         return selection.plan_requested(infos, requested_by=rev.requested_by, settings=settings)
     infos = [candidates.scenario_info(s, root=ctx.root) for s in scenarios if "pr" in s.tags]
     changes = candidates.changes_from(git.changed_paths(merge_base, rev.head, cwd=ctx.root))
-    files, learned = depmap.selection_inputs(ctx.depmap or depmap.default_path(ctx.root))
+    files, learned = depmap_db.selection_inputs(ctx.depmap or depmap_db.default_path(ctx.root))
     return selection.plan(
         changes,
         infos,

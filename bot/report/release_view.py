@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .compare import COMMENT_MARKER, sentence
+from .compare_view import COMMENT_MARKER, sentence
 from .fmt import badge, fmt_ci, fmt_p, fmt_pct, md_code, md_text
 from .templates import render
 

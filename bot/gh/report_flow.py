@@ -27,9 +27,9 @@ from typing import Any
 
 from ..errors import GitHubError, ResultsError
 from ..model import Verdict
-from ..report import compare as report
+from ..report import compare_view as report
 from ..report.fmt import fmt_pct
-from ..report.plan import selection_markdown
+from ..report.plan_view import selection_markdown
 from . import artifacts, runs
 from .api import STATUS_PR, GitHubAPI
 from .context import PLAN_FILE, RESULTS_FILE, Context, Outputs, append_summary, run_url

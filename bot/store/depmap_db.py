@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..model import Verdict
-from ..selection.depmap import DEPMAP_VERSION, DepMap
+from ..selection.depmap_model import DEPMAP_VERSION, DepMap
 from ..selection.plan import FileMap, Learned, files_of
-from .files import read_json, write_json
-from .history import History
-from .history import default_path as history_path
+from .history_db import History
+from .history_db import default_path as history_path
+from .versioned import read_json, write_json
 
 
 def _is_json(path: Path) -> bool:

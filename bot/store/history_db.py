@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import ResultsError
 from ..model import Sample
-from ..selection.depmap import DepMap, Entry
+from ..selection.depmap_model import DepMap, Entry
 from ..stats.summary import median_ci_ranks
 from .records import ComparisonRecord, RunRecord, SampleRow, work_json
 
@@ -371,7 +371,7 @@ class History:
             )
         ]
 
-    # --- the dependency map (bot.selection.depmap has its logic; these are its rows) --------
+    # --- the dependency map (bot.selection.depmap_model has its logic; these are its rows) --------
 
     def depmap(self) -> DepMap:
         rows = self.db.execute("SELECT scenario, entry FROM depmap ORDER BY scenario").fetchall()

@@ -10,9 +10,9 @@ from ..bisect import search
 from ..bisect.search import BisectError
 from ..bisect.steps import StepSize, run_bisect
 from ..errors import TTFBError, UsageError
-from ..report.release import render_bisect_text
+from ..report.release_view import render_bisect_text
 from ..scenarios import find
-from ..store.files import SampleLog, write_json
+from ..store.versioned import SampleLog, write_json
 from . import common
 
 

@@ -7,14 +7,14 @@ import sys
 from pathlib import Path
 
 from ..report.fmt import fmt_ci, fmt_pct, fmt_s, text_table
-from ..store import export, history
-from ..store.files import read_json, write_json
+from ..store import export, history_db
+from ..store.versioned import read_json, write_json
 from . import common
 
 
 def run(args: argparse.Namespace) -> int:
     path = common.db_path(args, common.root(args))
-    with history.History(path) as hist:
+    with history_db.History(path) as hist:
         if args.import_path:
             doc = read_json(args.import_path, known=export.EXPORT_VERSION)
             added = export.load_export(hist, doc, source=args.import_path)

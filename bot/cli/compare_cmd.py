@@ -8,15 +8,15 @@ from pathlib import Path
 
 from .. import git
 from ..ab import arms, session
-from ..ab.document import results_document
+from ..ab.results_doc import results_document
 from ..ab.targets import Overrides
 from ..errors import UsageError
-from ..report.compare import render_compare_text
-from ..report.files import exit_code, write_compare_outputs
+from ..report.compare_view import render_compare_text
+from ..report.outputs import exit_code, write_compare_outputs
 from ..scenarios import Scenario
 from ..stats.sequential import plan_looks
 from ..stats.verdict import Policy
-from ..store.files import write_json
+from ..store.versioned import write_json
 from . import common
 
 
