@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= out/demo
 
-.PHONY: setup demo test lint typecheck unit bench peers lock clean
+.PHONY: setup demo test lint typecheck docs unit bench peers lock clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +32,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The docs site: every page and link checked (--strict); the result lands in out/docs-site
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet --site-dir out/docs-site
+
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck unit
+test: lint typecheck docs unit
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/probe_overhead.py
