@@ -10,12 +10,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from .errors import ResultsError
 
 Progress = Callable[[str], None]
 """A line of progress for people (stderr in the CLI)."""
+
+CountingMode = Literal["auto", "on", "off"]
+"""Whether CPU work to first batch is counted: ``auto`` where a counter is available."""
+COUNTING_MODES: tuple[CountingMode, ...] = ("auto", "on", "off")
+
+SampleStatus = Literal["ok", "timeout", "crashed", "no_first_batch"]
 
 
 class Verdict(str, Enum):

@@ -20,6 +20,7 @@ import jsonschema
 import yaml
 
 from .errors import ConfigError, ScenarioError
+from .model import COUNTING_MODES, CountingMode
 from .shrink.spec import ShrinkSpec
 
 DEFAULT_TIMEOUT_S = 300.0
@@ -102,7 +103,7 @@ class Scenario:
     resources: Resources = Resources()
     stop: Stop = Stop()
     first_batch: str = "auto"
-    instructions: str = "auto"  # count CPU work to first batch: auto | on | off
+    instructions: CountingMode = "auto"  # count CPU work to first batch
     timeout_s: float = DEFAULT_TIMEOUT_S
     floor_pct: float = DEFAULT_FLOOR_PCT
     instructions_pct: float = DEFAULT_INSTRUCTIONS_PCT
@@ -233,11 +234,12 @@ def _environment(data: Mapping[str, Any] | None) -> Environment | None:
     )
 
 
-def _on_off(value: str | bool) -> str:
-    """``on``/``off`` as written, or as YAML 1.1 reads them unquoted (true/false)."""
+def _on_off(value: str | bool) -> CountingMode:
+    """``on``/``off`` as written, or as YAML 1.1 reads them unquoted (true/false); the schema
+    has already refused anything else."""
     if isinstance(value, bool):
         return "on" if value else "off"
-    return value
+    return next(m for m in COUNTING_MODES if m == value)
 
 
 def _env_str(value: Any) -> str:

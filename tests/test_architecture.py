@@ -44,7 +44,7 @@ ALLOWED = {
     "bot.git": {"bot.errors"},
     "bot.stats": {"bot.errors", "bot.model"},
     "bot.shrink": {"bot.errors", "bot.model", "bot.probe", "bot.atomic", "bot.credentials"},
-    "bot.scenarios": {"bot.errors", "bot.shrink"},
+    "bot.scenarios": {"bot.errors", "bot.model", "bot.shrink"},
     "bot.selection": {"bot.errors", "bot.model", "bot.scenarios", "bot.shrink"},
     "bot.exec": {"bot.errors", "bot.model", "bot.probe", "bot.credentials"},
     "bot.store": {"bot.errors", "bot.model", "bot.selection", "bot.stats", "bot.atomic"},

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, UsageError
 from ..exec import host
-from ..model import Job
+from ..model import CountingMode, Job
 from ..scenarios import (
     DEFAULT_FLOOR_PCT,
     DEFAULT_INSTRUCTIONS_PCT,
@@ -51,7 +51,7 @@ class Target:
     description: str = ""
     broken: str | None = None  # the arms could not even be prepared (e.g. shrink validation)
     prepared: Mapping[str, Prepared] = field(default_factory=dict)  # "base"/"head" -> what
-    instructions: str = "auto"  # count CPU work: auto | on | off (the scenario's setting)
+    instructions: CountingMode = "auto"  # count CPU work (the scenario's setting)
     instructions_pct: float = 1.0  # its threshold
 
     @property
@@ -70,7 +70,7 @@ class Overrides:
     setup: tuple[str, ...] = ()  # --setup, instead of a scenario's own
     arm_envs: bool = False  # --arm-envs: per-arm environments for every target
     env_files: tuple[str, ...] = ()  # --env-file: the dependency files (default: detected)
-    instructions: str | None = None  # --instructions auto|on|off, over every scenario's own
+    instructions: CountingMode | None = None  # --instructions, over every scenario's own
 
     def apply(self, job: Job) -> Job:
         if self.timeout_s is not None:

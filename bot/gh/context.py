@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..model import Executor
+from ..model import CountingMode, Executor
 from ..store.recorder import Recorder
 from .api import GitHubAPI
 
@@ -56,7 +56,7 @@ class Context:
     depmap: Path | None = None
     runner: str = "local"
     budget_cpu_s: float = 3600.0
-    instructions: str = "auto"  # count CPU work in the bench jobs: auto | on | off
+    instructions: CountingMode = "auto"  # count CPU work in the bench jobs
     budget_gpu_s: float = 0.0
     runners: Mapping[str, Sequence[str]] = field(default_factory=dict)
     artifacts: Path | None = None  # downloaded artifacts; None: download them via the API

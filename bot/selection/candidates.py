@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from ..scenarios import Scenario
 from ..shrink import argv as shrinkargs
@@ -74,10 +75,15 @@ class ScenarioInfo:
     counted: bool = True  # its CPU work may be counted (scenario ``instructions`` is not off)
 
 
+TouchHow = Literal["import", "open", "glob", "seed", "own"]
+"""How a changed path reaches a scenario: a file its samples imported or opened, one of its
+``paths:`` globs, a seed file, or its own scenario file."""
+
+
 @dataclass(frozen=True)
 class Touch:
     path: str
-    how: str  # import | open | glob | seed | own
+    how: TouchHow
 
 
 def matches(path: str, pattern: str) -> bool:
@@ -99,6 +105,7 @@ def touches(
     for change in changes:  # a rename reaches a scenario the strongest way either name does
         best: Touch | None = None
         for path in change.paths:
+            how: TouchHow
             if path in scenario.own_files:
                 how = "own"
             elif path in imported:

@@ -35,7 +35,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 from .candidates import (
     DEFAULT_IGNORE,
@@ -119,6 +119,10 @@ def cost_of(s: ScenarioInfo, settings: Settings) -> float:
     return timed + counted
 
 
+PickWhy = Literal["must-run", "ranked", "exploration", "requested"]
+"""Why a scenario is in the plan."""
+
+
 @dataclass(frozen=True)
 class Pick:
     scenario: str
@@ -127,7 +131,7 @@ class Pick:
     cost_s: float
     runner: tuple[str, ...]
     gpu: bool
-    why: str  # must-run | ranked | exploration | requested
+    why: PickWhy
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -219,7 +223,7 @@ class _Selection:
             miss *= 1.0 - STRENGTH.get(t.how, 1.0) * left * self.learned.path_rate(name, t.path)
         return (1.0 - miss) * self.learned.staleness(name)
 
-    def take(self, name: str, why: str, gain: float, reason: str) -> None:
+    def take(self, name: str, why: PickWhy, gain: float, reason: str) -> None:
         self.left[self.pool(name)] -= self.cost[name]
         s = self.info[name]
         if name in self.per:

@@ -17,18 +17,22 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from ..model import Pair
 from . import paired
 
+EndpointKind = Literal["total", "cpu", "segment"]
+"""Whole TTFB, CPU time to first batch, or one phase segment."""
+
 
 @dataclass(frozen=True)
 class Endpoint:
     key: str
     label: str
-    kind: str  # total | cpu | segment
+    kind: EndpointKind
     result: paired.PairedResult
     base_median_s: float
     head_median_s: float
@@ -78,7 +82,9 @@ def estimate(
 
     est = paired.Estimator(alpha, resamples, wilcoxon)
 
-    def ratio(key: str, label: str, kind: str, b: list[float], h: list[float], s: int) -> Endpoint:
+    def ratio(
+        key: str, label: str, kind: EndpointKind, b: list[float], h: list[float], s: int
+    ) -> Endpoint:
         return Endpoint(key, label, kind, est.ratio(b, h, seed=s), _median(b), _median(h))
 
     base_t = [p.base.ttfb_s or 0.0 for p in pairs]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from ..model import Pair, Verdict
 from . import paired, sequential
@@ -34,6 +35,13 @@ from .endpoints import Endpoint, confirmation_values, estimate
 from .instructions import Work
 
 DECISION_TEST = "ttest"
+
+
+FindingKind = Literal["total", "segments", "cpu", "instructions"]
+"""Which endpoint a finding rests on: whole TTFB, phase segments net, CPU time, or the
+instruction count."""
+Decisive = Literal["significant", "no_change"]
+"""Why a look may stop sampling: a finding, or an interval inside ±threshold."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,7 @@ class Finding:
     """A significant effect above threshold, pending confirmation."""
 
     direction: int  # +1 slower (regression), -1 faster (improvement)
-    kind: str  # total | segments | cpu
+    kind: FindingKind
     endpoint: str  # key of the endpoint the confirmation re-tests
     effect_pct: float  # total delta, net of significant segments, or CPU delta
     summary: str
@@ -71,7 +79,7 @@ class Analysis:
     family_factor: float
     endpoints: tuple[Endpoint, ...]  # corrected (p_adjusted, significant)
     finding: Finding | None
-    decisive: str | None  # significant | no_change | None (keep sampling)
+    decisive: Decisive | None  # None: keep sampling
     notes: tuple[str, ...] = ()
     min_p: float | None = None  # smallest look- and Holm-adjusted p, before the family factor
 
@@ -225,7 +233,7 @@ def assess(
     finding, notes = _finding(eps, policy.threshold_pct)
     total = eps[0].result
     t = policy.threshold_pct
-    decisive: str | None = None
+    decisive: Decisive | None = None
     if finding is not None:
         decisive = "significant"
     elif total.usable and -t < total.ci_low_pct and total.ci_high_pct < t:
