@@ -43,6 +43,8 @@ ALLOWED = {
     "bot.model": {"bot.errors"},
     "bot.git": {"bot.errors"},
     "bot.stats": {"bot.errors", "bot.model"},
+    # the results document's typed model: written by bot.ab, read by reports and the dashboard
+    "bot.results": {"bot.errors", "bot.model", "bot.stats"},
     "bot.shrink": {"bot.errors", "bot.model", "bot.probe", "bot.atomic", "bot.credentials"},
     "bot.scenarios": {"bot.errors", "bot.model", "bot.shrink"},
     "bot.selection": {"bot.errors", "bot.model", "bot.scenarios", "bot.shrink"},
@@ -89,6 +91,9 @@ ALLOWED = {
         "bot.atomic",
     },
 }
+for _upper in ("bot.store", "bot.report", "bot.ab", "bot.bisect", "bot.dashboard"):
+    ALLOWED[_upper].add("bot.results")
+ALLOWED["bot.ab"].add("bot.report")  # the pipeline writes a comparison's rendered outputs
 ALLOWED["bot.gh"] = set(ALLOWED) | {"bot", "bot.bisect", "bot.report"}
 ALLOWED["bot.cli"] = set(ALLOWED) | {"bot", "bot.gh"}
 MAX_FUNCTION_LINES = 80
