@@ -21,6 +21,7 @@ IMPURE_PACKAGES = {"bot.exec", "bot.store", "bot.gh", "bot.ab", "bot.report", "b
 PURE = (
     "bot.model",
     "bot.errors",
+    "bot.results",
     "bot.stats",
     "bot.selection",
     "bot.shrink.rules",
