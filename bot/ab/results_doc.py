@@ -1,7 +1,9 @@
 """The one serializer of a comparison: typed outcomes → the versioned results document.
 
 Every report, comment and later job (the report job reads it from an artifact, as data) works
-from this document; nothing else writes it. ``bot/schemas/results.schema.json`` describes it.
+from this document; nothing else writes it. It is built as the typed model of ``bot.results``
+(``compare_results``) and written as that model's ``to_json()``;
+``bot/schemas/results.schema.json`` describes it.
 """
 
 from __future__ import annotations
@@ -9,15 +11,36 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
 from .. import __version__
 from ..exec import host
 from ..model import Pair, Verdict
+from ..results import (
+    RESULTS_VERSION,
+    ArmMedians,
+    ArmResult,
+    ArmSetup,
+    AttributionResult,
+    ConfirmationResult,
+    DependencyChanges,
+    EndpointResult,
+    FindingResult,
+    InstructionsResult,
+    PackageChange,
+    PolicyResult,
+    PrepareResult,
+    Results,
+    SampleRow,
+    ScenarioResult,
+    StoredResults,
+    WorkConfirm,
+)
 from ..stats import paired
 from ..stats.endpoints import Endpoint, confirmation_values
+from ..stats.instructions import Work
 from ..stats.summary import evaluation_values
 from ..stats.verdict import Analysis, Policy
 from .arms import Arm
@@ -25,7 +48,7 @@ from .engine import Comparison, ScenarioOutcome
 from .envs import package_changes
 from .prepare import Prepared
 
-COMPARE_VERSION = 1
+COMPARE_VERSION = RESULTS_VERSION
 CORRECTION = (
     "paired t-test on log ratios (segments: on differences); alpha spent across planned looks "
     "by Lan-DeMets Pocock-type spending; Holm across a scenario's endpoints; Holm across "
@@ -39,85 +62,104 @@ def effective_alpha(analysis: Analysis, alpha: float) -> float:
     return alpha * analysis.look_weight / (usable * analysis.family_factor)
 
 
-def endpoint_json(e: Endpoint) -> dict[str, Any]:
+def endpoint_result(e: Endpoint) -> EndpointResult:
     r = e.result
-    return {
-        "key": e.key,
-        "label": e.label,
-        "kind": e.kind,
-        "base_median_s": e.base_median_s,
-        "head_median_s": e.head_median_s,
-        "delta_pct": r.delta_pct,
-        "ci_low_pct": r.ci_low_pct,
-        "ci_high_pct": r.ci_high_pct,
-        "delta_s": r.delta_s if r.delta_s is not None else e.head_median_s - e.base_median_s,
-        "p_ttest": r.p_ttest,
-        "p_wilcoxon": r.p_wilcoxon,
-        "p_adjusted": e.p_adjusted,
-        "significant": e.significant,
-        "mde_pct": r.mde_pct,
-        "sd": r.sd,
-    }
+    return EndpointResult(
+        key=e.key,
+        label=e.label,
+        kind=e.kind,
+        base_median_s=e.base_median_s,
+        head_median_s=e.head_median_s,
+        delta_pct=r.delta_pct,
+        ci_low_pct=r.ci_low_pct,
+        ci_high_pct=r.ci_high_pct,
+        delta_s=r.delta_s if r.delta_s is not None else e.head_median_s - e.base_median_s,
+        p_ttest=r.p_ttest,
+        p_wilcoxon=r.p_wilcoxon,
+        p_adjusted=e.p_adjusted,
+        significant=e.significant,
+        mde_pct=r.mde_pct,
+        sd=r.sd,
+    )
 
 
-def _skeleton(o: ScenarioOutcome) -> dict[str, Any]:
+def endpoint_json(e: Endpoint) -> dict[str, Any]:
+    return endpoint_result(e).to_json()
+
+
+def _skeleton(o: ScenarioOutcome) -> ScenarioResult:
     """The fields every scenario has, filled in for one that was never measured."""
     t, d = o.target, o.decision
-    return {
-        "name": t.name,
-        "description": t.description,
-        "verdict": d.verdict.value,
-        "reason": d.reason,
-        "notes": list(d.notes),
-        "threshold_pct": t.threshold_pct,
-        "threshold_note": t.threshold_note,
-        "skipped": t.skipped,
-        "error": d.reason if d.verdict is Verdict.BROKEN else None,
-        "delta_pct": None,
-        "ci_low_pct": None,
-        "ci_high_pct": None,
-        "p_ttest": None,
-        "p_wilcoxon": None,
-        "p_adjusted": None,
-        "pairs": 0,
-        "confirmed": None,
-        "mde_pct": None,
-        "mde_phase_pct": None,
-        "mde_phase_max_pct": None,
-        "base": {"median_s": None},
-        "head": {"median_s": None},
-        "phases": [],
-        "cpu": None,
-        "finding": None,
-        "confirmation": None,
-        "stop_reason": o.primary.stop_reason if o.primary else None,
-        "looks": list(o.primary.looks_done) if o.primary else [],
-        "samples": _samples_json(o),
-        "shrink": {
+    return ScenarioResult(
+        name=t.name,
+        description=t.description,
+        verdict=d.verdict,
+        reason=d.reason,
+        notes=tuple(d.notes),
+        threshold_pct=t.threshold_pct,
+        threshold_note=t.threshold_note,
+        skipped=t.skipped,
+        error=d.reason if d.verdict is Verdict.BROKEN else None,
+        delta_pct=None,
+        ci_low_pct=None,
+        ci_high_pct=None,
+        p_ttest=None,
+        p_wilcoxon=None,
+        pairs=0,
+        confirmed=None,
+        mde_pct=None,
+        base=ArmMedians(median_s=None),
+        head=ArmMedians(median_s=None),
+        phases=(),
+        stop_reason=o.primary.stop_reason if o.primary else None,
+        looks=tuple(o.primary.looks_done) if o.primary else (),
+        samples=_samples(o),
+        shrink={
             "base": t.base.shrink if t.base else None,
             "head": t.head.shrink if t.head else None,
         },
-        "prepare": {arm: p.to_json() for arm, p in t.prepared.items()} or None,
-        "dependencies": dependencies_json(t.prepared),
+        prepare=_prepare(t.prepared),
+        dependencies=dependency_changes(t.prepared),
+    )
+
+
+def _prepare(prepared: Mapping[str, Prepared]) -> PrepareResult | None:
+    """What preparing each arm took (environment, setup), for the report."""
+    if not prepared:
+        return None
+    setups = {
+        arm: ArmSetup(
+            environment=p.environment.to_json() if p.environment else None,
+            setup=tuple(p.setup) or None,
+            setup_s=p.setup_s,
+            inputs=p.inputs,
+        )
+        for arm, p in prepared.items()
     }
+    return PrepareResult(base=setups.get("base"), head=setups.get("head"))
 
 
-def dependencies_json(prepared: Mapping[str, Prepared]) -> dict[str, Any] | None:
+def dependency_changes(prepared: Mapping[str, Prepared]) -> DependencyChanges | None:
     """Which dependency files and package versions differ between the arms' environments."""
     base, head = prepared.get("base"), prepared.get("head")
     if base is None or head is None or base.environment is None or head.environment is None:
         return None
     b, h = base.environment, head.environment
-    return {
-        "shared": b.key == h.key,
-        "files_changed": sorted(
-            f for f in set(b.files) | set(h.files) if b.files.get(f) != h.files.get(f)
+    return DependencyChanges(
+        shared=b.key == h.key,
+        files_changed=tuple(
+            sorted(f for f in set(b.files) | set(h.files) if b.files.get(f) != h.files.get(f))
         ),
-        "packages": [
-            {"name": n, "base": bv, "head": hv}
+        packages=tuple(
+            PackageChange(name=n, base=bv, head=hv)
             for n, bv, hv in package_changes(b.packages, h.packages)
-        ],
-    }
+        ),
+    )
+
+
+def dependencies_json(prepared: Mapping[str, Prepared]) -> dict[str, Any] | None:
+    changes = dependency_changes(prepared)
+    return changes.to_json() if changes is not None else None
 
 
 def _stages(o: ScenarioOutcome) -> tuple[tuple[str, Sequence[Pair]], ...]:
@@ -126,11 +168,11 @@ def _stages(o: ScenarioOutcome) -> tuple[tuple[str, Sequence[Pair]], ...]:
     return (("primary", o.primary.pairs), ("confirm", o.confirmation_pairs))
 
 
-def _samples_json(o: ScenarioOutcome) -> list[dict[str, Any]]:
-    return [p.row(stage) for stage, pairs in _stages(o) for p in pairs]
+def _samples(o: ScenarioOutcome) -> tuple[SampleRow, ...]:
+    return tuple(SampleRow.from_json(p.row(stage)) for stage, pairs in _stages(o) for p in pairs)
 
 
-def _measured(a: Analysis, policy: Policy) -> dict[str, Any]:
+def _measured(s: ScenarioResult, a: Analysis, policy: Policy) -> ScenarioResult:
     """Whole TTFB, phases, CPU and what the run could detect, from the final analysis."""
     total = a.total
     r = total.result
@@ -144,89 +186,172 @@ def _measured(a: Analysis, policy: Policy) -> dict[str, Any]:
         and (m := paired.mde(e.result.sd, e.result.n, alpha=level))
     ]
     total_mde = paired.mde(r.sd, r.n, alpha=level)
-    doc: dict[str, Any] = {
-        "delta_pct": r.delta_pct,
-        "ci_low_pct": r.ci_low_pct,
-        "ci_high_pct": r.ci_high_pct,
-        "p_ttest": r.p_ttest,
-        "p_wilcoxon": r.p_wilcoxon,
-        "p_adjusted": total.p_adjusted,
-        "pairs": a.n,
-        "mde_pct": math.expm1(total_mde) * 100 if total_mde else None,
-        "mde_phase_pct": (min(seg_mdes) * 100 / total.base_median_s) if seg_mdes else None,
-        "mde_phase_max_pct": (max(seg_mdes) * 100 / total.base_median_s) if seg_mdes else None,
-        "effective_alpha": level,
-        "base": {"median_s": total.base_median_s},
-        "head": {"median_s": total.head_median_s},
-        "phases": [endpoint_json(e) for e in segments],
-    }
     cpu = a.endpoint("cpu")
-    if cpu is not None:
-        doc["cpu"] = endpoint_json(cpu)
-        doc["base"]["cpu_median_s"] = cpu.base_median_s
-        doc["head"]["cpu_median_s"] = cpu.head_median_s
-    return doc
+    return replace(
+        s,
+        delta_pct=r.delta_pct,
+        ci_low_pct=r.ci_low_pct,
+        ci_high_pct=r.ci_high_pct,
+        p_ttest=r.p_ttest,
+        p_wilcoxon=r.p_wilcoxon,
+        p_adjusted=total.p_adjusted,
+        pairs=a.n,
+        mde_pct=math.expm1(total_mde) * 100 if total_mde else None,
+        mde_phase_pct=(min(seg_mdes) * 100 / total.base_median_s) if seg_mdes else None,
+        mde_phase_max_pct=(max(seg_mdes) * 100 / total.base_median_s) if seg_mdes else None,
+        effective_alpha=level,
+        base=ArmMedians(
+            median_s=total.base_median_s, cpu_median_s=cpu.base_median_s if cpu else None
+        ),
+        head=ArmMedians(
+            median_s=total.head_median_s, cpu_median_s=cpu.head_median_s if cpu else None
+        ),
+        phases=tuple(endpoint_result(e) for e in segments),
+        cpu=endpoint_result(cpu) if cpu is not None else None,
+    )
 
 
-def _evidence(o: ScenarioOutcome) -> dict[str, Any]:
+def _evidence(s: ScenarioResult, o: ScenarioOutcome) -> ScenarioResult:
     """The finding and its confirmation run, if there was one."""
     d = o.decision
-    doc: dict[str, Any] = {}
     if d.finding is not None:
         f = d.finding
-        doc["finding"] = asdict(f)
+        values = None
         if f.endpoint.startswith("segment:"):
-            doc["finding"]["values_s"] = {
-                stage: confirmation_values(pairs, f.endpoint) for stage, pairs in _stages(o)
+            values = {
+                stage: tuple(confirmation_values(pairs, f.endpoint)) for stage, pairs in _stages(o)
             }
-        doc["confirmed"] = d.confirmed
-    if d.confirmation is not None:
-        doc["confirmation"] = {**asdict(d.confirmation), "note": o.confirmation_note}
-    return doc
+        finding = FindingResult(
+            direction=f.direction,
+            kind=f.kind,
+            endpoint=f.endpoint,
+            effect_pct=f.effect_pct,
+            summary=f.summary,
+            values_s=values,
+        )
+        s = replace(s, finding=finding, confirmed=d.confirmed)
+    c = d.confirmation
+    if c is not None:
+        confirmation = ConfirmationResult(
+            endpoint=c.endpoint,
+            pairs=c.pairs,
+            delta_pct=c.delta_pct,
+            ci_low_pct=c.ci_low_pct,
+            ci_high_pct=c.ci_high_pct,
+            p_one_sided=c.p_one_sided,
+            reproduced=c.reproduced,
+            note=o.confirmation_note,
+        )
+        s = replace(s, confirmation=confirmation)
+    return s
+
+
+def instructions_result(w: Work) -> InstructionsResult:
+    """The instruction counts of both arms, and what they say (``bot.stats.instructions``)."""
+    confirm = None
+    if w.confirm_base is not None:
+        confirm = WorkConfirm(base=w.confirm_base, head=w.confirm_head, reproduced=w.confirmed)
+    return InstructionsResult(
+        backend=w.backend,
+        settings=tuple(w.settings),
+        base=tuple(w.base),
+        head=tuple(w.head),
+        delta_pct=w.delta_pct,
+        spread_pct=w.spread,
+        stable=w.stable,
+        unchanged=w.unchanged,
+        threshold_pct=w.threshold_pct,
+        direction=w.direction,
+        confirm=confirm,
+        summary=w.summary(),
+    )
+
+
+def _evaluation(s: ScenarioResult, o: ScenarioOutcome) -> ScenarioResult:
+    """Per arm, what an evaluation before the first training batch took, if there was one."""
+    if o.primary is None:
+        return s
+    arms = {"base": s.base, "head": s.head}
+    for arm in arms:
+        ok = [getattr(p, arm) for p in o.primary.pairs if getattr(p, arm).ok]
+        values = evaluation_values(ok)
+        if values:
+            arms[arm] = replace(
+                arms[arm],
+                eval_median_s=statistics.median(values),
+                eval_forwards=int(statistics.median(x.eval_forwards for x in ok)),
+            )
+    return replace(s, base=arms["base"], head=arms["head"])
+
+
+def scenario_result(o: ScenarioOutcome, policy: Policy) -> ScenarioResult:
+    """One scenario of the results document."""
+    s = _skeleton(o)
+    if o.analysis is not None:
+        s = _evidence(_measured(s, o.analysis, policy), o)
+    work = o.work.work if o.work else None
+    s = replace(
+        s,
+        instructions=instructions_result(work) if work else None,
+        attribution=(
+            AttributionResult.from_json(dict(o.attribution), source=f"{o.name}: attribution")
+            if o.attribution is not None
+            else None
+        ),
+        instructions_note=o.work.note if o.work and o.work.note else None,
+    )
+    return _evaluation(s, o)
 
 
 def scenario_json(o: ScenarioOutcome, policy: Policy) -> dict[str, Any]:
-    """One scenario of the results document."""
-    doc = _skeleton(o)
-    if o.analysis is not None:
-        doc.update(_measured(o.analysis, policy))
-        doc.update(_evidence(o))
-    doc["instructions"] = o.work.work.to_json() if o.work and o.work.work else None
-    doc["attribution"] = dict(o.attribution) if o.attribution is not None else None
-    if o.work and o.work.note:
-        doc["instructions_note"] = o.work.note
-    if o.primary is not None:
-        for arm in ("base", "head"):
-            ok = [getattr(p, arm) for p in o.primary.pairs if getattr(p, arm).ok]
-            values = evaluation_values(ok)
-            if values:
-                doc[arm]["eval_median_s"] = statistics.median(values)
-                doc[arm]["eval_forwards"] = int(statistics.median(s.eval_forwards for s in ok))
-    return doc
+    return scenario_result(o, policy).to_json()
+
+
+def policy_result(policy: Policy) -> PolicyResult:
+    return PolicyResult(
+        alpha=policy.alpha,
+        confirm_alpha=policy.confirm_alpha,
+        looks=tuple(policy.looks),
+        decision_test="ttest",
+        correction=CORRECTION,
+    )
 
 
 def policy_json(policy: Policy) -> dict[str, Any]:
-    return {
-        "alpha": policy.alpha,
-        "confirm_alpha": policy.confirm_alpha,
-        "looks": list(policy.looks),
-        "decision_test": "ttest",
-        "correction": CORRECTION,
-    }
+    return policy_result(policy).to_json()
 
 
 def stored_document(o: ScenarioOutcome, policy: Policy) -> dict[str, Any]:
     """What the history keeps of one outcome beside its samples and comparison row: the
     results document of that one scenario without its per-sample list (the samples table
     holds those), so a report rebuilt from the history says what the comment said."""
-    entry = {k: v for k, v in scenario_json(o, policy).items() if k != "samples"}
-    return {
-        "version": COMPARE_VERSION,
-        "kind": "ttfb-compare",
-        "tool": f"ttfb-lab {__version__}",
-        "policy": policy_json(policy),
-        "scenarios": [entry],
-    }
+    return StoredResults(
+        tool=f"ttfb-lab {__version__}",
+        policy=policy_result(policy),
+        scenarios=(replace(scenario_result(o, policy), samples=None),),
+    ).to_json()
+
+
+def compare_results(
+    comparison: Comparison,
+    *,
+    base: Arm,
+    head: Arm,
+    extra: Mapping[str, Any] | None = None,
+) -> Results:
+    """The results document of a comparison, as the typed model."""
+    policy = comparison.policy
+    return Results(
+        tool=f"ttfb-lab {__version__}",
+        created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        base=ArmResult.from_json(base.to_json(), source="base"),
+        head=ArmResult.from_json(head.to_json(), source="head"),
+        policy=policy_result(policy),
+        machine=host.machine_facts(),
+        elapsed_s=comparison.elapsed_s,
+        extra=dict(extra or {}),
+        scenarios=tuple(scenario_result(o, policy) for o in comparison.outcomes),
+    )
 
 
 def results_document(
@@ -237,17 +362,4 @@ def results_document(
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The versioned JSON every report, comment and later job reads."""
-    policy = comparison.policy
-    return {
-        "version": COMPARE_VERSION,
-        "kind": "ttfb-compare",
-        "tool": f"ttfb-lab {__version__}",
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "base": base.to_json(),
-        "head": head.to_json(),
-        "policy": policy_json(policy),
-        "machine": host.machine_facts(),
-        "elapsed_s": comparison.elapsed_s,
-        **(extra or {}),
-        "scenarios": [scenario_json(o, policy) for o in comparison.outcomes],
-    }
+    return compare_results(comparison, base=base, head=head, extra=extra).to_json()
