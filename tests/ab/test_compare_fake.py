@@ -1,7 +1,7 @@
 """``ttfb compare`` end to end with the scripted executor: CLI, statistics, rendered comment.
 
-Golden files live in tests/golden/; regenerate them with UPDATE_GOLDEN=1 and review
-the diff.
+The golden files of the comment, summary and text are rendered from a stored results
+document (tests/report/test_views.py), so fresh bootstrap numbers never move them.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from bot.report import compare_view as report
 from bot.store import export, scan
 from bot.store.history_db import History
 
-from ..conftest import golden
-
 SEGMENTS = {
     "interpreter_ready": 0.03,
     "import_torch": 1.2,
@@ -28,12 +26,6 @@ SEGMENTS = {
     "first_dataloader_batch": 0.02,
     "first_forward": 0.001,
 }
-CONTEXT = {
-    "selection": "**Selection**\n- ran `command`: train.py (import)",
-    "summary_url": "https://github.example/octo/lab/actions/runs/77",
-    "rerun_by": "writer",
-}
-FIXED_MACHINE = {"cpu": "Test CPU", "cores": 2, "os": "Linux", "python": "3.11", "gpus": 0}
 
 
 def spec(
@@ -100,10 +92,9 @@ def test_planted_delay_is_a_confirmed_regression(tmp_path, capsys):
     lines = captured.err.splitlines()  # the minutes-long confirmation is announced first
     start = lines.index("command: confirming with 10 fresh pairs, BAAB order")
     assert any(line.startswith("command: confirmation, ") for line in lines[start + 1 :])
-    doc["machine"] = FIXED_MACHINE
-    golden("comment_regression.md", report.render_comment(doc))
-    golden("summary_regression.md", report.render_summary(doc, context=CONTEXT))
-    golden("compare_regression.txt", report.render_compare_text(doc))
+    comment = report.render_comment(doc)
+    assert comment.startswith(report.COMMENT_MARKER) and "| 🔴 regression |" in comment
+    assert "— confirmed" in report.render_compare_text(doc)
 
 
 def test_gate_mode_exits_1_on_regression(tmp_path):

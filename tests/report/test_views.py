@@ -1,19 +1,25 @@
-"""Every rendered output against a golden file: ``measure``, ``select`` and ``bisect`` in the
-terminal, the release report and the culprit note (the PR comment, the job summary and the
-``compare`` text are in ``tests/ab/test_compare_fake.py``, from a scripted compare).
+"""Every rendered output against a golden file: the PR comment, the job summary and the
+``compare`` text; ``measure``, ``select`` and ``bisect`` in the terminal, the release report and
+the culprit note.
 
-The inputs are built here, deterministically, through the same code that builds them in a
-run: ``summarize``, ``plan``, the bisect search with a scripted compare, ``release_json``.
+The comment, summary and text are rendered from a stored results document
+(``tests/fixtures/results/regression.json``, written once by a scripted compare), so a golden
+file changes when a view or a template does, never with the numbers a fresh bootstrap draws.
+The other inputs are built here, deterministically, through the same code that builds them in
+a run: ``summarize``, ``plan``, the bisect search with a scripted compare, ``release_json``.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 from bot.bisect.bisect_doc import bisect_json
 from bot.bisect.search import StepResult, bisect
 from bot.gh.release_flow import release_json
 from bot.model import Sample, Verdict
+from bot.report.compare_view import render_comment, render_compare_text, render_summary
 from bot.report.measure_view import render_measure
 from bot.report.plan_view import plan_text
 from bot.report.release_view import render_bisect_text, render_notification, render_release
@@ -26,6 +32,24 @@ from ..conftest import golden
 COMMITS = [f"{i:x}" * 40 for i in range(10)]  # 000…, 111…, … 999…
 SUBJECTS = {c: f"change {i}" for i, c in enumerate(COMMITS)}
 CULPRIT = 6
+RESULTS = Path(__file__).parents[1] / "fixtures" / "results"
+CONTEXT = {
+    "selection": "**Selection**\n- ran `command`: train.py (import)",
+    "summary_url": "https://github.example/octo/lab/actions/runs/77",
+    "rerun_by": "writer",
+}
+
+
+def stored(name: str) -> dict:
+    """A results document of ``tests/fixtures/results/``, as the report job reads one."""
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+def test_comment_summary_and_text_of_a_stored_compare():
+    doc = stored("regression")
+    golden("comment_regression.md", render_comment(doc))
+    golden("summary_regression.md", render_summary(doc, context=CONTEXT))
+    golden("compare_regression.txt", render_compare_text(doc))
 
 
 def sample(i: int, *, status: str = "ok") -> Sample:
@@ -102,26 +126,53 @@ def test_bisect_text():
     golden("bisect.txt", render_bisect_text(bisect_doc()))
 
 
-def test_release_report_and_culprit_note():
-    scenario = {
-        "name": "ranker-cpu",
-        "verdict": "regression",
-        "reason": "phases +6.0% of TTFB net; confirmed",
-        "skipped": None,
-        "delta_pct": 6.1,
-        "ci_low_pct": 4.0,
-        "ci_high_pct": 8.2,
-        "p_ttest": 0.0004,
-        "pairs": 20,
+def entry(name: str, verdict: str, reason: str, **fields: object) -> dict:
+    """A results entry with every field a scenario must have; unmeasured unless ``fields``
+    say otherwise."""
+    unmeasured = {"delta_pct": None, "ci_low_pct": None, "ci_high_pct": None, "p_ttest": None}
+    return {
+        "name": name,
+        "verdict": verdict,
+        "reason": reason,
         "threshold_pct": 2.0,
-        "finding": {"kind": "segments", "summary": "phases +6.0% of TTFB net"},
+        **unmeasured,
+        "p_wilcoxon": None,
+        "pairs": 0,
+        "confirmed": None,
+        "mde_pct": None,
+        "base": {"median_s": None},
+        "head": {"median_s": None},
+        "phases": [],
+        **fields,
     }
-    skipped = {
-        "name": "ranker-gpu",
-        "verdict": "skipped",
-        "reason": "needs 1 GPU(s)",
-        "skipped": "needs 1 GPU(s) on runner [self-hosted, gpu]; this machine has 0",
+
+
+def test_release_report_and_culprit_note():
+    finding = {
+        "direction": 1,
+        "kind": "segments",
+        "endpoint": "segment:import_torch",
+        "effect_pct": 6.0,
+        "summary": "phases +6.0% of TTFB net",
     }
+    scenario = entry(
+        "ranker-cpu",
+        "regression",
+        "phases +6.0% of TTFB net; confirmed",
+        skipped=None,
+        delta_pct=6.1,
+        ci_low_pct=4.0,
+        ci_high_pct=8.2,
+        p_ttest=0.0004,
+        pairs=20,
+        finding=finding,
+    )
+    skipped = entry(
+        "ranker-gpu",
+        "skipped",
+        "needs 1 GPU(s)",
+        skipped="needs 1 GPU(s) on runner [self-hosted, gpu]; this machine has 0",
+    )
     compare_doc = {"scenarios": [scenario, skipped], "policy": {"alpha": 0.01}}
     b = bisect_doc()
     attribution = [
