@@ -17,11 +17,12 @@ import jinja2
 from markupsafe import Markup
 
 from ..atomic import write_text_atomic
+from ..errors import ResultsError
 from ..report.fmt import fmt_ds, fmt_pct, fmt_s
 from .commits import HEX, Commit
 from .markdown import escape, to_html
 from .pages import session_heading, short
-from .reports import compare_markdown, release_markdown, stored_entry
+from .reports import Entry, SegmentRow, compare_markdown, release_markdown
 from .sessions import Release, Session
 
 URL = re.compile(r"^https?://[^\s\"'<>\\]+$")
@@ -66,8 +67,8 @@ class ReportPages:
         links: Links,
         commits: Mapping[str, Commit],
         keys: Mapping[tuple[str, str], str],
-        entries: Mapping[str, Mapping[str, Any]],
-        phases: Mapping[str, list[dict[str, Any]]],
+        entries: Mapping[str, Entry],
+        phases: Mapping[str, list[SegmentRow]],
     ) -> None:
         self.env, self.common, self.links = env, common, links
         self.commits, self.keys, self.entries, self.phases = commits, keys, entries, phases
@@ -85,25 +86,25 @@ class ReportPages:
     def write_report(self, out: Path, s: Session) -> None:
         try:
             body = to_html(compare_markdown(s, self.entries))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (ResultsError, KeyError, TypeError, ValueError, AttributeError) as exc:
             body = _failed(exc)
         phases = [
             {
                 "name": str(r["scenario"]),
                 "rows": [
                     {
-                        "label": x["label"],
-                        "base": fmt_s(x["base_s"]),
-                        "head": fmt_s(x["head_s"]),
-                        "delta": fmt_ds(x["delta_s"]),
-                        "delta_pct": fmt_pct(x["delta_pct"]),
+                        "label": x.label,
+                        "base": fmt_s(x.base_s),
+                        "head": fmt_s(x.head_s),
+                        "delta": fmt_ds(x.delta_s),
+                        "delta_pct": fmt_pct(x.delta_pct),
                     }
                     for x in self.phases.get(str(r["uid"]), [])
                 ],
             }
             for r in s.runs
             # a stored results entry already has its phase table, with significance
-            if self.phases.get(str(r["uid"])) and stored_entry(r) is None
+            if self.phases.get(str(r["uid"])) and not self.entries[str(r["uid"])].stored
         ]
         page = self.env.get_template("report.html.j2").render(
             **self.common,
@@ -121,7 +122,7 @@ class ReportPages:
             ],
             body=Markup(body),
             phases=phases,
-            rebuilt=any(stored_entry(r) is None for r in s.runs),
+            rebuilt=any(not self.entries[str(r["uid"])].stored for r in s.runs),
         )
         write_text_atomic(out / "reports" / f"{s.id}.html", page)
 
@@ -132,7 +133,7 @@ class ReportPages:
         state, description = release.gate
         try:
             body = to_html(release_markdown(release, self.entries))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (ResultsError, KeyError, TypeError, ValueError, AttributeError) as exc:
             body = _failed(exc)
         culprits = []
         for b in release.bisects:

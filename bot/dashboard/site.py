@@ -36,6 +36,7 @@ from ..store.history_db import History
 from . import commits as gitinfo
 from .pages import comparisons_data, overview_row, series_data
 from .render import Links, ReportPages
+from .reports import Entry, SegmentRow, phase_rows, scenario_entry
 from .sessions import Session, comparison_rows, group, latest_release
 from .trend import TREND_KINDS, Point, Series, build_series, point
 
@@ -123,14 +124,12 @@ class Collected:
     calibrations: dict[tuple[str, str], dict[str, Any]]
     sessions: list[Session]
     series: list[Series]
-    entries: dict[str, dict[str, Any]]
-    phases: dict[str, list[dict[str, Any]]]
+    entries: dict[str, Entry]
+    phases: dict[str, list[SegmentRow]]
 
 
 def collect(h: History) -> Collected:
     """Runs, sessions, trend points and report entries, reading each sample once."""
-    from .reports import phase_rows, scenario_entry
-
     runs = scan.runs(h)
     sessions = group(runs)
     session_of = {str(r["uid"]): s for s in sessions for r in s.runs}
@@ -141,8 +140,8 @@ def collect(h: History) -> Collected:
         if (r["kind"] in TREND_KINDS and r["scenario"]) or str(r["uid"]) in session_of
     }
     points: list[tuple[str, str, Point]] = []
-    entries: dict[str, dict[str, Any]] = {}
-    phases: dict[str, list[dict[str, Any]]] = {}
+    entries: dict[str, Entry] = {}
+    phases: dict[str, list[SegmentRow]] = {}
 
     def take(r: Mapping[str, Any], samples: list[dict[str, Any]]) -> None:
         s = session_of.get(str(r["uid"]))

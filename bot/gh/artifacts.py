@@ -1,6 +1,7 @@
 """Artifacts the bench jobs uploaded, read by the reporting job as untrusted data: archives
 unpacked within limits and without escaping their folder, then each file size-limited, parsed
-as JSON and checked against a JSON Schema; never executed."""
+as JSON and checked against a JSON Schema (a results document then read through the typed
+model, ``bot.results``); never executed."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import io
 import json
 import stat
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any
 import jsonschema
 
 from ..errors import ResultsError
+from ..results import Results
 from ..store.versioned import load_json
 
 MAX_ARTIFACT_BYTES = 10 * 1024 * 1024
@@ -86,26 +89,25 @@ def validate(data: Any, *, schema: str, source: str) -> dict[str, Any]:
     return data
 
 
-def validate_results(data: Any, *, source: str) -> dict[str, Any]:
-    """A compare document from an artifact, checked against the results JSON Schema."""
-    return validate(data, schema="results", source=source)
-
-
 def read_artifact(path: Path, *, schema: str = "results") -> dict[str, Any]:
     """A document from an artifact: size-limited, JSON, schema-valid."""
     data = load_json(path, max_bytes=MAX_ARTIFACT_BYTES)
     return validate(data, schema=schema, source=str(path))
 
 
-def merge_results(docs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """One document from the per-job documents: their scenarios, in name order."""
+def read_results(path: Path) -> Results:
+    """A results document from an artifact: schema-valid, then read through the typed model."""
+    return Results.from_json(read_artifact(path), source=str(path))
+
+
+def merge_results(docs: Sequence[Results]) -> Results:
+    """One document from the per-job documents: the first one's arms and policy, and every
+    scenario, in name order."""
     if not docs:
         raise ResultsError("no results to merge")
-    merged = dict(docs[0])
-    scenarios = [s for d in docs for s in d["scenarios"]]
-    names = [s["name"] for s in scenarios]
+    scenarios = [s for d in docs for s in d.scenarios]
+    names = [s.name for s in scenarios]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise ResultsError(f"artifacts: scenario {duplicated[0]!r} reported twice")
-    merged["scenarios"] = sorted(scenarios, key=lambda s: s["name"])
-    return merged
+    return replace(docs[0], scenarios=tuple(sorted(scenarios, key=lambda s: s.name)))

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GitHubError, ResultsError
-from ..model import Verdict
 from ..report import compare_view as report
 from ..report.fmt import fmt_pct
 from ..report.plan_view import selection_markdown
+from ..results import Results
 from . import artifacts, runs
 from .api import STATUS_PR, GitHubAPI
 from .context import PLAN_FILE, RESULTS_FILE, Context, Outputs, append_summary, run_url
@@ -47,11 +47,11 @@ class Identity:
     dispatched: bool
 
 
-def load_artifacts(directory: Path) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+def load_artifacts(directory: Path) -> tuple[Results | None, dict[str, Any] | None]:
     """(merged results, plan) from downloaded artifacts; every file validated as data."""
     if not directory.is_dir():
         return None, None
-    docs = [artifacts.read_artifact(p) for p in sorted(directory.rglob(RESULTS_FILE))]
+    docs = [artifacts.read_results(p) for p in sorted(directory.rglob(RESULTS_FILE))]
     plans = sorted(directory.rglob(PLAN_FILE))
     if len(plans) > 1:
         raise ResultsError(f"{directory}: {len(plans)} plans; a run has one select job")
@@ -98,27 +98,25 @@ def identify(
     raise GitHubError(f"run {run.get('id')}: event {event!r} is not one ttfb-pr reports on")
 
 
-def check_claims(doc: Mapping[str, Any] | None, plan: Mapping[str, Any]) -> list[str]:
+def check_claims(doc: Results | None, plan: Mapping[str, Any]) -> list[str]:
     """What is wrong with the results against the plan: missing or unplanned scenarios,
     revisions other than the plan's. Empty when everything planned has a result."""
     planned = {p["scenario"] for p in plan.get("selected", [])}
-    got = {s["name"] for s in (doc or {}).get("scenarios", [])}
+    got = {s.name for s in doc.scenarios} if doc is not None else set()
     problems = []
     if planned - got:
         problems.append(f"no result for {', '.join(sorted(planned - got))}")
     if got - planned:
         problems.append(f"results for unplanned {', '.join(sorted(got - planned))}")
     if doc is not None:
-        for arm in ("base", "head"):
-            claimed = (doc.get(arm) or {}).get("revision")
+        for arm, measured in (("base", doc.base), ("head", doc.head)):
+            claimed = measured.revision
             if claimed != plan.get(arm):
                 problems.append(f"the results measured {arm} {str(claimed)[:10]}, not the plan's")
     return problems
 
 
-def status_for(
-    doc: Mapping[str, Any] | None, problems: Sequence[str], *, advisory: bool
-) -> tuple[str, str]:
+def status_for(doc: Results | None, problems: Sequence[str], *, advisory: bool) -> tuple[str, str]:
     """``ttfb/pr``: error when the run could not judge, failure on a regression or a broken
     scenario, success otherwise; fork results are marked advisory."""
     suffix = " (advisory: the fork's code measured itself)" if advisory else ""
@@ -126,18 +124,16 @@ def status_for(
         return "error", ("; ".join(problems))[:120]
     if doc is None:
         return "success", "no scenario affected by this change" + suffix
-    bad = [s for s in doc["scenarios"] if Verdict(s["verdict"]).fails_gate]
+    bad = [s for s in doc.scenarios if s.verdict.fails_gate]
     if bad:
         w = report.worst(bad)
         assert w is not None
-        detail = (
-            f"{w['name']} {fmt_pct(w['delta_pct'])}" if w["delta_pct"] is not None else w["name"]
-        )
+        detail = f"{w.name} {fmt_pct(w.delta_pct)}" if w.delta_pct is not None else w.name
         return "failure", f"{len(bad)} regression/broken: {detail}"
     return "success", report.headline(doc) + suffix
 
 
-def _problems(run: Mapping[str, Any], doc: Any, plan: Any) -> list[str]:
+def _problems(run: Mapping[str, Any], doc: Results | None, plan: Any) -> list[str]:
     conclusion = run.get("conclusion")
     if conclusion == "action_required":
         return ["the run waits for a maintainer's approval (action_required): no verdict yet"]
@@ -148,7 +144,9 @@ def _problems(run: Mapping[str, Any], doc: Any, plan: Any) -> list[str]:
     return check_claims(doc, plan)
 
 
-def _body(doc: Any, plan: Any, problems: Sequence[str], context: Mapping[str, Any]) -> str:
+def _body(
+    doc: Results | None, plan: Any, problems: Sequence[str], context: Mapping[str, Any]
+) -> str:
     warning = f"⚠️ **No verdict**: {report.md_text('; '.join(problems))}.\n\n" if problems else ""
     if doc is None:
         return (

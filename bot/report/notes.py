@@ -3,94 +3,88 @@ time, CPU work, import attribution, and dependency changes between the arms. Pur
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from ..results import AttributionResult, PackageChange, ScenarioResult
 from .fmt import fmt_ds, fmt_s, md_code, md_text
 
 MAX_PACKAGE_ROWS = 30
 ATTRIBUTION_MIN_S = 0.01
 
 
-def evaluation_note(s: Mapping[str, Any]) -> str:
+def evaluation_note(s: ScenarioResult) -> str:
     """What an evaluation before the first training batch cost in each arm, if there was one."""
-    base, head = s.get("base") or {}, s.get("head") or {}
-    if base.get("eval_median_s") is None and head.get("eval_median_s") is None:
+    base, head = s.base, s.head
+    if base.eval_median_s is None and head.eval_median_s is None:
         return ""
-    forwards = max(int(base.get("eval_forwards") or 0), int(head.get("eval_forwards") or 0))
+    forwards = max(base.eval_forwards or 0, head.eval_forwards or 0)
     return (
-        f"evaluation before training: base {fmt_s(base.get('eval_median_s'))}, "
-        f"head {fmt_s(head.get('eval_median_s'))} ({forwards} "
+        f"evaluation before training: base {fmt_s(base.eval_median_s)}, "
+        f"head {fmt_s(head.eval_median_s)} ({forwards} "
         f"{'forward' if forwards == 1 else 'forwards'}), included in TTFB"
     )
 
 
-def setup_note(s: Mapping[str, Any]) -> str:
+def setup_note(s: ScenarioResult) -> str:
     """How long each arm's setup command took (never part of TTFB)."""
-    prepare = s.get("prepare") or {}
-    times = {arm: (prepare.get(arm) or {}).get("setup_s") for arm in ("base", "head")}
-    if all(t is None for t in times.values()):
+    base, head = (s.prepare.base, s.prepare.head) if s.prepare else (None, None)
+    times = (base.setup_s if base else None, head.setup_s if head else None)
+    if all(t is None for t in times):
         return ""
-    command = " ".join((prepare.get("base") or prepare.get("head") or {}).get("setup") or [])
-    return (
-        f"setup `{command}`: base {fmt_s(times['base'])}, head {fmt_s(times['head'])}, "
-        "not counted in TTFB"
-    )
+    arm = base or head
+    command = " ".join(arm.setup or ()) if arm else ""
+    return f"setup `{command}`: base {fmt_s(times[0])}, head {fmt_s(times[1])}, not counted in TTFB"
 
 
-def scenario_notes(s: Mapping[str, Any]) -> list[str]:
-    work = (s.get("instructions") or {}).get("summary", "")
-    if work and work in str(s.get("reason", "")):
+def scenario_notes(s: ScenarioResult) -> list[str]:
+    work = s.instructions.summary if s.instructions else ""
+    if work and work in s.reason:
         work = ""  # the verdict's reason already says it
-    extra = (work, s.get("instructions_note", ""), evaluation_note(s), setup_note(s))
-    return [n for n in (*s.get("notes", []), *extra, *attribution_notes(s)) if n]
+    extra = (work, s.instructions_note or "", evaluation_note(s), setup_note(s))
+    return [n for n in (*s.notes, *extra, *attribution_notes(s)) if n]
 
 
-def attribution_notes(s: Mapping[str, Any]) -> list[str]:
+def attribution_notes(s: ScenarioResult) -> list[str]:
     """Which imports head added or dropped, and the packages whose import time moved most."""
-    a = s.get("attribution")
-    if not a:
+    a = s.attribution
+    if a is None or a == AttributionResult():  # none, or an empty object
         return []
-    if a.get("error"):
-        return [f"import attribution failed: {a['error']}"]
-    notes = [str(x) for x in a.get("sentences") or []][:10]
-    moved = [p for p in a.get("packages") or [] if abs(p.get("delta_s") or 0) >= ATTRIBUTION_MIN_S][
-        :3
-    ]
+    if a.error:
+        return [f"import attribution failed: {a.error}"]
+    notes = [str(x) for x in a.sentences or ()][:10]
+    moved = [p for p in a.packages or () if abs(p.delta_s or 0) >= ATTRIBUTION_MIN_S][:3]
     if moved:
-        parts = ", ".join(f"{p['package']} {fmt_ds(p['delta_s'])}" for p in moved)
+        parts = ", ".join(f"{p.package} {fmt_ds(p.delta_s)}" for p in moved)
         notes.append(f"import time by package (paired, -X importtime): {parts}")
     if not notes:
         notes.append("no module is imported by one arm and not the other")
     return notes
 
 
-def dependency_note(s: Mapping[str, Any]) -> str:
+def _changed(p: PackageChange) -> str:
+    return f"{p.name} {p.base or 'not installed'} → {p.head or 'not installed'}"
+
+
+def dependency_note(s: ScenarioResult) -> str:
     """One line for the terminal: which dependency files and package versions differ."""
-    deps = s.get("dependencies")
-    if not deps or deps.get("shared"):
+    deps = s.dependencies
+    if not deps or deps.shared:
         return ""
-    changes = [
-        f"{p['name']} {p['base'] or 'not installed'} → {p['head'] or 'not installed'}"
-        for p in deps.get("packages") or []
-    ]
-    files = ", ".join(deps.get("files_changed") or ()) or "(none)"
+    changes = [_changed(p) for p in deps.packages]
+    files = ", ".join(deps.files_changed) or "(none)"
     shown = "; ".join(changes[:10]) + (f"; …{len(changes) - 10} more" if len(changes) > 10 else "")
     return f"dependencies differ ({files} changed): {shown or 'no package version differs'}"
 
 
-def dependency_groups(scenarios: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def dependency_groups(scenarios: Sequence[ScenarioResult]) -> list[dict[str, Any]]:
     """Per distinct change of dependencies: the scenarios, changed files and package rows."""
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
     for s in scenarios:
-        deps = s.get("dependencies")
-        if not deps or deps.get("shared"):
+        deps = s.dependencies
+        if not deps or deps.shared:
             continue
-        packages = deps.get("packages") or []
-        key = (
-            tuple(deps.get("files_changed") or ()),
-            tuple((p["name"], p["base"], p["head"]) for p in packages),
-        )
+        key = (deps.files_changed, tuple((p.name, p.base, p.head) for p in deps.packages))
         group = groups.setdefault(
             key,
             {
@@ -103,5 +97,5 @@ def dependency_groups(scenarios: Sequence[Mapping[str, Any]]) -> list[dict[str, 
                 "hidden": max(0, len(key[1]) - MAX_PACKAGE_ROWS),
             },
         )
-        group["scenarios"].append(md_code(s["name"]))
+        group["scenarios"].append(md_code(s.name))
     return list(groups.values())

@@ -7,26 +7,27 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_text_atomic
-from ..model import Verdict
+from ..results import Results
 from ..store.versioned import write_json
 from . import plots
-from .compare_view import render_comment, render_summary
+from .compare_view import as_results, render_comment, render_summary
 
 
-def write_compare_outputs(doc: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
+def write_compare_outputs(doc: Results | Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     """Write the results document, the PR comment, the job summary and one plot per scenario."""
+    results = as_results(doc)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "results.json", out / "comment.md", out / "summary.md"]
-    write_json(written[0], doc)
-    write_text_atomic(written[1], render_comment(doc))
-    write_text_atomic(written[2], render_summary(doc))
-    written.extend(plots.write_plots(doc, out))
+    write_json(written[0], results.to_json())
+    write_text_atomic(written[1], render_comment(results))
+    write_text_atomic(written[2], render_summary(results))
+    written.extend(plots.write_plots(results, out))
     return written
 
 
-def exit_code(doc: Mapping[str, Any], *, gate: bool) -> int:
+def exit_code(doc: Results | Mapping[str, Any], *, gate: bool) -> int:
     """0, or 1 in gate mode when any scenario regressed (confirmed) or is broken."""
-    if gate and any(Verdict(s["verdict"]).fails_gate for s in doc["scenarios"]):
+    if gate and any(s.verdict.fails_gate for s in as_results(doc).scenarios):
         return 1
     return 0

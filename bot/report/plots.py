@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..model import Verdict
+from ..results import Results
 from ..store.history_db import History
 from .fmt import word
 
@@ -93,20 +94,19 @@ def write_trends(history: History, out_dir: Path, *, scenario: str | None = None
     return written
 
 
-def write_plots(doc: Mapping[str, Any], out_dir: Path) -> list[Path]:
+def write_plots(doc: Results, out_dir: Path) -> list[Path]:
     plt = _pyplot()
     if plt is None:
         return []
     written = []
-    for s in doc["scenarios"]:
-        samples = [x for x in s.get("samples", []) if x.get("base_s") and x.get("head_s")]
+    for s in doc.scenarios:
+        samples = [x for x in s.samples or () if x.base_s and x.head_s]
         if not samples:
             continue
-        base = [x["base_s"] for x in samples]
-        head = [x["head_s"] for x in samples]
+        base = [x.base_s for x in samples if x.base_s]
+        head = [x.head_s for x in samples if x.head_s]
         ratios = [(h / b - 1) * 100 for b, h in zip(base, head, strict=True)]
-        finding = s.get("finding") or {}
-        series = finding.get("values_s")
+        series = s.finding.values_s if s.finding else None
         panels = 3 if series else 2
         fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4), constrained_layout=True)
         left, right = axes[0], axes[1]
@@ -117,39 +117,39 @@ def write_plots(doc: Mapping[str, Any], out_dir: Path) -> list[Path]:
             left.scatter([i] * len(values), values, s=9, alpha=0.6)
         left.set_xticks([1, 2], ["base", "head"])
         left.set_ylabel("wall TTFB (s)")
-        left.set_title(f"{s['name']}: {word(s['verdict'])}")
-        colors = ["tab:blue" if x["stage"] == "primary" else "tab:orange" for x in samples]
+        left.set_title(f"{s.name}: {word(s.verdict)}")
+        colors = ["tab:blue" if x.stage == "primary" else "tab:orange" for x in samples]
         right.scatter(range(1, len(ratios) + 1), ratios, c=colors, s=12)
         right.axhline(0, color="grey", lw=0.8)
-        if s.get("delta_pct") is not None:
-            right.axhline(s["delta_pct"], color="tab:red", lw=1, label="median Δ")
-            if s.get("ci_low_pct") is not None:
+        if s.delta_pct is not None:
+            right.axhline(s.delta_pct, color="tab:red", lw=1, label="median Δ")
+            if s.ci_low_pct is not None:
                 right.axhspan(
-                    s["ci_low_pct"], s["ci_high_pct"], color="tab:red", alpha=0.12, label="95% CI"
+                    s.ci_low_pct, s.ci_high_pct, color="tab:red", alpha=0.12, label="95% CI"
                 )
-        for threshold in (s["threshold_pct"], -s["threshold_pct"]):
+        for threshold in (s.threshold_pct, -s.threshold_pct):
             right.axhline(threshold, color="grey", lw=0.8, ls="--")
         right.set_xlabel("pair (blue: primary ABBA, orange: confirmation BAAB)")
         right.set_ylabel("head / base − 1 (%)")
         right.legend(loc="best", fontsize=8)
-        if series:
-            third = axes[2]
-            primary = [v * 1000 for v in series.get("primary", [])]
-            confirm = [v * 1000 for v in series.get("confirm", [])]
-            third.scatter(range(1, len(primary) + 1), primary, s=12, c="tab:blue")
-            third.scatter(
-                range(len(primary) + 1, len(primary) + len(confirm) + 1),
-                confirm,
-                s=12,
-                c="tab:orange",
-            )
-            third.axhline(0, color="grey", lw=0.8)
-            phase = finding["endpoint"].split(":", 1)[1]
-            third.set_title(f"where: segment ending at {phase}")
-            third.set_xlabel("pair")
-            third.set_ylabel("head − base (ms)")
-        path = out_dir / f"{_slug(s['name'])}.png"
+        if series and s.finding:
+            _where(axes[2], series, s.finding.endpoint)
+        path = out_dir / f"{_slug(s.name)}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
         written.append(path)
     return written
+
+
+def _where(ax: Any, series: Mapping[str, Sequence[float]], endpoint: str) -> None:
+    """The third panel: the finding's segment, head − base per pair, both stages."""
+    primary = [v * 1000 for v in series.get("primary", ())]
+    confirm = [v * 1000 for v in series.get("confirm", ())]
+    ax.scatter(range(1, len(primary) + 1), primary, s=12, c="tab:blue")
+    ax.scatter(
+        range(len(primary) + 1, len(primary) + len(confirm) + 1), confirm, s=12, c="tab:orange"
+    )
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_title(f"where: segment ending at {endpoint.split(':', 1)[1]}")
+    ax.set_xlabel("pair")
+    ax.set_ylabel("head − base (ms)")

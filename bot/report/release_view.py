@@ -1,11 +1,12 @@
 """Views of bisect and release documents: terminal text, the release report, the culprit
-note. Pure."""
+note. Pure. A release document's scenarios are results entries, read through ``bot.results``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from ..results import ScenarioResult
 from .compare_view import COMMENT_MARKER, sentence
 from .fmt import badge, fmt_ci, fmt_p, fmt_pct, md_code, md_text
 from .templates import render
@@ -54,14 +55,21 @@ def render_bisect_text(doc: Mapping[str, Any]) -> str:
     return render("bisect.txt.j2", doc=doc, rows=bisect_rows(doc), headline=culprit_line(doc))
 
 
+def release_scenarios(doc: Mapping[str, Any]) -> list[ScenarioResult]:
+    """The scenarios of a release document: results entries (``bot.results``), read through
+    the model unless they already are."""
+    return [
+        s
+        if isinstance(s, ScenarioResult)
+        else ScenarioResult.from_json(s, source=f"scenarios[{i}]")
+        for i, s in enumerate(doc["scenarios"])
+    ]
+
+
 def render_release(doc: Mapping[str, Any]) -> str:
+    """The release report: the gate, each scenario's verdict and sentence, every bisect."""
     rows = [
-        [
-            md_code(s["name"]),
-            badge(s["verdict"]),
-            md_text(sentence(s)),
-        ]
-        for s in doc["scenarios"]
+        [md_code(s.name), badge(s.verdict), md_text(sentence(s))] for s in release_scenarios(doc)
     ]
     bisects = [
         {

@@ -129,7 +129,7 @@ def test_the_report_is_the_comment_of_the_session(history):
     two = next(s for s in got if len(s.runs) == 2 and s.kind == "compare")
     entries = {r["uid"]: scenario_entry(r, samples.get(r["id"], [])) for r in two.runs}
     doc = compare_document(two, entries)
-    assert doc["base"]["label"] == C[1][:12] and doc["head"]["revision"] == C[2]
+    assert doc.base.label == C[1][:12] and doc.head.revision == C[2]
     md = compare_markdown(two, entries)
     assert md.startswith("<!-- ttfb-lab:report -->\n## TTFB Lab: 1 inconclusive, 1 no change")
     assert "reason not recorded in the history" in md
@@ -141,13 +141,13 @@ def test_phase_rows_are_medians_of_the_stored_pairs(history):
     runs, samples, _ = loaded(history)
     run = next(r for r in runs if r["kind"] == "compare" and r["verdict"] == "regression")
     rows = phase_rows(samples[run["id"]])
-    assert [r["label"] for r in rows][:2] == [
+    assert [r.label for r in rows][:2] == [
         "submit → interpreter_ready",
         "interpreter_ready → config_loaded",
     ]
-    total = sum(r["delta_s"] for r in rows[:-1])
+    total = sum(r.delta_s for r in rows[:-1])
     assert total == pytest.approx(0.4, abs=0.02)  # head is 400 ms slower, spread over phases
-    assert rows[-1]["label"].startswith("CPU time")
+    assert rows[-1].label.startswith("CPU time")
 
 
 @pytest.mark.parametrize("n,limit", [(10, 20), (1000, 30), (101, 3), (50, 7)])
