@@ -31,6 +31,7 @@ import jinja2
 from .. import __version__
 from ..atomic import write_text_atomic
 from ..errors import UsageError
+from ..report.templates import template_dir
 from ..store import scan
 from ..store.history_db import History
 from . import commits as gitinfo
@@ -74,8 +75,9 @@ def js_json(value: Any) -> str:
 
 
 def environment() -> jinja2.Environment:
+    """The pages' templates (``templates/dashboard/``, beside the reports' own), autoescaped."""
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        loader=jinja2.FileSystemLoader(str(template_dir() / "dashboard")),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
