@@ -3,6 +3,7 @@ untrusted data (downloaded within limits, schema-checked, rendered inert)."""
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import re
@@ -39,6 +40,7 @@ def revisions(tmp_path_factory) -> tuple[Path, str, str]:
 
 
 def results_doc(revisions, tmp_path: Path, *, delay: float) -> dict:
+    """A real ``ttfb compare`` of the revisions, head ``delay`` seconds slower (scripted)."""
     repo, base, head = revisions
     slow = dict(SEGMENTS, data_ready=0.05 + delay)
     spec = {
@@ -58,6 +60,23 @@ def results_doc(revisions, tmp_path: Path, *, delay: float) -> dict:
     args += ["--base", base, "--head", head, "--no-history", "--out-dir", str(out)]
     assert main(args) == 0
     return json.loads((out / "results.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def compared(revisions, tmp_path_factory) -> dict[float, dict]:
+    """The results documents of no change and of a 250 ms regression, made once per module
+    (each is a whole compare, with worktrees and plots)."""
+    out = tmp_path_factory.mktemp("compared")
+    with pytest.MonkeyPatch.context() as env:  # what actions_env sets for a compare
+        env.setenv("TTFB_INSTRUCTIONS", "off")
+        env.setenv("TTFB_LAB_DB", str(out / "history.sqlite"))
+        return {delay: results_doc(revisions, out, delay=delay) for delay in (0.0, 0.25)}
+
+
+@pytest.fixture
+def results(compared):
+    """``results(delay)``: this test's own copy of a results document, to change at will."""
+    return lambda delay: copy.deepcopy(compared[delay])
 
 
 def plan_doc(base: str, head: str, *, pr: int = 5, selected=("ranker-cpu",), **extra) -> dict:
@@ -133,10 +152,10 @@ def pr_at_head(fake, revisions):
 
 
 def test_report_creates_then_edits_one_comment_and_sets_status(
-    fake, actions_env, tmp_path, revisions, pr_at_head
+    fake, actions_env, tmp_path, results, pr_at_head
 ):
     number, base, head = pr_at_head
-    doc = results_doc(revisions, tmp_path, delay=0.25)
+    doc = results(0.25)
     actions_env("workflow_run", workflow_run(head))
     art = artifacts(tmp_path, doc, plan_doc(base, head, pr=number))
     assert gh("report", "--artifacts", str(art)) == 0
@@ -153,14 +172,14 @@ def test_report_creates_then_edits_one_comment_and_sets_status(
 
 
 def test_a_fork_run_whose_artifacts_claim_another_pull_request_writes_nothing(
-    fake, actions_env, tmp_path, revisions, pr_at_head, capsys
+    fake, actions_env, tmp_path, results, pr_at_head, capsys
 ):
     """The fork's code ran in the bench jobs (and it may edit ttfb-pr.yml in its branch): its
     plan says #6 at #6's head, to post a green status there. The event says the run is the
     fork's head: nothing may be written anywhere."""
     number, base, head = pr_at_head
     fake.add_pull(8, head_sha=FORK_HEAD, head_ref="patch-1", head_owner="forker")
-    doc = results_doc(revisions, tmp_path, delay=0.0)
+    doc = results(0.0)
     actions_env("workflow_run", workflow_run(FORK_HEAD, owner="forker", branch="patch-1"))
     art = artifacts(tmp_path, doc, plan_doc(base, head, pr=number))
     capsys.readouterr()
@@ -179,11 +198,11 @@ def test_a_run_for_no_open_pull_request_writes_nothing(fake, actions_env, tmp_pa
 
 
 def test_a_fork_s_own_results_are_posted_as_advisory(
-    fake, actions_env, tmp_path, revisions, capsys
+    fake, actions_env, tmp_path, revisions, results, capsys
 ):
     _, base, head = revisions
     fake.add_pull(8, head_sha=head, head_ref="patch-1", head_owner="forker")
-    doc = results_doc(revisions, tmp_path, delay=0.0)
+    doc = results(0.0)
     actions_env("workflow_run", workflow_run(head, owner="forker", branch="patch-1"))
     assert (
         gh("report", "--artifacts", str(artifacts(tmp_path, doc, plan_doc(base, head, pr=8)))) == 0
@@ -216,10 +235,10 @@ def test_a_run_that_did_not_complete_never_sets_success(
 
 
 def test_a_planned_scenario_without_results_is_an_error(
-    fake, actions_env, tmp_path, revisions, pr_at_head
+    fake, actions_env, tmp_path, results, pr_at_head
 ):
     number, base, head = pr_at_head
-    doc = results_doc(revisions, tmp_path, delay=0.0)
+    doc = results(0.0)
     plan = plan_doc(base, head, pr=number, selected=("ranker-cpu", "lm-cpu"))
     actions_env("workflow_run", workflow_run(head))
     assert gh("report", "--artifacts", str(artifacts(tmp_path, doc, plan))) == 0
@@ -228,10 +247,10 @@ def test_a_planned_scenario_without_results_is_an_error(
 
 
 def test_results_for_other_revisions_than_the_plan_are_an_error(
-    fake, actions_env, tmp_path, revisions, pr_at_head
+    fake, actions_env, tmp_path, results, pr_at_head
 ):
     number, base, head = pr_at_head
-    doc = results_doc(revisions, tmp_path, delay=0.0)
+    doc = results(0.0)
     doc["base"]["revision"] = "9" * 40
     actions_env("workflow_run", workflow_run(head))
     assert (
@@ -263,10 +282,10 @@ def test_nothing_selected_posts_a_short_comment_and_success(
 
 
 def test_a_dispatched_rerun_is_checked_against_the_pull_request_as_it_is_now(
-    fake, actions_env, tmp_path, revisions, pr_at_head, capsys
+    fake, actions_env, tmp_path, results, pr_at_head, capsys
 ):
     number, base, head = pr_at_head
-    doc = results_doc(revisions, tmp_path, delay=0.0)
+    doc = results(0.0)
     art = artifacts(tmp_path, doc, plan_doc(base, head, pr=number, requested_by="writer"))
     main_sha = "e" * 40
     actions_env("workflow_run", workflow_run(main_sha, branch="main", event="workflow_dispatch"))
@@ -281,10 +300,10 @@ def test_a_dispatched_rerun_is_checked_against_the_pull_request_as_it_is_now(
 
 
 def test_a_rerun_whose_pull_request_moved_on_posts_nothing(
-    fake, actions_env, tmp_path, revisions, pr_at_head, capsys
+    fake, actions_env, tmp_path, results, pr_at_head, capsys
 ):
     number, base, _ = pr_at_head
-    doc = results_doc(revisions, tmp_path, delay=0.0)
+    doc = results(0.0)
     older = plan_doc(base, "d" * 40, pr=number)  # the plan measured a head #6 no longer has
     actions_env("workflow_run", workflow_run("e" * 40, branch="main", event="workflow_dispatch"))
     assert gh("report", "--artifacts", str(artifacts(tmp_path, doc, older))) == 2
@@ -301,10 +320,10 @@ def test_a_rerun_whose_pull_request_moved_on_posts_nothing(
     ],
 )
 def test_malformed_results_are_rejected_and_nothing_posted(
-    fake, actions_env, tmp_path, revisions, pr_at_head, capsys, mutate, expected
+    fake, actions_env, tmp_path, results, pr_at_head, capsys, mutate, expected
 ):
     number, base, head = pr_at_head
-    doc = results_doc(revisions, tmp_path, delay=0.25)
+    doc = results(0.25)
     mutate(doc)
     capsys.readouterr()
     actions_env("workflow_run", workflow_run(head))
@@ -338,11 +357,11 @@ def test_the_plan_is_schema_checked(
     assert nothing_written(fake)
 
 
-def test_untrusted_text_cannot_link_or_mention(fake, actions_env, tmp_path, revisions, pr_at_head):
+def test_untrusted_text_cannot_link_or_mention(fake, actions_env, tmp_path, results, pr_at_head):
     """Scenario errors, plan reasons and file names come from the run: rendered, they must not
     add links, images, HTML or @-mentions under the bot's name."""
     number, base, head = pr_at_head
-    doc = results_doc(revisions, tmp_path, delay=0.0)
+    doc = results(0.0)
     hostile = (
         "boom [click](https://evil.example) ![x](https://evil.example/p.png) @mallory <b>hi</b>"
     )
@@ -374,9 +393,9 @@ def test_oversized_or_non_json_artifact_rejected(fake, actions_env, tmp_path, pr
     assert nothing_written(fake)
 
 
-def test_300_scenarios_fit_the_comment_limit(fake, actions_env, tmp_path, revisions, pr_at_head):
+def test_300_scenarios_fit_the_comment_limit(fake, actions_env, tmp_path, results, pr_at_head):
     number, base, head = pr_at_head
-    doc = results_doc(revisions, tmp_path, delay=0.25)
+    doc = results(0.25)
     one = doc["scenarios"][0]
     doc["scenarios"] = [dict(one, name=f"s{i:03d}") for i in range(300)]
     plan = plan_doc(base, head, pr=number, selected=[f"s{i:03d}" for i in range(300)])
@@ -399,10 +418,10 @@ def zipped(files: dict[str, bytes]) -> bytes:
 
 
 def test_the_report_downloads_only_ttfb_artifacts_through_the_api(
-    fake, actions_env, tmp_path, revisions, pr_at_head
+    fake, actions_env, tmp_path, results, pr_at_head
 ):
     number, base, head = pr_at_head
-    doc = results_doc(revisions, tmp_path, delay=0.0)
+    doc = results(0.0)
     fake.add_run(123, head_sha=head)
     fake.add_artifact(
         123, "ttfb-plan", {"plan.json": json.dumps(plan_doc(base, head, pr=number)).encode()}
