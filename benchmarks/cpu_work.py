@@ -51,7 +51,7 @@ from bot.ab.schedule import Scheduler  # noqa: E402
 from bot.ab.targets import Target, scenario_job  # noqa: E402
 from bot.exec import counters  # noqa: E402
 from bot.exec.process import ProcessExecutor  # noqa: E402
-from bot.model import Job, Sample  # noqa: E402
+from bot.model import Job, Sample, TimedOnly  # noqa: E402
 from bot.report.fmt import text_table  # noqa: E402
 from bot.scenarios import find  # noqa: E402
 from bot.stats.instructions import Work  # noqa: E402
@@ -140,7 +140,7 @@ def record_counts(counter: counters.Counter, job: Job, k: int) -> tuple[list[int
 # --- replaying on the real engine ---------------------------------------------------------------
 
 
-class ABResampler:
+class ABResampler(TimedOnly):
     """An executor replaying recorded base/plant blocks: a whole block drawn with replacement
     per schedule block, each arm's samples taken in the order recorded."""
 

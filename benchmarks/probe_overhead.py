@@ -31,7 +31,8 @@ sys.path.insert(0, str(REPO))
 
 from bot import probe  # noqa: E402
 from bot.ab.targets import scenario_job  # noqa: E402
-from bot.exec.process import ProcessExecutor, clock_ns, end_group, probe_env  # noqa: E402
+from bot.exec.process import ProcessExecutor  # noqa: E402
+from bot.exec.spawn import clock_ns, end_group, probe_env  # noqa: E402
 from bot.model import Job  # noqa: E402
 from bot.scenarios import find  # noqa: E402
 from bot.stats import paired as stats  # noqa: E402

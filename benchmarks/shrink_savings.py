@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.ab.targets import scenario_job  # noqa: E402
-from bot.exec.process import ProcessExecutor, clock_ns, end_group, probe_env  # noqa: E402
+from bot.exec.process import ProcessExecutor  # noqa: E402
+from bot.exec.spawn import clock_ns, end_group, probe_env  # noqa: E402
 from bot.model import Job  # noqa: E402
 from bot.scenarios import load_all  # noqa: E402
 

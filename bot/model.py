@@ -82,6 +82,7 @@ class Job:
     scenario: str = ""  # which scenario (or ad-hoc command) it measures
     shrink: Mapping[str, Any] | None = None  # what the shrinker changed (report), if anything
     importtime: bool = False  # run with PYTHONPROFILEIMPORTTIME=1 and keep its lines
+    revision: str | None = None  # the commit its checkout is at, when it is a revision's
 
 
 @dataclass(frozen=True)
@@ -150,10 +151,68 @@ class Pair:
         }
 
 
+CounterBackend = Literal["auto", "perf", "valgrind", "callgrind"]
+"""Which instruction counter: ``auto`` picks perf where the host has counters, else callgrind."""
+COUNTER_BACKENDS: tuple[CounterBackend, ...] = ("auto", "perf", "valgrind", "callgrind")
+
+
+class Count(Protocol):
+    """One counting sample: its status and, when ``ok``, the instructions to first batch."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def instructions(self) -> int | None: ...
+    @property
+    def error(self) -> str | None: ...
+
+
+class Counter(Protocol):
+    """Runs a job under an instruction counter (``bot.exec.counters``, or scripted counts)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def settings(self) -> tuple[str, ...]: ...
+    @property
+    def slowdown(self) -> float: ...
+
+    def count(self, job: Job) -> Count: ...
+
+
 class Executor(Protocol):
-    """Runs a job and returns its sample: real processes, or scripted timings in tests."""
+    """Runs a job and returns its sample: real processes, or scripted timings in tests.
+
+    What an executor can do beyond timed samples is part of the protocol, so the engine never
+    asks which kind it holds: ``attributes_imports`` (its samples can carry ``-X importtime``
+    lines) and ``counter`` (an instruction counter for its jobs, or None with the reason).
+    """
 
     def run(self, job: Job) -> Sample: ...
+
+    def new_block(self) -> None:
+        """An ABBA block starts (scripted and resampled executors draw the block's load)."""
+
+    @property
+    def attributes_imports(self) -> bool: ...
+
+    def counter(self, backend: CounterBackend, workdir: Path) -> tuple[Counter | None, str]:
+        """The counter for this executor's jobs and one line that says which and why; None
+        (with the reason) where none is available."""
+        ...
+
+
+class TimedOnly:
+    """A base for executors that return timed samples and nothing more (replays of recorded
+    samples, test doubles): no import times, no instruction counter, no block state."""
+
+    attributes_imports = False
+
+    def new_block(self) -> None:
+        """Nothing to draw at a block's start."""
+
+    def counter(self, backend: CounterBackend, workdir: Path) -> tuple[Counter | None, str]:
+        return None, f"{type(self).__name__} has no instruction counter"
 
 
 def check_version(data: Any, *, source: str | Path, known: int) -> dict[str, Any]:

@@ -92,10 +92,11 @@ ALLOWED = {
         "bot.atomic",
     },
 }
-for _upper in ("bot.store", "bot.report", "bot.ab", "bot.bisect", "bot.dashboard"):
+ALLOWED["bot.pipeline"] = set(ALLOWED) | {"bot", "bot.bisect", "bot.report", "bot.dashboard"}
+for _upper in ("bot.store", "bot.report", "bot.ab", "bot.bisect", "bot.dashboard", "bot.pipeline"):
     ALLOWED[_upper].add("bot.results")
 ALLOWED["bot.ab"].add("bot.report")  # the pipeline writes a comparison's rendered outputs
-ALLOWED["bot.gh"] = set(ALLOWED) | {"bot", "bot.bisect", "bot.report"}
+ALLOWED["bot.gh"] = set(ALLOWED) | {"bot", "bot.bisect", "bot.report", "bot.pipeline"}
 ALLOWED["bot.cli"] = set(ALLOWED) | {"bot", "bot.gh"}
 MAX_FUNCTION_LINES = 80
 MAX_MODULE_LINES = 400
@@ -108,7 +109,7 @@ def module_name(path: Path) -> str:
 
 def sources() -> Iterator[tuple[str, Path, ast.Module]]:
     for path in sorted(BOT.rglob("*.py")):
-        if "probe/site" in path.as_posix():  # stdlib-only files injected into jobs
+        if "probe/site" in path.as_posix():  # injected into jobs: checked by the probe rule
             continue
         yield module_name(path), path, ast.parse(path.read_text())
 
@@ -237,3 +238,104 @@ def test_the_checks_see_a_violation():
     assert {"bot.stats.verdict", "bot.store.history_db"} <= {
         m for m in found | {"bot.stats.verdict"} if m in GRAPH
     }
+
+
+ENGINE = ("bot.ab", "bot.bisect", "bot.exec")
+
+
+def test_the_command_line_reaches_the_engine_only_through_the_pipelines():
+    """``bot/cli`` builds typed options and calls ``bot.pipeline``; it imports nothing from the
+    engine's packages, so it cannot grow a second copy of "run, then write the outputs"."""
+    wrong = sorted(
+        f"{name} → {dep}"
+        for name, deps in GRAPH.items()
+        if package_of(name) == "bot.cli"
+        for dep in deps
+        if package_of(dep) in ENGINE
+    )
+    assert not wrong, "\n".join(wrong)
+
+
+def test_nothing_below_the_command_line_sees_argparse():
+    users = sorted(
+        name
+        for name, (path, tree) in MODULES.items()
+        if package_of(name) != "bot.cli" and "argparse" in imports(name, path, tree)
+    )
+    assert users == []
+
+
+def _calls(tree: ast.AST, func: str) -> Iterator[ast.Call]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == func:
+            yield node
+
+
+def _named(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    return node.attr if isinstance(node, ast.Attribute) else ""
+
+
+def test_no_option_or_executor_is_probed_by_name():
+    """No ``getattr(args, "x", default)`` that hides a misspelt option, and no engine code that
+    asks what kind of executor it holds: what an executor can do is its protocol."""
+    found = []
+    for name, (_path, tree) in MODULES.items():
+        if name == "bot.cli.args":  # reads each declared option field from the namespace
+            continue
+        for fn in ("getattr", "hasattr"):
+            for call in _calls(tree, fn):
+                if call.args and _named(call.args[0]) in ("args", "ns", "executor"):
+                    found.append(f"{name}:{call.lineno} {fn}({_named(call.args[0])}, …)")
+        for call in _calls(tree, "isinstance"):
+            if len(call.args) == 2 and "Executor" in ast.unparse(call.args[1]):
+                found.append(f"{name}:{call.lineno} isinstance(…, {ast.unparse(call.args[1])})")
+    assert not found, "\n".join(sorted(found))
+
+
+def test_scripted_samples_are_chosen_in_one_place():
+    users = sorted(
+        name
+        for name, deps in GRAPH.items()
+        if "bot.exec.scripted" in deps and name != "bot.exec.scripted"
+    )
+    assert users == ["bot.pipeline.options"]
+
+
+PROBE_SITE = BOT / "probe" / "site"
+
+
+@pytest.mark.parametrize("path", sorted(PROBE_SITE.glob("*.py")), ids=lambda p: p.name)
+def test_the_probe_is_standard_library_python_3_8(path):
+    """What is injected into measured jobs must import in any interpreter a job may use (3.8
+    and newer) and bring nothing of its own: standard-library imports only."""
+    import sys
+
+    tree = ast.parse(path.read_text(), feature_version=(3, 8))
+    local = {p.stem for p in PROBE_SITE.glob("*.py")}
+    outside = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""]
+        else:
+            continue
+        for m in names:
+            top = m.split(".")[0]
+            if top not in sys.stdlib_module_names and top not in local and top != "__future__":
+                outside.add(m)
+    # torch is looked up in sys.modules, never imported by the probe
+    assert not outside, f"{path.name} imports {sorted(outside)}"
+
+
+def test_the_probe_check_sees_a_violation(tmp_path):
+    bad = "import numpy\nx = (y := 3)\n"
+    with pytest.raises(SyntaxError):
+        ast.parse("match x:\n    case 1:\n        pass\n", feature_version=(3, 8))
+    tree = ast.parse(bad, feature_version=(3, 8))
+    import sys
+
+    tops = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert tops - set(sys.stdlib_module_names) == {"numpy"}

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +27,7 @@ class Arm:
     argv: tuple[str, ...] | None = None
     revision: str | None = None
     source: Path | None = None  # the checkout a revision's worktree came from (inputs)
+    where: str = "."  # where its own command runs, relative to ``root``
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -41,10 +41,14 @@ class Arm:
 
 @dataclass(frozen=True)
 class ArmSpec:
-    """What the user asked for one arm, before any worktree exists."""
+    """What the user asked for one arm, before any worktree exists.
+
+    ``command`` is an argument vector, kept as one from the command line to the process: a
+    ``-- CMD ARGS`` tail is never joined and split again, and ``--base-cmd`` strings are
+    shell-split once, where they are parsed."""
 
     revision: str | None = None
-    command: str | None = None
+    command: tuple[str, ...] | None = None
     env: tuple[str, ...] = ()
     python: str | None = None
 
@@ -61,6 +65,7 @@ def parse_env(items: Sequence[str], *, option: str) -> dict[str, str]:
 
 
 def split_command(text: str, *, option: str) -> tuple[str, ...]:
+    """A command given as one string (``--base-cmd``) as an argument vector."""
     try:
         argv = tuple(shlex.split(text))
     except ValueError as exc:
@@ -75,34 +80,33 @@ def _label(spec: ArmSpec, env: Mapping[str, str], sha: str | None, root: Path) -
     if sha:
         parts.append(f"{git.short(sha, cwd=root)} {git.subject(sha, cwd=root)}".strip())
     if spec.command:
-        parts.append(spec.command)
+        parts.append(shlex.join(spec.command))
     if spec.python:
         parts.append(f"python={spec.python}")
     parts.extend(f"{k}={v}" for k, v in env.items())
     return ", ".join(parts) or "current checkout"
 
 
-@contextmanager
-def prepare(
-    base: ArmSpec, head: ArmSpec, *, repo: Path, stack_dir: Path | None = None
-) -> Iterator[tuple[Arm, Arm]]:
-    """Resolve both arms, creating a detached worktree per revision; removed on exit.
+Worktree = Callable[[Path, str], Path]
+"""(repository, commit) → a detached worktree of it: ``Workspace.worktree``, which removes it."""
+
+
+def resolve(base: ArmSpec, head: ArmSpec, *, repo: Path, worktree: Worktree) -> tuple[Arm, Arm]:
+    """Both arms, with a detached worktree per revision.
 
     Identical arms are allowed: that is an A/A run, the way to see a machine's noise.
     """
-    with ExitStack() as stack:
-        arms = []
-        for name, spec in (("base", base), ("head", head)):
-            env = parse_env(spec.env, option=f"--{name}-env")
-            argv = split_command(spec.command, option=f"--{name}-cmd") if spec.command else None
-            root = repo
-            sha = None
-            if spec.revision:
-                sha = git.resolve(spec.revision, cwd=repo, what=f"--{name}")
-                root = stack.enter_context(git.worktree(sha, cwd=repo, parent=stack_dir))
-            python = spec.python or sys.executable
-            if spec.python and not Path(spec.python).exists():
-                raise UsageError(f"--{name}-python: no such interpreter {spec.python!r}")
-            label = _label(spec, env, sha, repo)
-            arms.append(Arm(name, label, root, python, env, argv, sha, source=repo))
-        yield arms[0], arms[1]
+    arms = []
+    for name, spec in (("base", base), ("head", head)):
+        env = parse_env(spec.env, option=f"--{name}-env")
+        root = repo
+        sha = None
+        if spec.revision:
+            sha = git.resolve(spec.revision, cwd=repo, what=f"--{name}")
+            root = worktree(repo, sha)
+        python = spec.python or sys.executable
+        if spec.python and not Path(spec.python).exists():
+            raise UsageError(f"--{name}-python: no such interpreter {spec.python!r}")
+        label = _label(spec, env, sha, repo)
+        arms.append(Arm(name, label, root, python, env, spec.command, sha, source=repo))
+    return arms[0], arms[1]

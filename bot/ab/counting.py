@@ -16,34 +16,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
 
 from ..errors import UsageError
-from ..exec import counters
-from ..exec.scripted import ScriptedCounter, ScriptedExecutor, counts_instructions
-from ..model import Executor, Job, Progress
+from ..model import Counter, CounterBackend, CountingMode, Executor, Job, Progress
 from ..scenarios import Scenario
 from ..stats.instructions import DEFAULT_THRESHOLD_PCT, Work
-
-
-class CountLike(Protocol):
-    @property
-    def status(self) -> str: ...
-    @property
-    def instructions(self) -> int | None: ...
-    @property
-    def error(self) -> str | None: ...
-
-
-class Counter(Protocol):
-    @property
-    def name(self) -> str: ...
-    @property
-    def settings(self) -> tuple[str, ...]: ...
-    @property
-    def slowdown(self) -> float: ...
-
-    def count(self, job: Job) -> CountLike: ...
 
 
 @dataclass(frozen=True)
@@ -53,6 +30,15 @@ class Counting:
     counter: Counter
     runs: int = 2
     threshold_pct: float = DEFAULT_THRESHOLD_PCT
+
+
+@dataclass(frozen=True)
+class CountingChoice:
+    """The counter a run uses (None: wall time only) and the line that says which and why,
+    shown once the arms are prepared, after any bad input has stopped the run."""
+
+    counting: Counting | None = None
+    line: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,27 +118,24 @@ def _counts(
 
 
 def resolve_counting(
-    mode: str | None,
+    mode: CountingMode | None,
     scenarios: Sequence[Scenario | None],
     *,
     executor: Executor,
-    backend: str = "auto",
+    backend: CounterBackend = "auto",
     workdir: Path,
-) -> tuple[Counting | None, str]:
-    """The counter a run uses (or None), and one line that says which and why.
-
-    ``mode`` (``--instructions``) wins over the scenarios' own settings. Without a backend,
-    ``on`` is a usage error and ``auto`` says so, with the fix, and carries on with wall time.
-    The line is for the caller to show once the arms are prepared, so that a bad input's
-    one-line error is not preceded by talk about counters."""
+) -> CountingChoice:
+    """The counter a run uses, from ``mode`` (``--instructions``), else the scenarios' own
+    settings. Without a counter, ``on`` is a usage error and ``auto`` says so, with the reason,
+    and carries on with wall time."""
     modes = {mode} if mode else {s.instructions if s else "auto" for s in scenarios}
     if modes <= {"off"}:
-        return None, ""
-    if isinstance(executor, ScriptedExecutor):
-        return (Counting(ScriptedCounter(executor)) if counts_instructions(executor) else None), ""
-    chosen, why = counters.choose(backend)
-    if chosen is None:
+        return CountingChoice()
+    counter, why = executor.counter(backend, workdir)
+    if counter is None:
         if "on" in modes:
             raise UsageError(f"--instructions on: {why}")
-        return None, f"CPU work to first batch not counted: {why}; carrying on with wall time"
-    return Counting(counters.Counter(chosen, workdir=workdir)), f"CPU work to first batch: {why}"
+        return CountingChoice(
+            None, f"CPU work to first batch not counted: {why}; carrying on with wall time"
+        )
+    return CountingChoice(Counting(counter), f"CPU work to first batch: {why}")

@@ -7,30 +7,18 @@ It builds a temporary git repository from ``examples/`` with two commits:
   documented as fire-and-forget but that in fact waits ~200 ms for the collector's
   acknowledgement, in the ranker's dataset code only.
 
-Then it compares base and head on ``ranker-cpu`` (affected) and ``cnn-cpu`` (not affected);
-the command line writes ``results.json``, ``comment.md``, ``summary.md`` and one plot per
-scenario.
+``bot.pipeline.demo_run`` then compares base and head on ``ranker-cpu`` (affected) and
+``cnn-cpu`` (not affected) and writes every output a compare writes, plus the dashboard.
 """
 
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from .. import git
 from ..errors import UsageError
-from ..model import Executor, Progress
-from ..scenarios import load_scenario
-from ..stats.sequential import plan_looks
-from ..stats.verdict import Policy
-from ..store.recorder import Recorder
-from . import session
-from .arms import ArmSpec
-from .session import Session
-from .targets import floor_threshold
 
 DEMO_SCENARIOS = ("ranker-cpu", "cnn-cpu")
 COLLECTOR_LATENCY_S = 0.2
@@ -107,52 +95,3 @@ def build_repo(dest: Path, *, source: Path | None = None) -> DemoRepo:
         "report_stats() is fire-and-forget, so this costs nothing at start-up.",
     )
     return DemoRepo(dest, base, head)
-
-
-@dataclass(frozen=True)
-class Demo:
-    session: Session
-    repo: DemoRepo
-    extra: dict[str, Any]
-
-
-def run_demo(
-    out_dir: Path,
-    *,
-    executor: Executor,
-    max_pairs: int = 10,
-    budget_s: float | None = 280.0,
-    keep: bool = False,
-    recorder: Recorder | None = None,
-    progress: Progress | None = None,
-) -> Demo:
-    """Build the repository, compare base and head on the demo scenarios (samples logged to
-    ``out_dir``); the repository is removed afterwards unless ``keep``."""
-    work = Path(tempfile.mkdtemp(prefix="ttfb-demo-"))
-    try:
-        repo = build_repo(work / "repo")
-        if progress:
-            progress(f"demo repository: {repo.path} (base {repo.base[:8]}, head {repo.head[:8]})")
-        scenarios = tuple(
-            load_scenario(repo.path / "scenarios" / f"{name}.yaml") for name in DEMO_SCENARIOS
-        )
-        request = session.Request(
-            ArmSpec(repo.base), ArmSpec(repo.head), scenarios, budget_s=budget_s, kind="demo"
-        )
-        out_dir.mkdir(parents=True, exist_ok=True)
-        result = session.run(
-            request,
-            repo=repo.path,
-            policy=Policy(looks=plan_looks(10, max_pairs)),
-            executor=executor,
-            threshold=floor_threshold,
-            log_path=out_dir / "samples.jsonl",
-            recorder=recorder,
-            progress=progress,
-        )
-        planted = f"synchronous metrics upload, {COLLECTOR_LATENCY_S * 1000:.0f} ms, ranker only"
-        extra = {"demo": {"repository": str(repo.path) if keep else None, "planted": planted}}
-        return Demo(result, repo, extra)
-    finally:
-        if not keep:
-            shutil.rmtree(work, ignore_errors=True)

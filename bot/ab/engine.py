@@ -266,7 +266,7 @@ def _attributed(
     t = outcome.target
     if wanted is False or t.base is None or t.head is None or outcome.verdict is Verdict.BROKEN:
         return outcome
-    if not getattr(executor, "can_attribute", True):  # a scripted run without import times
+    if not executor.attributes_imports:
         return outcome
     if wanted is None and outcome.decision.finding is None:
         return outcome

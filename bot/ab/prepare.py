@@ -33,7 +33,7 @@ from pathlib import Path
 
 from ..credentials import scrubbed
 from ..errors import ConfigError, UsageError
-from ..exec.process import end_group
+from ..exec.spawn import end_group
 from ..scenarios import DEFAULT_SETUP_TIMEOUT_S, Environment, Input
 from . import envs
 from .arms import Arm

@@ -74,14 +74,8 @@ class Scheduler:
             self.log.append(sample, scenario=self.name, stage=stage, block=block)
         return sample
 
-    def _new_block(self) -> None:
-        """Tell executors that model a machine state per block (fake, resampling) a block starts."""
-        hook = getattr(self.executor, "new_block", None)
-        if hook is not None:
-            hook()
-
     def warm_up(self) -> tuple[tuple[Sample, ...], str | None]:
-        self._new_block()
+        self.executor.new_block()
         warmups = []
         for arm in ("base", "head"):
             sample = self._run(arm, "warmup", -1)
@@ -93,7 +87,7 @@ class Scheduler:
     def block(self, index: int, *, reverse: bool, stage: str) -> tuple[list[Pair], str | None]:
         """One ABBA (or BAAB) block: two pairs, or the failure that stopped it."""
         order = ("head", "base", "base", "head") if reverse else ("base", "head", "head", "base")
-        self._new_block()
+        self.executor.new_block()
         got: dict[str, list[Sample]] = {"base": [], "head": []}
         for arm in order:
             sample = self._run(arm, stage, index)

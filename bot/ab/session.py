@@ -4,7 +4,6 @@ release suite and the demo all start here."""
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,11 +14,11 @@ from ..stats.verdict import Policy
 from ..store.recorder import Recorder
 from ..store.versioned import SampleLog
 from . import arms
-from .counting import Counting
+from .counting import CountingChoice
 from .engine import Comparison, compare
-from .prepare import Preparer
 from .record import Recording
 from .targets import Overrides, Threshold, build_target
+from .workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -65,57 +64,53 @@ def run(
     executor: Executor,
     threshold: Threshold,
     log_path: Path,
+    workspace: Workspace,
     recorder: Recorder | None = None,
     progress: Progress | None = None,
-    counting: tuple[Counting | None, str] = (None, ""),
+    counting: CountingChoice | None = None,
     attribute: bool | None = None,
 ) -> Session:
-    """Prepare both arms, compare them on every scenario, record, clean up (worktrees).
+    """Resolve both arms (worktrees in ``workspace``), compare them on every scenario, record.
 
-    ``counting`` is what ``resolve_counting`` returned: its line is shown once the targets
-    are built, after any bad input has stopped the run."""
-    counter, counter_note = counting
-    with (
-        arms.prepare(request.base, request.head, repo=repo) as (base, head),
-        tempfile.TemporaryDirectory(prefix="ttfb-shrunk-") as workdir,
-    ):
-        preparer = Preparer(Path(workdir), progress=progress)
-        targets = [
-            build_target(
-                s,
-                base,
-                head,
-                threshold=threshold,
-                overrides=request.overrides,
-                workdir=Path(workdir),
-                name=request.name,
-                preparer=preparer,
-            )
-            for s in request.scenarios
-        ]
-        if counter_note and progress is not None:
-            progress(counter_note)
-        record = None
-        if recorder is not None:
-            record = Recording(
-                recorder,
-                kind=request.kind,
-                base_rev=base.revision,
-                head_rev=head.revision or git.head_revision(repo),
-                changed=changed_files(base.revision, head.revision, repo),
-            )
-        meta = {"command": request.kind, "base": base.to_json(), "head": head.to_json()}
-        with SampleLog(log_path, meta) as log:
-            comparison = compare(
-                targets,
-                policy,
-                executor,
-                progress,
-                budget_s=request.budget_s,
-                family_size=request.family_size,
-                log=log,
-                record=record,
-                counting=counter,
-                attribute=attribute,
-            )
+    ``counting``'s line is shown once the targets are built, after any bad input has stopped
+    the run."""
+    base, head = arms.resolve(request.base, request.head, repo=repo, worktree=workspace.worktree)
+    targets = [
+        build_target(
+            s,
+            base,
+            head,
+            threshold=threshold,
+            overrides=request.overrides,
+            workspace=workspace,
+            name=request.name,
+        )
+        for s in request.scenarios
+    ]
+    counting = counting or CountingChoice()
+    if counting.line and progress is not None:
+        progress(counting.line)
+    record = None
+    if recorder is not None:
+        record = Recording(
+            recorder,
+            kind=request.kind,
+            base_rev=base.revision,
+            head_rev=head.revision or git.head_revision(repo),
+            changed=changed_files(base.revision, head.revision, repo),
+        )
+    meta = {"command": request.kind, "base": base.to_json(), "head": head.to_json()}
+    with SampleLog(log_path, meta) as log:
+        comparison = compare(
+            targets,
+            policy,
+            executor,
+            progress,
+            budget_s=request.budget_s,
+            family_size=request.family_size,
+            log=log,
+            record=record,
+            counting=counting.counting,
+            attribute=attribute,
+        )
     return Session(comparison, base, head, log_path)

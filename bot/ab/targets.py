@@ -11,13 +11,9 @@ scenarios and arms into targets here, so they all treat the same cases the same 
 
 from __future__ import annotations
 
-import atexit
-import shutil
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache
 from pathlib import Path
 
 from ..errors import ConfigError, UsageError
@@ -35,7 +31,8 @@ from ..shrink import apply as shrink_apply
 from ..store.thresholds import Threshold
 from . import envs
 from .arms import Arm
-from .prepare import Needs, Prepared, Preparer, check_inputs
+from .prepare import Needs, Prepared, check_inputs
+from .workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -115,19 +112,6 @@ def environment_of(files: Sequence[str]) -> Environment:
     return Environment(requirements, projects[0] if projects else None, locks[0] if locks else None)
 
 
-@cache
-def _preparer() -> Preparer:
-    return Preparer(_workdir())
-
-
-@cache
-def _workdir() -> Path:
-    """A temporary directory for shrunk configs, removed when the process exits."""
-    path = Path(tempfile.mkdtemp(prefix="ttfb-shrunk-"))
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
-    return path
-
-
 def scenario_job(
     scenario: Scenario,
     *,
@@ -135,13 +119,13 @@ def scenario_job(
     python: str = sys.executable,
     env: Mapping[str, str] | None = None,
     timeout_s: float | None = None,
-    workdir: Path | None = None,
+    workdir: Path,
 ) -> Job:
     """The job for one sample of ``scenario`` in the checkout at ``root``.
 
     A scenario with a ``shrink:`` block gets its production command shrunk for this checkout
-    (``bot.shrink.apply``); the shrunk config goes to ``workdir`` (a temporary directory by
-    default). A shrink that fails the checkout's validation raises ``ConfigError``.
+    (``bot.shrink.apply``); the shrunk config goes to ``workdir`` (the run's
+    ``Workspace.shrunk``). A shrink that fails the checkout's validation raises ``ConfigError``.
     """
     argv = scenario.command_for(python)
     base_env: dict[str, str] = {}
@@ -151,7 +135,7 @@ def scenario_job(
             argv,
             scenario.shrink,
             root=root,
-            workdir=workdir or _workdir(),
+            workdir=workdir,
             python=python,
             name=scenario.name,
             cwd=(root / scenario.cwd).resolve(),
@@ -184,9 +168,7 @@ def gpu_skip_reason(scenario: Scenario) -> str | None:
     )
 
 
-def arm_job(
-    arm: Arm, scenario: Scenario | None, *, overrides: Overrides, workdir: Path | None
-) -> Job:
+def arm_job(arm: Arm, scenario: Scenario | None, *, overrides: Overrides, workdir: Path) -> Job:
     """The job one sample of this arm runs: the scenario's, or the arm's own command."""
     if arm.argv is not None:
         argv = arm.argv
@@ -194,19 +176,19 @@ def arm_job(
             argv = (arm.python, *argv[1:])
         job = Job(
             argv=argv,
-            cwd=arm.root,
+            cwd=(arm.root / arm.where).resolve(),
             env=dict(arm.env),
             timeout_s=scenario.timeout_s if scenario else DEFAULT_TIMEOUT_S,
             stop=scenario.stop.env_value if scenario else "first_batch",
             detect=scenario.first_batch if scenario else "auto",
-            root=arm.root,
+            root=arm.root.resolve(),
             scenario=scenario.name if scenario else "command",
         )
     elif scenario is None:
         raise UsageError("compare: give --scenario/--all, --base-cmd/--head-cmd, or -- CMD")
     else:
         job = scenario_job(scenario, root=arm.root, python=arm.python, env=arm.env, workdir=workdir)
-    return overrides.apply(replace(job, label=arm.name))
+    return overrides.apply(replace(job, label=arm.name, revision=arm.revision))
 
 
 def build_target(
@@ -216,14 +198,14 @@ def build_target(
     *,
     threshold: Threshold,
     overrides: Overrides = Overrides(),
-    workdir: Path | None = None,
+    workspace: Workspace,
     name: str = "command",
-    preparer: Preparer | None = None,
 ) -> Target:
     """One scenario (or the arms' commands, ``scenario=None``) as a target of both arms.
 
-    Each arm is prepared first (inputs, its environment, its setup: ``bot.ab.prepare``); an
-    input glob that matches nothing is a ``UsageError`` before anything runs.
+    Each arm is prepared first (inputs, its environment, its setup: ``bot.ab.prepare``, once per
+    run in ``workspace``); an input glob that matches nothing is a ``UsageError`` before
+    anything runs.
     """
     name = scenario.name if scenario else name
     pct, note = threshold(name, scenario.floor_pct if scenario else DEFAULT_FLOOR_PCT)
@@ -237,9 +219,9 @@ def build_target(
     jobs, prepared = [], {}
     for arm in (base, head):
         try:
-            ready = (preparer or _preparer()).prepare(arm, needs, name=name)
+            ready = workspace.preparer.prepare(arm, needs, name=name)
             prepared[arm.name] = ready
-            jobs.append(arm_job(ready.arm, scenario, overrides=overrides, workdir=workdir))
+            jobs.append(arm_job(ready.arm, scenario, overrides=overrides, workdir=workspace.shrunk))
         except ConfigError as exc:  # a failing setup; a shrunk config this arm rejects
             broken = f"{arm.name}: {exc}"
             return Target(

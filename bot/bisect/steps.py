@@ -7,20 +7,16 @@ schedule and verdict rules, recorded in the history as a ``bisect-step`` run.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import git
 from ..ab.arms import Arm
 from ..ab.engine import ScenarioOutcome, compare
-from ..ab.prepare import Preparer
 from ..ab.record import Recording
 from ..ab.targets import Overrides, build_target
+from ..ab.workspace import Workspace
 from ..model import Executor, Progress, Verdict
 from ..scenarios import DEFAULT_FLOOR_PCT, Scenario
 from ..stats.sequential import plan_looks
@@ -46,8 +42,8 @@ class StepSize:
 class RevisionComparer:
     """``compare(good, candidate, attempt)`` for the search, on real processes.
 
-    One worktree per commit, made on first use and kept for the whole bisect (``close``).
-    A candidate whose scenario cannot even be prepared (its shrunk config fails validation) or
+    One worktree per commit, from the run's ``Workspace``, kept for the whole bisect. A
+    candidate whose scenario cannot even be prepared (its shrunk config fails validation) or
     whose samples crash is ``broken``: the search skips it.
     """
 
@@ -58,6 +54,7 @@ class RevisionComparer:
         scenario: Scenario | None,
         command: tuple[str, ...] | None,
         executor: Executor,
+        workspace: Workspace,
         size: StepSize = StepSize(),
         log: SampleLog | None = None,
         progress: Progress | None = None,
@@ -70,6 +67,7 @@ class RevisionComparer:
         self.scenario = scenario
         self.command = command
         self.executor = executor
+        self.workspace = workspace
         self.size = size
         self.log = log
         self.progress = progress
@@ -79,18 +77,6 @@ class RevisionComparer:
         # every step reports it, so a step that simply lacks the regression is clear at once
         # even when the whole-TTFB interval is too wide for the PR rules' "no change".
         self.focus: str | None = None
-        self.stack = ExitStack()
-        self.trees: dict[str, Path] = {}
-        self.workdir = Path(tempfile.mkdtemp(prefix="ttfb-bisect-"))
-        self.stack.callback(shutil.rmtree, self.workdir, ignore_errors=True)
-        self.preparer = Preparer(self.workdir, progress=progress)
-
-    def tree(self, sha: str) -> Path:
-        if sha not in self.trees:
-            self.trees[sha] = self.stack.enter_context(
-                git.worktree(sha, cwd=self.repo, parent=self.workdir)
-            )
-        return self.trees[sha]
 
     def threshold(self, name: str, floor: float) -> tuple[float, str]:
         pct = self.size.threshold_pct
@@ -98,7 +84,14 @@ class RevisionComparer:
 
     def __call__(self, good: str, candidate: str, attempt: int) -> StepResult:
         base, head = (
-            Arm(label, sha[:10], self.tree(sha), argv=self.command, revision=sha, source=self.repo)
+            Arm(
+                label,
+                sha[:10],
+                self.workspace.worktree(self.repo, sha),
+                argv=self.command,
+                revision=sha,
+                source=self.repo,
+            )
             for label, sha in (("base", good), ("head", candidate))
         )
         target = build_target(
@@ -107,8 +100,7 @@ class RevisionComparer:
             head,
             threshold=self.threshold,
             overrides=self.overrides,
-            workdir=self.workdir,
-            preparer=self.preparer,
+            workspace=self.workspace,
         )
         policy = Policy(
             alpha=self.size.alpha,
@@ -125,15 +117,6 @@ class RevisionComparer:
         )
         result, self.focus = step_result(comparison.outcomes[0], self.focus)
         return result
-
-    def close(self) -> None:
-        self.stack.close()
-
-    def __enter__(self) -> RevisionComparer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def step_result(outcome: ScenarioOutcome, focus: str | None) -> tuple[StepResult, str | None]:
@@ -172,9 +155,10 @@ def run_bisect(
     scenario: Scenario | None,
     command: tuple[str, ...] | None,
     executor: Executor,
+    workspace: Workspace,
     size: StepSize = StepSize(),
     max_skips: int = 5,
-    bad_result: StepResult | None = None,
+    bad_end: ScenarioOutcome | None = None,
     subjects: Mapping[str, str] | None = None,
     detect: str | None = None,
     log: SampleLog | None = None,
@@ -183,27 +167,34 @@ def run_bisect(
 ) -> dict[str, Any]:
     """Bisect ``commits`` (good first) on one scenario or command; the bisect document.
 
-    Each step is recorded as a ``bisect-step`` run and the whole bisect as a ``bisect`` run
-    carrying the document. Too many commits that fail to build raise ``BisectError``.
+    ``bad_end``: the compare of the two ends that found the regression (the release suite's),
+    taken as the known bad end instead of comparing the ends again; its finding's endpoint is
+    the one every step reports. Each step is recorded as a ``bisect-step`` run and the whole
+    bisect as a ``bisect`` run carrying the document. Too many commits that fail to build raise
+    ``BisectError``.
     """
     name = scenario.name if scenario else "command"
     threshold = size.threshold_pct
     if threshold is None:
         threshold = scenario.floor_pct if scenario else DEFAULT_FLOOR_PCT
-    with RevisionComparer(
+    comparer = RevisionComparer(
         repo,
         scenario=scenario,
         command=command,
         executor=executor,
+        workspace=workspace,
         size=size,
         log=log,
         progress=progress,
         detect=detect,
         recorder=recorder,
-    ) as comparer:
-        result = search.bisect(
-            commits, comparer, bad_result=bad_result, max_skips=max_skips, threshold_pct=threshold
-        )
+    )
+    bad_result = None
+    if bad_end is not None:
+        bad_result, comparer.focus = step_result(bad_end, None)
+    result = search.bisect(
+        commits, comparer, bad_result=bad_result, max_skips=max_skips, threshold_pct=threshold
+    )
     doc = bisect_json(commits, result, scenario=name, subjects=subjects)
     if recorder is not None:
         recorder.record(

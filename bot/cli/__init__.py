@@ -1,9 +1,10 @@
 """The ``ttfb`` command line. Thin: parse arguments, call core functions, print.
 
-Each command lives in its own module here: ``NAME``, ``HELP`` (and ``DESCRIPTION``), its
-``arguments`` and a ``run`` that turns them into keyword calls of the core; a command with
-subcommands (``NESTED``) declares them in ``arguments``. Every command takes ``--json PATH``. A
-``TTFBError`` prints ``error: …`` on one line and exits 2.
+Each command lives in its own module here: ``NAME``, ``HELP`` (and ``DESCRIPTION``), an
+``Options`` dataclass of typed options (``bot.cli.args``), the one function that turns them into
+the pipeline's typed input, and a ``run``; ``arguments`` registers them (a command with
+subcommands registers each). Every command takes ``--json PATH``. A ``TTFBError`` prints
+``error: …`` on one line and exits 2.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from . import (
     select_cmd,
     shrink_cmd,
 )
+from .args import parse_options
 
 COMMANDS = (
     measure_cmd,
@@ -51,37 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ttfb-lab {__version__}")
     sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
-
-    shared = argparse.ArgumentParser(add_help=False)
-    shared.add_argument("--json", metavar="PATH", help="write machine-readable results here")
-    shared.add_argument(
-        "--scenarios-dir", default="scenarios", metavar="DIR", help="where scenario YAML lives"
-    )
-    shared.add_argument("--root", metavar="DIR", help="repository root (default: git top level)")
-    shared.add_argument("--fake", metavar="SPEC", help=argparse.SUPPRESS)
     for command in COMMANDS:
-        nested = getattr(command, "NESTED", False)
-        description = getattr(command, "DESCRIPTION", None)
         p = sub.add_parser(
             command.NAME,
-            parents=[] if nested else [shared],
             help=command.HELP,
-            description=description,
+            description=getattr(command, "DESCRIPTION", None),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        if nested:
-            command.arguments(p, [shared])
-        else:
-            command.arguments(p)
-            p.set_defaults(func=command.run)
+        command.arguments(p)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    ns = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        return int(ns.run(parse_options(ns.options_class, ns)))
     except TTFBError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -3,92 +3,89 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from dataclasses import dataclass
 
-from .. import git
-from ..bisect import search
-from ..bisect.search import BisectError
-from ..bisect.steps import StepSize, run_bisect
 from ..errors import TTFBError, UsageError
+from ..pipeline.bisecting import METHOD, BisectError, bisect
+from ..pipeline.options import BisectOptions, OutputPaths, StepSize
 from ..report.release_view import render_bisect_text
 from ..scenarios import find
-from ..store.versioned import SampleLog, write_json
-from . import common
+from . import args, common
+from .args import Common, option
 
 
-def run(args: argparse.Namespace) -> int:
-    root = common.root(args)
-    argv = args.command[1:] if args.command and args.command[0] == "--" else args.command
-    if bool(args.scenario) == bool(argv):
+@dataclass(frozen=True, kw_only=True)
+class Options(Common, common.Alpha, common.Db, common.NoHistory):
+    good: str = option(
+        "--good", required=True, metavar="REV", help="a revision without the regression"
+    )
+    bad: str = option("--bad", required=True, metavar="REV", help="a revision with it")
+    scenario: str | None = option("--scenario", metavar="NAME_OR_PATH")
+    pairs: int = option(
+        "--pairs", type=common.positive_int, default=10, help="pairs at the first look"
+    )
+    max_pairs: int = option(
+        "--max-pairs",
+        type=common.positive_int,
+        default=20,
+        help="pairs at the last look of a step (doubled on each retry)",
+    )
+    threshold_pct: float | None = option("--threshold-pct", type=common.nonneg_float, metavar="PCT")
+    max_skips: int = option(
+        "--max-skips",
+        type=common.nonneg_int,
+        default=5,
+        help="commits that may fail to build or run before giving up",
+    )
+    samples: str | None = option("--samples", metavar="PATH", help="JSONL sample log")
+    first_batch: str | None = option(
+        "--first-batch",
+        type=common.detect_mode,
+        help="auto, mark, forward, dataloader or mark:NAME",
+    )
+    command: list[str] | None = option(
+        nargs=argparse.REMAINDER, help="-- CMD ARGS... (in each commit)"
+    )
+
+
+def bisect_options(o: Options) -> BisectOptions:
+    """The one place ``ttfb bisect``'s options become the pipeline's."""
+    root = common.root(o)
+    command = common.command_tail(o.command, what="bisect")
+    if bool(o.scenario) == bool(command):
         raise UsageError("bisect: give --scenario NAME or a command after --, not both")
-    scenario = find(args.scenario, common.scenarios_dir(args, root)) if args.scenario else None
-    commits = git.first_parent_range(args.good, args.bad, cwd=root)
-    name = scenario.name if scenario else "command"
-    common.say(
-        f"{name}: bisecting {len(commits) - 1} commits ({commits[0][:10]}..{commits[-1][:10]})"
+    return BisectOptions(
+        root=root,
+        good=o.good,
+        bad=o.bad,
+        store=common.store(root, db=o, no_history=o),
+        scenario=find(o.scenario, common.scenarios_dir(o, root)) if o.scenario else None,
+        command=command,
+        size=StepSize(
+            pairs=o.pairs, max_pairs=o.max_pairs, alpha=o.alpha, threshold_pct=o.threshold_pct
+        ),
+        max_skips=o.max_skips,
+        detect=o.first_batch,
+        outputs=OutputPaths(
+            json=common.path_or_none(o.json), samples=common.path_or_none(o.samples)
+        ),
+        fake=common.path_or_none(o.fake),
     )
-    log_path = (
-        Path(args.samples) if args.samples else common.samples_path(args, "bisect", several=False)
-    )
-    meta = {"command": "bisect", "good": commits[0], "bad": commits[-1], "scenario": name}
-    with SampleLog(log_path, meta) as log:
-        try:
-            doc = run_bisect(
-                commits,
-                repo=root,
-                scenario=scenario,
-                command=tuple(argv) if argv else None,
-                executor=common.executor(args),
-                size=StepSize(
-                    pairs=args.pairs,
-                    max_pairs=args.max_pairs,
-                    alpha=args.alpha,
-                    threshold_pct=args.threshold_pct,
-                ),
-                max_skips=args.max_skips,
-                subjects={c: git.subject(c, cwd=root) for c in commits},
-                detect=args.first_batch,
-                log=log,
-                recorder=common.recorder(args, root),
-                progress=common.say,
-            )
-        except BisectError as exc:
-            raise TTFBError(f"bisect: {exc}") from None
-    if args.json:
-        write_json(args.json, doc)
+
+
+def run(o: Options) -> int:
+    try:
+        doc = bisect(bisect_options(o), progress=common.say)
+    except BisectError as exc:
+        raise TTFBError(f"bisect: {exc}") from None
     print(render_bisect_text(doc), end="")
     return 0
 
 
 NAME = "bisect"
 HELP = "find the commit that regressed TTFB (statistical A/B at each step)"
-DESCRIPTION = search.__doc__
+DESCRIPTION = METHOD
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--good", required=True, metavar="REV", help="a revision without the regression")
-    p.add_argument("--bad", required=True, metavar="REV", help="a revision with it")
-    p.add_argument("--scenario", metavar="NAME_OR_PATH")
-    p.add_argument("--pairs", type=common.positive_int, default=10, help="pairs at the first look")
-    p.add_argument(
-        "--max-pairs",
-        type=common.positive_int,
-        default=20,
-        help="pairs at the last look of a step (doubled on each retry)",
-    )
-    common.add_alpha(p)
-    p.add_argument("--threshold-pct", type=common.nonneg_float, metavar="PCT")
-    p.add_argument(
-        "--max-skips",
-        type=common.nonneg_int,
-        default=5,
-        help="commits that may fail to build or run before giving up",
-    )
-    p.add_argument("--samples", metavar="PATH", help="JSONL sample log")
-    common.add_history_args(p, no_history="do not record this bisect")
-    p.add_argument(
-        "--first-batch",
-        type=common.detect_mode,
-        help="auto, mark, forward, dataloader or mark:NAME",
-    )
-    p.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS... (in each commit)")
+    args.register(p, Options, run)

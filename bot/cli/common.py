@@ -1,33 +1,22 @@
-"""Helpers shared by the command modules: argument types, roots, executors, progress."""
+"""What the command modules share: argument types, option groups (typed mixins), and the
+conversions from options to the pipelines' typed inputs (roots, scenarios, store, overrides)."""
 
 from __future__ import annotations
 
 import argparse
-import atexit
 import re
 import shlex
-import shutil
 import sys
-import tempfile
-import time
-from collections.abc import Sequence
-from functools import cache
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from .. import git, probe
-from ..ab.counting import Counting, resolve_counting
-from ..ab.prepare import Preparer
-from ..ab.sampling import SampleProgress
 from ..errors import UsageError
-from ..exec import host
-from ..exec.process import ProcessExecutor
-from ..exec.scripted import ScriptedExecutor
-from ..model import Executor, Sample
+from ..model import COUNTER_BACKENDS, COUNTING_MODES, CounterBackend, CountingMode, Sample
+from ..pipeline.options import Overrides, StoreOptions
 from ..report.fmt import fmt_s
 from ..scenarios import Input, Scenario, find, load_all
-from ..store import depmap_db, history_db, thresholds
-from ..store.recorder import Recorder
+from .args import Common, option
 
 
 def say(line: str) -> None:
@@ -35,43 +24,18 @@ def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def progress(name: str) -> SampleProgress:
-    tty = sys.stderr.isatty()
-
-    def show(i: int, n: int, sample: Sample) -> None:
-        value = fmt_s(sample.ttfb_s) if sample.ok else sample.status
-        line = f"{name}  sample {i}/{n}  {value}"
-        if tty:
-            end = "\n" if i == n else ""
-            sys.stderr.write(f"\r\033[K{line}{end}")
-        else:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-
-    return show
+def show_sample(name: str, i: int, n: int, sample: Sample) -> None:
+    """One line per finished sample; rewritten in place on a terminal, plain lines in CI logs."""
+    value = fmt_s(sample.ttfb_s) if sample.ok else sample.status
+    line = f"{name}  sample {i}/{n}  {value}"
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r\033[K{line}" + ("\n" if i == n else ""))
+    else:
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
-def executor(args: argparse.Namespace) -> Executor:
-    """Real processes, or scripted timings with the hidden ``--fake SPEC`` flag (tests)."""
-    if getattr(args, "fake", None):
-        return ScriptedExecutor.from_file(args.fake)
-    return ProcessExecutor()
-
-
-def root(args: argparse.Namespace) -> Path:
-    if args.root:
-        return Path(args.root).resolve()
-    return git.toplevel(Path.cwd()) or Path.cwd()
-
-
-def samples_path(args: argparse.Namespace, name: str, *, several: bool) -> Path:
-    """Where the JSONL sample log goes: --samples, next to --json, or under .ttfb/samples/."""
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")[:48] or "command"
-    if args.samples or args.json:
-        path = Path(args.samples) if args.samples else Path(args.json).with_suffix(".samples.jsonl")
-        return path.with_name(f"{path.stem}-{name}{path.suffix}") if several else path
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    return Path(".ttfb") / "samples" / f"measure-{name}-{stamp}.jsonl"
+# --- argument types ------------------------------------------------------------------------
 
 
 def parse_stop(value: str) -> str:
@@ -146,43 +110,80 @@ def detect_mode(value: str) -> str:
     raise argparse.ArgumentTypeError("expected auto, mark, forward, dataloader or mark:NAME")
 
 
+def counting_mode(value: str) -> CountingMode:
+    for mode in COUNTING_MODES:
+        if mode == value:
+            return mode
+    raise argparse.ArgumentTypeError(f"expected auto, on or off, got {value!r}")
+
+
+def counter_backend(value: str) -> CounterBackend:
+    for backend in COUNTER_BACKENDS:
+        if backend == value:
+            return backend
+    raise argparse.ArgumentTypeError(f"expected one of {', '.join(COUNTER_BACKENDS)}")
+
+
+# --- option groups -------------------------------------------------------------------------
+
 RUNNER_HELP = "runner label for calibrations (default $TTFB_LAB_RUNNER or local:<host>)"
+BACKEND_HELP = (
+    "which counter (default auto: perf where the host has counters, else valgrind's "
+    "callgrind; valgrind: cachegrind, faster, counts forked workers' inherited work again)"
+)
 
 
-def add_history_args(
-    p: argparse.ArgumentParser, *, no_history: str | None = None, runner: bool = False
-) -> None:
-    """``--db`` and, where the command has them, ``--no-history`` (its help) and ``--runner``."""
-    p.add_argument("--db", metavar="PATH", help="history database (default .ttfb/history.sqlite)")
-    if no_history:
-        p.add_argument("--no-history", action="store_true", help=no_history)
-    if runner:
-        p.add_argument("--runner", help=RUNNER_HELP)
+@dataclass(frozen=True, kw_only=True)
+class Db:
+    db: str | None = option(
+        "--db", metavar="PATH", help="history database (default .ttfb/history.sqlite)"
+    )
 
 
-def add_prepare_args(p: argparse.ArgumentParser, *, inputs: bool = True) -> None:
-    """How each arm is made ready before sampling: inputs, setup, per-arm environments."""
-    if inputs:
-        p.add_argument(
-            "--input",
-            action="append",
-            metavar="GLOB",
-            help="untracked/ignored files to link into each arm's worktree (repeatable)",
-        )
-        p.add_argument(
-            "--copy-inputs", action="store_true", help="copy the --input files instead of linking"
-        )
-    p.add_argument(
+@dataclass(frozen=True, kw_only=True)
+class NoHistory:
+    no_history: bool = option(
+        "--no-history", default=False, action="store_true", help="do not read or write history"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Runner:
+    runner: str | None = option("--runner", help=RUNNER_HELP)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Depmap:
+    depmap: str | None = option(
+        "--depmap",
+        metavar="PATH",
+        help="dependency map: a history database or a .json file (default: the history)",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Learn(Depmap):
+    no_depmap: bool = option(
+        "--no-depmap", default=False, action="store_true", help="do not record imported files"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Prepare:
+    """How each arm is made ready before sampling: setup, per-arm environments."""
+
+    setup: str | None = option(
         "--setup",
         metavar="CMD",
         help="run once per arm before the warm-up, e.g. 'pip install -e .' (not TTFB)",
     )
-    p.add_argument(
+    arm_envs: bool = option(
         "--arm-envs",
+        default=False,
         action="store_true",
         help="a virtual environment per arm from its own dependency files (cached)",
     )
-    p.add_argument(
+    env_file: list[str] | None = option(
         "--env-file",
         action="append",
         metavar="FILE",
@@ -191,70 +192,40 @@ def add_prepare_args(p: argparse.ArgumentParser, *, inputs: bool = True) -> None
     )
 
 
-@cache
-def preparer() -> Preparer:
-    """One preparer per process, its layers under a temporary directory removed at exit."""
-    path = Path(tempfile.mkdtemp(prefix="ttfb-prepare-"))
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
-    return Preparer(path, progress=say)
-
-
-def prepare_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``Overrides`` fields ``add_prepare_args`` set."""
-    setup: tuple[str, ...] = ()
-    if args.setup:
-        try:
-            setup = tuple(shlex.split(args.setup))
-        except ValueError as exc:
-            raise UsageError(f"--setup: cannot split {args.setup!r}: {exc}") from None
-        if not setup:
-            raise UsageError("--setup: empty command")
-    copy = bool(getattr(args, "copy_inputs", False))
-    inputs = []
-    for pattern in getattr(args, "input", None) or ():
-        if pattern.startswith(("/", "~")) or ".." in Path(pattern).parts:
-            raise UsageError(f"--input: {pattern!r} must be relative to the repository root")
-        inputs.append(Input(pattern, copy))
-    return {
-        "inputs": tuple(inputs),
-        "setup": setup,
-        "arm_envs": bool(args.arm_envs or args.env_file),
-        "env_files": tuple(args.env_file or ()),
-    }
-
-
-def add_instructions_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--instructions",
-        choices=("auto", "on", "off"),
-        help="count CPU work to first batch (instructions, under valgrind or perf); "
-        "default: each scenario's setting (auto: when a backend is available)",
+@dataclass(frozen=True, kw_only=True)
+class Inputs:
+    input: list[str] | None = option(
+        "--input",
+        action="append",
+        metavar="GLOB",
+        help="untracked/ignored files to link into each arm's worktree (repeatable)",
     )
-    p.add_argument(
-        "--instructions-backend",
-        choices=("auto", "perf", "valgrind", "callgrind"),
-        default="auto",
-        help="which counter (default auto: perf where the host has counters, else valgrind's "
-        "callgrind; valgrind: cachegrind, faster, counts forked workers' inherited work again)",
+    copy_inputs: bool = option(
+        "--copy-inputs",
+        default=False,
+        action="store_true",
+        help="copy the --input files instead of linking",
     )
 
 
-def counting(
-    args: argparse.Namespace, executor: Executor, scenarios: Sequence[Scenario | None]
-) -> tuple[Counting | None, str]:
-    """The instruction counter for this run (``--instructions``, else the scenarios' own),
-    and the line that says which."""
-    return resolve_counting(
-        args.instructions,
-        scenarios,
-        executor=executor,
-        backend=args.instructions_backend,
-        workdir=preparer().workdir,
+@dataclass(frozen=True, kw_only=True)
+class JobSettings:
+    """Per-sample settings that win over a scenario's own."""
+
+    timeout: float | None = option(
+        "--timeout", type=positive_float, metavar="S", help="hard timeout per sample"
+    )
+    stop: str | None = option(
+        "--stop", type=parse_stop, help="first_batch (default), exit or steps:K"
+    )
+    first_batch: str | None = option(
+        "--first-batch", type=detect_mode, help="auto, mark, forward, dataloader or mark:NAME"
     )
 
 
-def add_alpha(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
+@dataclass(frozen=True, kw_only=True)
+class Alpha:
+    alpha: float = option(
         "--alpha",
         type=probability,
         default=0.01,
@@ -262,59 +233,107 @@ def add_alpha(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_depmap_args(p: argparse.ArgumentParser, *, record: bool = True) -> None:
-    """``--depmap PATH`` and, for commands that learn it, ``--no-depmap``."""
-    p.add_argument(
-        "--depmap",
-        metavar="PATH",
-        help="dependency map: a history database or a .json file (default: the history)",
+@dataclass(frozen=True, kw_only=True)
+class Chosen:
+    scenario: list[str] | None = option(
+        "--scenario", action="append", metavar="NAME_OR_PATH", help="repeatable"
     )
-    if record:
-        p.add_argument("--no-depmap", action="store_true", help="do not record imported files")
-
-
-def db_path(args: argparse.Namespace, root_: Path) -> Path:
-    """The history database: ``--db``, else the default under ``root_``."""
-    return Path(args.db) if args.db else history_db.default_path(root_)
-
-
-def recorder(args: argparse.Namespace, root_: Path) -> Recorder:
-    """Where this command's runs go: ``--db``/``--no-history``, ``--depmap``/``--no-depmap``."""
-    no_history = getattr(args, "no_history", False)
-    no_depmap = getattr(args, "no_depmap", False)
-    dm = getattr(args, "depmap", None)
-    return Recorder(
-        history=None if no_history else db_path(args, root_),
-        depmap=None if no_depmap else (Path(dm) if dm else depmap_db.default_path(root_)),
-        runner=thresholds.runner_label(getattr(args, "runner", None)),
-        machine=host.machine_facts(),
+    all: bool = option(
+        "--all", default=False, action="store_true", help="every scenario in --scenarios-dir"
     )
 
 
-def threshold(args: argparse.Namespace, root_: Path) -> thresholds.Threshold:
-    """The threshold lookup: ``--threshold-pct``, else the calibration in the history."""
-    no_history = getattr(args, "no_history", False)
-    return thresholds.resolver(
-        None if no_history else db_path(args, root_),
-        thresholds.runner_label(getattr(args, "runner", None)),
-        override_pct=getattr(args, "threshold_pct", None),
-    )
+# --- conversions ---------------------------------------------------------------------------
 
 
-def scenarios_dir(args: argparse.Namespace, root_: Path) -> Path:
+def root(o: Common) -> Path:
+    if o.root:
+        return Path(o.root).resolve()
+    return git.toplevel(Path.cwd()) or Path.cwd()
+
+
+def scenarios_dir(o: Common, root_: Path) -> Path:
     """``--scenarios-dir``: relative to the repository root, or else to the working directory
     (the two are the same when ttfb runs at the root, as it usually does)."""
-    path = Path(args.scenarios_dir)
+    path = Path(o.scenarios_dir)
     if path.is_absolute() or (root_ / path).is_dir() or not path.is_dir():
         return root_ / path
     return path.resolve()
 
 
-def chosen_scenarios(args: argparse.Namespace, directory: Path, *, what: str) -> list[Scenario]:
+def chosen_scenarios(
+    o: Common, names: list[str] | None, every: bool, root_: Path, *, what: str
+) -> tuple[Scenario, ...]:
     """``--all`` or the ``--scenario`` names/paths; neither is a usage error naming ``what``."""
-    if args.all:
-        return load_all(directory)
-    if args.scenario:
-        names = args.scenario if isinstance(args.scenario, list) else [args.scenario]
-        return [find(name, directory) for name in names]
+    directory = scenarios_dir(o, root_)
+    if every:
+        return tuple(load_all(directory))
+    if names:
+        return tuple(find(name, directory) for name in names)
     raise UsageError(f"{what}: give --scenario NAME or --all")
+
+
+def store(
+    root_: Path,
+    *,
+    db: Db | None = None,
+    no_history: NoHistory | None = None,
+    runner: Runner | None = None,
+    depmap: Depmap | None = None,
+) -> StoreOptions:
+    """The history and dependency-map settings of the option groups a command has."""
+    learn = not depmap.no_depmap if isinstance(depmap, Learn) else True
+    return StoreOptions(
+        root_,
+        db=Path(db.db) if db and db.db else None,
+        record=not (no_history and no_history.no_history),
+        depmap=Path(depmap.depmap) if depmap and depmap.depmap else None,
+        learn=learn,
+        runner=runner.runner if runner else None,
+    )
+
+
+def overrides(
+    job: JobSettings,
+    prepare: Prepare,
+    inputs: Inputs | None = None,
+    counting: CountingMode | None = None,
+) -> Overrides:
+    """The command-line settings that win over every scenario's own."""
+    setup: tuple[str, ...] = ()
+    if prepare.setup:
+        try:
+            setup = tuple(shlex.split(prepare.setup))
+        except ValueError as exc:
+            raise UsageError(f"--setup: cannot split {prepare.setup!r}: {exc}") from None
+        if not setup:
+            raise UsageError("--setup: empty command")
+    chosen = []
+    for pattern in (inputs.input if inputs else None) or ():
+        if pattern.startswith(("/", "~")) or ".." in Path(pattern).parts:
+            raise UsageError(f"--input: {pattern!r} must be relative to the repository root")
+        chosen.append(Input(pattern, bool(inputs and inputs.copy_inputs)))
+    return Overrides(
+        timeout_s=job.timeout,
+        stop=job.stop,
+        detect=job.first_batch,
+        inputs=tuple(chosen),
+        setup=setup,
+        arm_envs=bool(prepare.arm_envs or prepare.env_file),
+        env_files=tuple(prepare.env_file or ()),
+        instructions=counting,
+    )
+
+
+def command_tail(items: list[str] | None, *, what: str) -> tuple[str, ...] | None:
+    """The argument vector after ``--`` (kept as given: never joined and split again)."""
+    if not items:
+        return None
+    argv = tuple(items[1:] if items[0] == "--" else items)
+    if not argv:
+        raise UsageError(f"{what}: the command after -- is empty")
+    return argv
+
+
+def path_or_none(value: str | None) -> Path | None:
+    return Path(value) if value else None

@@ -4,131 +4,196 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from .. import git
-from ..ab import arms, session
-from ..ab.results_doc import results_document
-from ..ab.targets import Overrides
 from ..errors import UsageError
+from ..model import CounterBackend, CountingMode
+from ..pipeline.comparing import compare
+from ..pipeline.options import (
+    ArmSpec,
+    CompareOptions,
+    CountingOptions,
+    OutputPaths,
+    default_base,
+    split_command,
+)
 from ..report.compare_view import render_compare_text
-from ..report.outputs import exit_code, write_compare_outputs
 from ..scenarios import Scenario
 from ..stats.sequential import plan_looks
 from ..stats.verdict import Policy
-from ..store.versioned import write_json
-from . import common
+from . import args, common
+from .args import Common, option
 
 
-def arm_specs(args: argparse.Namespace, root: Path) -> tuple[arms.ArmSpec, arms.ArmSpec]:
-    """What each arm is, with the default base: the merge-base with the default branch."""
-    other_forms = any(
-        (
-            args.base_cmd,
-            args.head_cmd,
-            args.base_env,
-            args.head_env,
-            args.base_python,
-            args.head_python,
-        )
+@dataclass(frozen=True, kw_only=True)
+class Arms:
+    base: str | None = option("--base", metavar="REV", help="base revision (own worktree)")
+    head: str | None = option("--head", metavar="REV", help="head revision (default HEAD)")
+    base_cmd: str | None = option("--base-cmd", metavar="CMD", help="base command (shell-split)")
+    head_cmd: str | None = option("--head-cmd", metavar="CMD", help="head command (shell-split)")
+    base_env: list[str] | None = option("--base-env", action="append", metavar="K=V")
+    head_env: list[str] | None = option("--head-env", action="append", metavar="K=V")
+    base_python: str | None = option("--base-python", metavar="PATH", help="base interpreter")
+    head_python: str | None = option("--head-python", metavar="PATH", help="head interpreter")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Statistics(common.Alpha):
+    pairs: int = option(
+        "--pairs",
+        type=common.positive_int,
+        default=10,
+        help="pairs at the first look (default 10); looks double from there",
     )
-    base_rev, head_rev = args.base, args.head
+    max_pairs: int = option(
+        "--max-pairs", type=common.positive_int, default=80, help="pairs at the last look (80)"
+    )
+    budget_s: float | None = option(
+        "--budget-s",
+        type=common.positive_float,
+        metavar="S",
+        help="wall-clock budget for the whole comparison",
+    )
+    confirm_alpha: float = option(
+        "--confirm-alpha",
+        type=common.probability,
+        default=0.05,
+        help="one-sided level of the confirmation run (default 0.05)",
+    )
+    threshold_pct: float | None = option(
+        "--threshold-pct",
+        type=common.nonneg_float,
+        metavar="PCT",
+        help="override every scenario's threshold.floor_pct",
+    )
+    seed: int = option("--seed", type=int, default=0, help="bootstrap seed")
+    family_size: int | None = option(
+        "--family-size",
+        type=common.positive_int,
+        metavar="N",
+        help="scenarios compared in the whole run, when jobs split them",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options(
+    Common,
+    Arms,
+    common.Chosen,
+    Statistics,
+    common.JobSettings,
+    common.Inputs,
+    common.Prepare,
+    common.Learn,
+    common.Db,
+    common.NoHistory,
+    common.Runner,
+):
+    name: str | None = option("--name", help="name of the ad-hoc command comparison")
+    instructions: CountingMode | None = option(
+        "--instructions",
+        type=common.counting_mode,
+        metavar="{auto,on,off}",
+        help="count CPU work to first batch (instructions, under valgrind or perf); default: "
+        "$TTFB_LAB_INSTRUCTIONS, else each scenario's setting (auto: where a counter exists)",
+    )
+    instructions_backend: CounterBackend = option(
+        "--instructions-backend",
+        type=common.counter_backend,
+        default="auto",
+        metavar="{auto,perf,valgrind,callgrind}",
+        help=common.BACKEND_HELP,
+    )
+    attribute: bool | None = option(
+        "--attribute",
+        action=argparse.BooleanOptionalAction,
+        help="attribute import-time changes for every scenario (--no-attribute: never; "
+        "default: the scenarios with a finding)",
+    )
+    out_dir: str | None = option(
+        "--out-dir", metavar="DIR", help="write results.json, comment.md and plots"
+    )
+    samples: str | None = option("--samples", metavar="PATH", help="JSONL sample log")
+    gate: bool = option(
+        "--gate",
+        default=False,
+        action="store_true",
+        help="exit 1 on a confirmed regression or a broken scenario",
+    )
+    command: list[str] | None = option(
+        nargs=argparse.REMAINDER, help="-- CMD ARGS... (both arms, as given)"
+    )
+
+
+def arm_specs(o: Options, root: Path) -> tuple[ArmSpec, ArmSpec]:
+    """What each arm is; the default base is the merge-base with the default branch."""
+    other_forms = any(
+        (o.base_cmd, o.head_cmd, o.base_env, o.head_env, o.base_python, o.head_python)
+    )
+    base_rev, head_rev = o.base, o.head
     if base_rev or head_rev or not other_forms:
         head_rev = head_rev or "HEAD"
-        if not base_rev:
-            branch = git.default_branch(cwd=root)
-            if branch is None:
-                raise UsageError("--base: no default branch found; pass --base REV")
-            head_sha = git.resolve(head_rev, cwd=root, what="--head")
-            base_rev = git.merge_base(branch, head_sha, cwd=root)
-            if base_rev == head_sha:
-                raise UsageError(
-                    f"--base: the merge-base with {branch} is the head commit itself; "
-                    "pass --base REV"
-                )
-    if bool(args.base_cmd) != bool(args.head_cmd):
+        base_rev = base_rev or default_base(head_rev, root=root)
+    if bool(o.base_cmd) != bool(o.head_cmd):
         raise UsageError("--base-cmd and --head-cmd go together")
-    base = arms.ArmSpec(base_rev, args.base_cmd, tuple(args.base_env or ()), args.base_python)
-    head = arms.ArmSpec(head_rev, args.head_cmd, tuple(args.head_env or ()), args.head_python)
-    if args.command:
-        argv = args.command[1:] if args.command[0] == "--" else args.command
-        if not argv:
-            raise UsageError("compare: the command after -- is empty")
-        if args.base_cmd:
-            raise UsageError("compare: give --base-cmd/--head-cmd or a command after --, not both")
-        text = " ".join(argv)
-        base = arms.ArmSpec(base.revision, text, base.env, base.python)
-        head = arms.ArmSpec(head.revision, text, head.env, head.python)
-    return base, head
+    tail = common.command_tail(o.command, what="compare")
+    if tail and o.base_cmd:
+        raise UsageError("compare: give --base-cmd/--head-cmd or a command after --, not both")
+    base_argv = split_command(o.base_cmd, option="--base-cmd") if o.base_cmd else tail
+    head_argv = split_command(o.head_cmd, option="--head-cmd") if o.head_cmd else tail
+    return (
+        ArmSpec(base_rev, base_argv, tuple(o.base_env or ()), o.base_python),
+        ArmSpec(head_rev, head_argv, tuple(o.head_env or ()), o.head_python),
+    )
 
 
-def scenarios_for(args: argparse.Namespace, root: Path) -> tuple[Scenario | None, ...]:
-    if args.all or args.scenario:
-        return tuple(
-            common.chosen_scenarios(args, common.scenarios_dir(args, root), what="compare")
-        )
-    if args.base_cmd or args.command:
+def scenarios_for(o: Options, root: Path) -> tuple[Scenario | None, ...]:
+    if o.all or o.scenario:
+        return common.chosen_scenarios(o, o.scenario, o.all, root, what="compare")
+    if o.base_cmd or o.command:
         return (None,)
     raise UsageError("compare: give --scenario NAME, --all, --base-cmd/--head-cmd or -- CMD")
 
 
-def run(args: argparse.Namespace) -> int:
-    root = common.root(args)
-    base, head = arm_specs(args, root)
-    request = session.Request(
-        base,
-        head,
-        scenarios_for(args, root),
-        name=args.name or "command",
-        overrides=Overrides(
-            timeout_s=args.timeout,
-            stop=args.stop,
-            detect=args.first_batch,
-            **common.prepare_overrides(args),
-            instructions=args.instructions,
-        ),
-        budget_s=args.budget_s,
-        family_size=args.family_size,
-    )
-    out_dir = Path(args.out_dir) if args.out_dir else None
-    log_path = Path(args.samples) if args.samples else None
-    if log_path is None:
-        log_path = (
-            out_dir / "samples.jsonl"
-            if out_dir
-            else common.samples_path(args, "compare", several=False)
-        )
-    executor = common.executor(args)
-    result = session.run(
-        request,
-        repo=root,
+def compare_options(o: Options) -> CompareOptions:
+    """The one place ``ttfb compare``'s options become the pipeline's."""
+    root = common.root(o)
+    base, head = arm_specs(o, root)
+    return CompareOptions(
+        root=root,
+        base=base,
+        head=head,
+        scenarios=scenarios_for(o, root),
+        store=common.store(root, db=o, no_history=o, runner=o, depmap=o),
+        name=o.name or "command",
+        overrides=common.overrides(o, o, o, o.instructions),
         policy=Policy(
-            alpha=args.alpha,
-            confirm_alpha=args.confirm_alpha,
-            looks=plan_looks(args.pairs, args.max_pairs),
-            seed=args.seed,
+            alpha=o.alpha,
+            confirm_alpha=o.confirm_alpha,
+            looks=plan_looks(o.pairs, o.max_pairs),
+            seed=o.seed,
         ),
-        executor=executor,
-        threshold=common.threshold(args, root),
-        log_path=log_path,
-        recorder=common.recorder(args, root),
-        progress=common.say,
-        counting=common.counting(args, executor, request.scenarios),
-        attribute=args.attribute,
+        threshold_pct=o.threshold_pct,
+        budget_s=o.budget_s,
+        family_size=o.family_size,
+        counting=CountingOptions(o.instructions, o.instructions_backend),
+        attribute=o.attribute,
+        outputs=OutputPaths(
+            out_dir=common.path_or_none(o.out_dir),
+            json=common.path_or_none(o.json),
+            samples=common.path_or_none(o.samples),
+        ),
+        fake=common.path_or_none(o.fake),
     )
-    doc = results_document(
-        result.comparison,
-        base=result.base,
-        head=result.head,
-        extra={"samples_log": str(log_path)},
-    )
-    if args.json:
-        write_json(args.json, doc)
-    if out_dir:
-        for path in write_compare_outputs(doc, out_dir):
-            print(f"wrote {path}", file=sys.stderr)
-    print(render_compare_text(doc), end="")
-    return exit_code(doc, gate=args.gate)
+
+
+def run(o: Options) -> int:
+    result = compare(compare_options(o), progress=common.say)
+    for path in result.written:
+        print(f"wrote {path}", file=sys.stderr)
+    print(render_compare_text(result.doc), end="")
+    return 1 if o.gate and result.fails_gate() else 0
 
 
 NAME = "compare"
@@ -141,86 +206,4 @@ DESCRIPTION = (
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--base", metavar="REV", help="base revision (own worktree)")
-    p.add_argument("--head", metavar="REV", help="head revision (default HEAD)")
-    p.add_argument("--base-cmd", metavar="CMD", help="base command (shell-split)")
-    p.add_argument("--head-cmd", metavar="CMD", help="head command (shell-split)")
-    p.add_argument("--base-env", action="append", metavar="K=V", help="repeatable")
-    p.add_argument("--head-env", action="append", metavar="K=V", help="repeatable")
-    p.add_argument("--base-python", metavar="PATH", help="base interpreter")
-    p.add_argument("--head-python", metavar="PATH", help="head interpreter")
-    p.add_argument("--scenario", action="append", metavar="NAME_OR_PATH", help="repeatable")
-    p.add_argument("--all", action="store_true", help="every scenario in --scenarios-dir")
-    p.add_argument("--name", help="name of the ad-hoc command comparison")
-    _statistics_arguments(p)
-    p.add_argument("--timeout", type=common.positive_float, metavar="S", help="per sample")
-    p.add_argument("--stop", type=common.parse_stop, help="first_batch (default), exit, steps:K")
-    p.add_argument(
-        "--first-batch",
-        type=common.detect_mode,
-        help="auto, mark, forward, dataloader or mark:NAME",
-    )
-    common.add_prepare_args(p)
-    common.add_instructions_arg(p)
-    attribution = p.add_mutually_exclusive_group()
-    attribution.add_argument(
-        "--attribute",
-        action="store_true",
-        default=None,
-        help="attribute import-time changes for every scenario (default: those with a finding)",
-    )
-    attribution.add_argument(
-        "--no-attribute",
-        dest="attribute",
-        action="store_false",
-        help="never run the -X importtime attribution samples",
-    )
-    p.add_argument("--out-dir", metavar="DIR", help="write results.json, comment.md and plots")
-    p.add_argument("--samples", metavar="PATH", help="JSONL sample log")
-    p.add_argument(
-        "--gate", action="store_true", help="exit 1 on a confirmed regression or a broken scenario"
-    )
-    p.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS... (both arms)")
-    common.add_depmap_args(p)
-    common.add_history_args(p, no_history="do not read or write history", runner=True)
-
-
-def _statistics_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--pairs",
-        type=common.positive_int,
-        default=10,
-        help="pairs at the first look (default 10); looks double from there",
-    )
-    p.add_argument(
-        "--max-pairs",
-        type=common.positive_int,
-        default=80,
-        help="pairs at the last look (default 80)",
-    )
-    p.add_argument(
-        "--budget-s",
-        type=common.positive_float,
-        metavar="S",
-        help="wall-clock budget for the whole comparison",
-    )
-    common.add_alpha(p)
-    p.add_argument(
-        "--confirm-alpha",
-        type=common.probability,
-        default=0.05,
-        help="one-sided level of the confirmation run (default 0.05)",
-    )
-    p.add_argument(
-        "--threshold-pct",
-        type=common.nonneg_float,
-        metavar="PCT",
-        help="override every scenario's threshold.floor_pct",
-    )
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    p.add_argument(
-        "--family-size",
-        type=common.positive_int,
-        metavar="N",
-        help="scenarios compared in the whole run, when jobs split them",
-    )
+    args.register(p, Options, run)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import git
 from ..dashboard import site
 from ..store.versioned import write_json
 from . import common
+from .args import Common, option, register
 
 
 def repo_url(explicit: str | None) -> str | None:
@@ -21,9 +23,39 @@ def repo_url(explicit: str | None) -> str | None:
     return f"{server.rstrip('/')}/{repo}" if server and repo else None
 
 
-def run(args: argparse.Namespace) -> int:
+@dataclass(frozen=True, kw_only=True)
+class Options(Common, common.Db):
+    out: str = option("-o", "--out", required=True, metavar="DIR", help="where the site goes")
+    last: int = option(
+        "--last",
+        type=common.positive_int,
+        default=60,
+        help="runs in the overview's trend sparklines (default 60)",
+    )
+    repo_url: str | None = option(
+        "--repo-url",
+        metavar="URL",
+        help="https://github.com/OWNER/REPO for commit and diff links "
+        "(default: from $GITHUB_SERVER_URL and $GITHUB_REPOSITORY)",
+    )
+    branch: str | None = option(
+        "--branch",
+        metavar="REF",
+        help="the default branch, whose commits the scenario charts show first "
+        "(default: origin/HEAD, else main or master)",
+    )
+    no_git: bool = option(
+        "--no-git",
+        default=False,
+        action="store_true",
+        help="do not read commit dates and messages from git",
+    )
+    title: str = option("--title", default="TTFB Lab", help="the site's name (default TTFB Lab)")
+
+
+def run(args: Options) -> int:
     root = common.root(args)
-    db = common.db_path(args, root)
+    db = common.store(root, db=args).db_path
     out = Path(args.out)
     options = site.Options(
         last=args.last,
@@ -70,27 +102,4 @@ the last release suite. Commit dates and messages come from the git repository (
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
-    common.add_history_args(p)
-    p.add_argument("-o", "--out", required=True, metavar="DIR", help="where the site goes")
-    p.add_argument(
-        "--last",
-        type=common.positive_int,
-        default=60,
-        help="runs in the overview's trend sparklines (default 60)",
-    )
-    p.add_argument(
-        "--repo-url",
-        metavar="URL",
-        help="https://github.com/OWNER/REPO for commit and diff links "
-        "(default: from $GITHUB_SERVER_URL and $GITHUB_REPOSITORY)",
-    )
-    p.add_argument(
-        "--branch",
-        metavar="REF",
-        help="the default branch, whose commits the scenario charts show first "
-        "(default: origin/HEAD, else main or master)",
-    )
-    p.add_argument(
-        "--no-git", action="store_true", help="do not read commit dates and messages from git"
-    )
-    p.add_argument("--title", default="TTFB Lab", help="the site's name (default TTFB Lab)")
+    register(p, Options, run)

@@ -5,66 +5,85 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from .. import git
-from ..ab.sampling import run_samples
-from ..ab.targets import gpu_skip_reason, scenario_job
 from ..errors import UsageError
+from ..pipeline.measuring import measure
+from ..pipeline.options import MeasureOptions, StoreOptions
 from ..report.fmt import text_table
-from ..scenarios import find, load_all
 from ..store import depmap_db
-from ..store.recorder import Recorder
-from ..store.records import RunRecord, SampleRow
 from ..store.versioned import write_json
 from . import common
+from .args import Common, option, register
 
 
-def _path(args: argparse.Namespace) -> Path:
-    return Path(args.depmap) if args.depmap else depmap_db.default_path(common.root(args))
+@dataclass(frozen=True, kw_only=True)
+class UpdateOptions(Common, common.Depmap):
+    scenario: list[str] | None = option(
+        "--scenario", action="append", metavar="NAME", help="repeatable"
+    )
+    all: bool = option(
+        "--all", default=False, action="store_true", help="every scenario (the default)"
+    )
+    runs: int = option("--runs", type=common.positive_int, default=1, help="samples per scenario")
+    reset: bool = option(
+        "--reset", default=False, action="store_true", help="forget the old map first"
+    )
 
 
-def run_update(args: argparse.Namespace) -> int:
-    root = common.root(args)
-    path = _path(args)
-    if args.reset:
+@dataclass(frozen=True, kw_only=True)
+class ShowOptions(Common, common.Depmap):
+    files: bool = option("--files", default=False, action="store_true", help="list every file")
+    format: str = option("--format", choices=("text", "json"), default="text")
+
+
+def _path(o: common.Depmap, root: Path) -> Path:
+    return Path(o.depmap) if o.depmap else depmap_db.default_path(root)
+
+
+def run_update(o: UpdateOptions) -> int:
+    root = common.root(o)
+    path = _path(o, root)
+    if o.reset:
         depmap_db.reset(path)
-    if args.all or not args.scenario:
-        scenarios = load_all(args.scenarios_dir)
-    else:
-        scenarios = [find(name, args.scenarios_dir) for name in args.scenario]
-    executor = common.executor(args)
+    every = o.all or not o.scenario
+    scenarios = common.chosen_scenarios(o, o.scenario, every, root, what="depmap update")
     # only the map is written: these samples are not a measurement worth keeping
-    recorder = Recorder(history=None, depmap=path, runner="depmap")
+    store = StoreOptions(root, record=False, depmap=path, runner="depmap")
+    measured = measure(
+        MeasureOptions(
+            root=root,
+            store=store,
+            scenarios=scenarios,
+            runs=o.runs,
+            warmup=0,
+            fake=common.path_or_none(o.fake),
+            kind="depmap",
+        ),
+        progress=common.say,
+    )
     failed = 0
-    for scenario in scenarios:
-        skip = gpu_skip_reason(scenario)
-        if skip:
-            print(f"{scenario.name}: {skip}", file=sys.stderr)
-            continue
-        job = scenario_job(scenario, root=root)
-        _, samples = run_samples(job, runs=args.runs, warmup=0, executor=executor)
-        if not any(s.ok for s in samples):
+    entries = depmap_db.load(path).entries
+    for summary in measured.summaries:
+        if summary.skipped:
+            print(f"{summary.name}: {summary.skipped}", file=sys.stderr)
+        elif not summary.ok:
             failed += 1
+            why = summary.errors[0] if summary.errors else ""
+            print(f"{summary.name}: no ok sample: {why}", file=sys.stderr)
+        elif summary.name in entries:
+            entry = entries[summary.name]
             print(
-                f"{scenario.name}: no ok sample: {samples[0].error if samples else ''}",
-                file=sys.stderr,
+                f"{summary.name}: {len(entry.imported)} imported, "
+                f"{len(entry.opened - entry.imported)} more opened"
             )
-            continue
-        rows = tuple(SampleRow("", "depmap", i, s) for i, s in enumerate(samples))
-        revision = git.head_revision(root)
-        recorder.record(RunRecord("depmap", scenario.name, head_rev=revision, samples=rows))
-        entry = depmap_db.load(path).entries[scenario.name]
-        print(
-            f"{scenario.name}: {len(entry.imported)} imported, "
-            f"{len(entry.opened - entry.imported)} more opened"
-        )
     print(f"wrote {path}", file=sys.stderr)
     return 1 if failed else 0
 
 
-def run_show(args: argparse.Namespace) -> int:
-    path = _path(args)
+def run_show(args: ShowOptions) -> int:
+    path = _path(args, common.root(args))
     dm = depmap_db.load(path)
     if not dm.entries:
         raise UsageError(f"depmap: {path}: no map yet; run `ttfb depmap update`")
@@ -99,20 +118,11 @@ def run_show(args: argparse.Namespace) -> int:
 
 NAME = "depmap"
 HELP = "the learned map of scenario → repository files"
-NESTED = True  # subcommands, each with the shared options
 
 
-def arguments(d: argparse.ArgumentParser, parents: list[argparse.ArgumentParser]) -> None:
+def arguments(d: argparse.ArgumentParser) -> None:
     dsub = d.add_subparsers(dest="depmap_cmd", required=True, metavar="ACTION")
-    u = dsub.add_parser("update", parents=parents, help="measure scenarios to record their files")
-    u.add_argument("--scenario", action="append", metavar="NAME", help="repeatable")
-    u.add_argument("--all", action="store_true", help="every scenario (the default)")
-    u.add_argument("--runs", type=common.positive_int, default=1, help="samples per scenario")
-    u.add_argument("--reset", action="store_true", help="forget the old map first")
-    common.add_depmap_args(u, record=False)
-    u.set_defaults(func=run_update)
-    s = dsub.add_parser("show", parents=parents, help="print the map")
-    common.add_depmap_args(s, record=False)
-    s.add_argument("--files", action="store_true", help="list every file")
-    s.add_argument("--format", choices=("text", "json"), default="text")
-    s.set_defaults(func=run_show)
+    u = dsub.add_parser("update", help="measure scenarios to record their files")
+    register(u, UpdateOptions, run_update)
+    s = dsub.add_parser("show", help="print the map")
+    register(s, ShowOptions, run_show)

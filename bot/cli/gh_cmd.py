@@ -14,6 +14,8 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
@@ -23,15 +25,97 @@ from ..gh.context import Context, Outputs, ReleaseSettings, write_outputs
 from ..gh.events import Event, load_event
 from ..gh.flows import router
 from ..gh.history_artifact import fetch_history
-from ..store import depmap_db, thresholds
+from ..model import CountingMode
+from ..pipeline.options import executor_for
 from . import common
+from .args import Common, option, register
 
 MODES = ("select", "report", "command", "release")
 
 
-def _runners(args: argparse.Namespace) -> dict[str, list[str]]:
+@dataclass(frozen=True, kw_only=True)
+class Shared(Common, common.Db, common.Runner):
+    """What every ``ttfb gh`` entry point takes."""
+
+    dry_run: bool = option(
+        "--dry-run", default=False, action="store_true", help="print writes, do not make them"
+    )
+    max_wait_s: float = option(
+        "--max-wait-s",
+        type=common.positive_float,
+        default=60.0,
+        help="longest wait for a rate limit before giving up (default 60)",
+    )
+    out_dir: str = option("--out-dir", default="ttfb-results", help="results directory")
+    budget_cpu_s: float | None = option(
+        "--budget-cpu-s",
+        type=common.nonneg_float,
+        help="CPU-seconds for the PR plan (default $TTFB_LAB_BUDGET_CPU_S, else 3600)",
+    )
+    budget_gpu_s: float | None = option(
+        "--budget-gpu-s",
+        type=common.nonneg_float,
+        help="GPU-seconds for the PR plan (default $TTFB_LAB_BUDGET_GPU_S, else 0)",
+    )
+    instructions: CountingMode | None = option(
+        "--instructions",
+        type=common.counting_mode,
+        metavar="{auto,on,off}",
+        help="count CPU work to first batch in the bench jobs (selection budgets for it; "
+        "default $TTFB_LAB_INSTRUCTIONS, else auto)",
+    )
+    cpu_runner: str | None = option(
+        "--cpu-runner", help="runner labels for CPU scenarios (a,b or JSON)"
+    )
+    gpu_runner: str | None = option(
+        "--gpu-runner", help="runner labels for GPU scenarios (a,b or JSON)"
+    )
+    artifacts: str | None = option(
+        "--artifacts",
+        metavar="DIR",
+        help="report: artifacts already downloaded here (default: download them via the API)",
+    )
+    ref: str | None = option("--ref", help="ref the rerun dispatch runs on (default branch)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Release(Shared, common.Alpha):
+    """``handle`` and ``release``: the release suite's settings."""
+
+    baseline: str | None = option(
+        "--baseline", metavar="REV", help="default: the previous release tag"
+    )
+    head: str | None = option("--head", metavar="REV", help="default: the pushed commit, else HEAD")
+    tag_pattern: str = option("--tag-pattern", default="v*", help="release tags (default v*)")
+    tag: str = option("--tag", default="release", help="scenario tag to run (default release)")
+    pairs: int = option("--pairs", type=common.positive_int, default=10)
+    max_pairs: int = option("--max-pairs", type=common.positive_int, default=40)
+    bisect_max_pairs: int = option("--bisect-max-pairs", type=common.positive_int, default=20)
+    gate: bool = option(
+        "--gate", default=False, action="store_true", help="exit 1 when the gate fails"
+    )
+    offline: bool = option(
+        "--offline",
+        default=False,
+        action="store_true",
+        help="no GitHub: skip notifications and the status (local runs)",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchOptions(Shared, common.Alpha):
+    scenario: str = option("--scenario", required=True)
+    base: str | None = option("--base", help="base commit (default $TTFB_LAB_BASE)")
+    head: str | None = option("--head", help="head commit (default $TTFB_LAB_HEAD)")
+    family: int | None = option(
+        "--family", type=common.positive_int, help="scenarios in the whole plan"
+    )
+    max_pairs: int = option("--max-pairs", type=common.positive_int, default=40)
+
+
+def _runners(o: Shared) -> dict[str, list[str]]:
     out = {}
-    for key, value in (("cpu", args.cpu_runner), ("gpu", args.gpu_runner)):
+    for key, value in (("cpu", o.cpu_runner), ("gpu", o.gpu_runner)):
         if value:
             try:
                 labels = json.loads(value) if value.strip().startswith("[") else value.split(",")
@@ -41,42 +125,67 @@ def _runners(args: argparse.Namespace) -> dict[str, list[str]]:
     return out
 
 
-def context(args: argparse.Namespace, env: dict[str, str]) -> Context:
-    root = common.root(args)
+def _env_float(env: dict[str, str], name: str, default: float) -> float:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return common.nonneg_float(value)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"${name}: {exc}") from None
+
+
+def _release_settings(o: Shared) -> ReleaseSettings:
+    if not isinstance(o, Release):
+        return ReleaseSettings()
+    return ReleaseSettings(
+        baseline=o.baseline,
+        head=o.head,
+        tag_pattern=o.tag_pattern,
+        tag=o.tag,
+        pairs=o.pairs,
+        max_pairs=o.max_pairs,
+        bisect_max_pairs=o.bisect_max_pairs,
+        alpha=o.alpha,
+        gate=o.gate,
+        offline=o.offline,
+    )
+
+
+def context(o: Shared, env: dict[str, str]) -> Context:
+    """The one place ``ttfb gh``'s options (and the Actions environment) become a flow's
+    context."""
+    root = common.root(o)
 
     def api() -> gh_api.GitHubAPI:
-        return gh_api.from_environment(env, dry_run=args.dry_run, max_wait_s=args.max_wait_s)
+        return gh_api.from_environment(env, dry_run=o.dry_run, max_wait_s=o.max_wait_s)
 
-    release = ReleaseSettings(
-        baseline=getattr(args, "baseline", None),
-        head=getattr(args, "head", None),
-        tag_pattern=getattr(args, "tag_pattern", "v*"),
-        tag=getattr(args, "tag", "release"),
-        pairs=getattr(args, "pairs", 10),
-        max_pairs=getattr(args, "max_pairs", 40),
-        bisect_max_pairs=getattr(args, "bisect_max_pairs", 20),
-        alpha=getattr(args, "alpha", 0.01),
-        gate=getattr(args, "gate", False),
-        offline=getattr(args, "offline", False),
-    )
+    instructions = o.instructions
+    if instructions is None and env.get("TTFB_LAB_INSTRUCTIONS"):
+        instructions = common.counting_mode(env["TTFB_LAB_INSTRUCTIONS"])
     return Context(
         env=env,
         root=root,
-        scenarios_dir=common.scenarios_dir(args, root),
-        out_dir=Path(args.out_dir),
+        scenarios_dir=common.scenarios_dir(o, root),
+        out_dir=Path(o.out_dir),
         api=api,
-        executor=common.executor(args),
-        recorder=common.recorder(args, root),
-        history=common.db_path(args, root),
-        depmap=depmap_db.default_path(root),
-        runner=thresholds.runner_label(getattr(args, "runner", None)),
-        budget_cpu_s=args.budget_cpu_s,
-        budget_gpu_s=args.budget_gpu_s,
-        instructions=args.instructions,
-        runners=_runners(args),
-        artifacts=Path(args.artifacts) if args.artifacts else None,
-        ref=args.ref,
-        release=release,
+        executor=executor_for(common.path_or_none(o.fake)),
+        store=common.store(root, db=o, runner=o),
+        budget_cpu_s=(
+            o.budget_cpu_s
+            if o.budget_cpu_s is not None
+            else _env_float(env, "TTFB_LAB_BUDGET_CPU_S", 3600.0)
+        ),
+        budget_gpu_s=(
+            o.budget_gpu_s
+            if o.budget_gpu_s is not None
+            else _env_float(env, "TTFB_LAB_BUDGET_GPU_S", 0.0)
+        ),
+        instructions=instructions or "auto",
+        runners=_runners(o),
+        artifacts=Path(o.artifacts) if o.artifacts else None,
+        ref=o.ref,
+        release=_release_settings(o),
     )
 
 
@@ -93,93 +202,40 @@ def _event(mode: str | None, env: dict[str, str]) -> Event:
     return load_event(env)
 
 
-def dispatch(args: argparse.Namespace) -> int:
+def _dispatcher(mode: str | None) -> Callable[[Shared], int]:
+    """The entry point of one mode (None: ``handle``, whatever the event calls for)."""
+
+    def dispatch(o: Shared) -> int:
+        env = dict(os.environ)
+        event = _event(mode, env)
+        if mode is None:
+            print(router.route(event).why, file=sys.stderr)
+        return _finish(router.dispatch(event, context(o, env), mode=mode), env)
+
+    return dispatch
+
+
+def history(o: Shared) -> int:
     env = dict(os.environ)
-    mode = None if args.gh_cmd == "handle" else args.gh_cmd
-    event = _event(mode, env)
-    if mode is None:
-        print(router.route(event).why, file=sys.stderr)
-    return _finish(router.dispatch(event, context(args, env), mode=mode), env)
+    return _finish(fetch_history(context(o, env)), env)
 
 
-def history(args: argparse.Namespace) -> int:
+def bench(o: BenchOptions) -> int:
     env = dict(os.environ)
-    return _finish(fetch_history(context(args, env)), env)
-
-
-def bench(args: argparse.Namespace) -> int:
-    env = dict(os.environ)
-    base = args.base or env.get("TTFB_BASE")
-    head = args.head or env.get("TTFB_HEAD")
+    base = o.base or env.get("TTFB_LAB_BASE")
+    head = o.head or env.get("TTFB_LAB_HEAD")
     if not base or not head:
-        raise UsageError("run: --base and --head (or TTFB_BASE/TTFB_HEAD) are required")
-    job = Bench(args.scenario, base, head, args.family, args.max_pairs, args.alpha)
-    return _finish(run_bench(job, context(args, env)), env)
-
-
-def _release_arguments(r: argparse.ArgumentParser) -> None:
-    r.add_argument("--baseline", metavar="REV", help="default: the previous release tag")
-    r.add_argument("--head", metavar="REV", help="default: the pushed commit, else HEAD")
-    r.add_argument("--tag-pattern", default="v*", help="release tags (default v*)")
-    r.add_argument("--tag", default="release", help="scenario tag to run (default release)")
-    r.add_argument("--pairs", type=common.positive_int, default=10)
-    r.add_argument("--max-pairs", type=common.positive_int, default=40)
-    r.add_argument("--bisect-max-pairs", type=common.positive_int, default=20)
-    common.add_alpha(r)
-    r.add_argument("--gate", action="store_true", help="exit 1 when the gate fails")
-    r.add_argument(
-        "--offline",
-        action="store_true",
-        help="no GitHub: skip notifications and the status (local runs)",
-    )
-
-
-def _shared(parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    shared = argparse.ArgumentParser(add_help=False, parents=parents)
-    shared.add_argument("--dry-run", action="store_true", help="print writes, do not make them")
-    shared.add_argument(
-        "--max-wait-s",
-        type=common.positive_float,
-        default=60.0,
-        help="longest wait for a rate limit before giving up (default 60)",
-    )
-    shared.add_argument("--out-dir", default="ttfb-results", help="results directory")
-    shared.add_argument(
-        "--budget-cpu-s",
-        type=common.nonneg_float,
-        default=float(os.environ.get("TTFB_BUDGET_CPU_S", 3600)),
-    )
-    shared.add_argument(
-        "--instructions",
-        choices=("auto", "on", "off"),
-        default=os.environ.get("TTFB_INSTRUCTIONS") or "auto",
-        help="count CPU work to first batch in the bench jobs (selection budgets for it)",
-    )
-    shared.add_argument(
-        "--budget-gpu-s",
-        type=common.nonneg_float,
-        default=float(os.environ.get("TTFB_BUDGET_GPU_S", 0)),
-    )
-    shared.add_argument("--cpu-runner", help="runner labels for CPU scenarios (a,b or JSON)")
-    shared.add_argument("--gpu-runner", help="runner labels for GPU scenarios (a,b or JSON)")
-    shared.add_argument(
-        "--artifacts",
-        metavar="DIR",
-        help="report: artifacts already downloaded here (default: download them via the API)",
-    )
-    shared.add_argument("--ref", help="ref the rerun dispatch runs on (default branch)")
-    common.add_history_args(shared, runner=True)
-    return shared
+        raise UsageError("run: --base and --head (or TTFB_LAB_BASE/TTFB_LAB_HEAD) are required")
+    job = Bench(o.scenario, base, head, o.family, o.max_pairs, o.alpha)
+    return _finish(run_bench(job, context(o, env)), env)
 
 
 NAME = "gh"
 HELP = "GitHub Actions entry points (select, run, report, command)"
-NESTED = True  # subcommands, each with the shared options
 
 
-def arguments(g: argparse.ArgumentParser, parents: list[argparse.ArgumentParser]) -> None:
+def arguments(g: argparse.ArgumentParser) -> None:
     gsub = g.add_subparsers(dest="gh_cmd", required=True, metavar="MODE")
-    shared = _shared(parents)
     helps = {
         "handle": "do what the current event calls for",
         "select": "plan the bench matrix",
@@ -188,21 +244,13 @@ def arguments(g: argparse.ArgumentParser, parents: list[argparse.ArgumentParser]
         "release": "release suite: compare, bisect, notify, gate",
     }
     for mode, text in helps.items():
-        p = gsub.add_parser(mode, parents=[shared], help=text)
-        if mode in ("handle", "release"):
-            _release_arguments(p)
-        p.set_defaults(func=dispatch)
-    b = gsub.add_parser("run", parents=[shared], help="one bench job: compare one scenario")
-    b.add_argument("--scenario", required=True)
-    b.add_argument("--base", help="base commit (default $TTFB_BASE)")
-    b.add_argument("--head", help="head commit (default $TTFB_HEAD)")
-    b.add_argument("--family", type=common.positive_int, help="scenarios in the whole plan")
-    b.add_argument("--max-pairs", type=common.positive_int, default=40)
-    common.add_alpha(b)
-    b.set_defaults(func=bench)
+        p = gsub.add_parser(mode, help=text)
+        cls = Release if mode in ("handle", "release") else Shared
+        register(p, cls, _dispatcher(None if mode == "handle" else mode))
+    b = gsub.add_parser("run", help="one bench job: compare one scenario")
+    register(b, BenchOptions, bench)
     h = gsub.add_parser(
         "history",
-        parents=[shared],
         help="merge the latest default-branch calibration history (an artifact) into --db",
     )
-    h.set_defaults(func=history)
+    register(h, Shared, history)

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..report.fmt import fmt_ci, fmt_pct, fmt_s, text_table
 from ..store import export, history_db
 from ..store.versioned import read_json, write_json
 from . import common
+from .args import Common, option, register
 
 
-def run(args: argparse.Namespace) -> int:
-    path = common.db_path(args, common.root(args))
+@dataclass(frozen=True, kw_only=True)
+class Options(Common, common.Db):
+    scenario: str | None = option("--scenario", help="only this scenario")
+    limit: int = option("--limit", type=common.positive_int, default=20)
+    plot: str | None = option("--plot", metavar="DIR", help="write a PNG trend per scenario here")
+    export: str | None = option("--export", metavar="PATH", help="write the whole history as JSON")
+    import_path: str | None = option(
+        "--import",
+        metavar="PATH",
+        help="merge an exported history (runs already present are skipped)",
+    )
+
+
+def run(args: Options) -> int:
+    path = common.store(common.root(args), db=args).db_path
     with history_db.History(path) as hist:
         if args.import_path:
             doc = read_json(args.import_path, known=export.EXPORT_VERSION)
@@ -79,14 +94,4 @@ HELP = "recent runs, trend plots, export/import"
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
-    common.add_history_args(p)
-    p.add_argument("--scenario", help="only this scenario")
-    p.add_argument("--limit", type=common.positive_int, default=20)
-    p.add_argument("--plot", metavar="DIR", help="write a PNG trend per scenario here")
-    p.add_argument("--export", metavar="PATH", help="write the whole history as JSON")
-    p.add_argument(
-        "--import",
-        dest="import_path",
-        metavar="PATH",
-        help="merge an exported history (runs already present are skipped)",
-    )
+    register(p, Options, run)

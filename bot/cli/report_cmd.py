@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..ab.results_doc import COMPARE_VERSION
 from ..errors import ResultsError
+from ..pipeline.options import COMPARE_VERSION
 from ..report.compare_view import render_comment, render_compare_text, render_summary
 from ..store.versioned import read_json
+from . import args
+from .args import Common, option
 
 FORMATS = {
     "comment": render_comment,
@@ -18,15 +21,22 @@ FORMATS = {
 }
 
 
-def run(args: argparse.Namespace) -> int:
-    doc = read_json(args.results, known=COMPARE_VERSION)
+@dataclass(frozen=True, kw_only=True)
+class Options(Common):
+    results: str = option(help="results.json written by compare, demo or a CI job")
+    format: str = option("--format", choices=sorted(FORMATS), default="comment")
+    output: str | None = option(
+        "-o", "--output", metavar="PATH", help="write here instead of stdout"
+    )
+
+
+def run(o: Options) -> int:
+    doc = read_json(o.results, known=COMPARE_VERSION)
     if doc.get("kind") != "ttfb-compare":
-        raise ResultsError(
-            f"{args.results}: kind: expected 'ttfb-compare', got {doc.get('kind')!r}"
-        )
-    text = FORMATS[args.format](doc)
-    if args.output:
-        Path(args.output).write_text(text)
+        raise ResultsError(f"{o.results}: kind: expected 'ttfb-compare', got {doc.get('kind')!r}")
+    text = FORMATS[o.format](doc)
+    if o.output:
+        Path(o.output).write_text(text)
     else:
         sys.stdout.write(text)
     return 0
@@ -37,6 +47,4 @@ HELP = "render results.json as the PR comment, the job summary or terminal text"
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("results", help="results.json written by compare, demo or a CI job")
-    p.add_argument("--format", choices=sorted(FORMATS), default="comment")
-    p.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
+    args.register(p, Options, run)

@@ -7,6 +7,7 @@ import json
 import shlex
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -15,22 +16,49 @@ from ..errors import ConfigError, UsageError
 from ..shrink import apply as shrinkrun
 from ..shrink.spec import ShrinkSpec
 from ..store.versioned import write_json
+from . import args
+from .args import Common, option
 
 SHRINK_REPORT_VERSION = 1
 
 
-def _spec(args: argparse.Namespace) -> ShrinkSpec:
+@dataclass(frozen=True, kw_only=True)
+class Options(Common):
+    items: list[str] = option(
+        nargs="*",
+        metavar="CONFIG | -- CMD ARGS...",
+        help="a YAML/JSON config file, or a command after --",
+    )
+    rules: str | None = option(
+        "--rules", metavar="FILE", help="YAML mapping of dotted paths to rules"
+    )
+    auto: bool = option(
+        "--auto",
+        default=False,
+        action="store_true",
+        help="shrink recognised keys conservatively",
+    )
+    device: str | None = option(
+        "--device", metavar="DEV", help="force cuda/gpu device values to DEV"
+    )
+    validate: str | None = option(
+        "--validate", metavar="CMD", help="validation command; {config} is the shrunk file"
+    )
+    output: str | None = option("-o", "--output", metavar="OUT", help="shrunk config file")
+
+
+def _spec(o: Options) -> ShrinkSpec:
     data: dict[str, object] = {}
-    if args.rules:
+    if o.rules:
         try:
-            loaded = yaml.safe_load(Path(args.rules).read_text())
+            loaded = yaml.safe_load(Path(o.rules).read_text())
         except FileNotFoundError:
-            raise UsageError(f"--rules: {args.rules}: no such file") from None
+            raise UsageError(f"--rules: {o.rules}: no such file") from None
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{args.rules}: YAML error: {exc}") from None
+            raise ConfigError(f"{o.rules}: YAML error: {exc}") from None
         if not isinstance(loaded, dict):
-            raise ConfigError(f"{args.rules}: expected a mapping of rules")
-        spec = ShrinkSpec.parse(loaded, source=args.rules)
+            raise ConfigError(f"{o.rules}: expected a mapping of rules")
+        spec = ShrinkSpec.parse(loaded, source=o.rules)
         data = {
             "rules": spec.rules,
             "auto": spec.auto,
@@ -39,39 +67,39 @@ def _spec(args: argparse.Namespace) -> ShrinkSpec:
         }
         if spec.device:
             data["device"] = spec.device
-    if args.auto:
+    if o.auto:
         data["auto"] = True
-    if args.device:
-        data["device"] = args.device
-    if args.validate:
-        data["validate"] = shlex.split(args.validate)
-    spec = ShrinkSpec.parse({"rules": {}, **data}, source=args.rules or "command line")
+    if o.device:
+        data["device"] = o.device
+    if o.validate:
+        data["validate"] = shlex.split(o.validate)
+    spec = ShrinkSpec.parse({"rules": {}, **data}, source=o.rules or "command line")
     if not spec.rules and not spec.auto and not spec.device:
         raise UsageError("shrink: give --rules FILE, --auto or --device")
     return spec
 
 
-def run(args: argparse.Namespace) -> int:
-    spec = _spec(args)
-    items = list(args.items)
+def run(o: Options) -> int:
+    spec = _spec(o)
+    items = list(o.items or [])
     config_mode = len(items) == 1 and Path(items[0]).suffix in (".yaml", ".yml", ".json")
-    args.config = items[0] if config_mode else None
+    config = items[0] if config_mode else None
     argv = [] if config_mode else items
     if not items:
         raise UsageError("shrink: give a CONFIG file, or a command after --")
     root = Path.cwd()
-    if args.config:
-        if not args.output:
+    if config:
+        if not o.output:
             raise UsageError("shrink: -o OUT is required with a CONFIG file")
-        out = Path(args.output)
+        out = Path(o.output)
         with tempfile.TemporaryDirectory(prefix="ttfb-shrink-", dir=out.parent or None) as tmp:
             shrunk = shrinkrun.shrink_command(
-                ["--config", args.config],
+                ["--config", config],
                 spec,
                 root=root,
                 workdir=Path(tmp),
                 python=sys.executable,
-                name=Path(args.config).name,
+                name=Path(config).name,
             )
             assert shrunk.written is not None
             shrunk.written.replace(out)
@@ -88,12 +116,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {change.line()}", file=sys.stderr)
     if not shrunk.result.changes:
         print("  nothing changed", file=sys.stderr)
-    if args.json:
+    if o.json:
         report = {"version": SHRINK_REPORT_VERSION, "kind": "ttfb-shrink", **shrunk.to_json()}
-        if args.config:
-            report["file"] = str(args.output)
-        report["command"] = list(shrunk.argv) if not args.config else None
-        write_json(args.json, json.loads(json.dumps(report, default=str)))
+        if config:
+            report["file"] = str(o.output)
+        report["command"] = list(shrunk.argv) if not config else None
+        write_json(o.json, json.loads(json.dumps(report, default=str)))
     return 0
 
 
@@ -106,16 +134,4 @@ DESCRIPTION = (
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "items",
-        nargs="*",
-        metavar="CONFIG | -- CMD ARGS...",
-        help="a YAML/JSON config file, or a command after --",
-    )
-    p.add_argument("--rules", metavar="FILE", help="YAML mapping of dotted paths to rules")
-    p.add_argument("--auto", action="store_true", help="shrink recognised keys conservatively")
-    p.add_argument("--device", metavar="DEV", help="force cuda/gpu device values to DEV")
-    p.add_argument(
-        "--validate", metavar="CMD", help="validation command; {config} is the shrunk file"
-    )
-    p.add_argument("-o", "--output", metavar="OUT", help="shrunk config file")
+    args.register(p, Options, run)

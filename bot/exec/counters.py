@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from ..errors import UsageError
 from ..model import Job
-from . import process as _process
+from . import spawn
 
 THREADS = ("OMP", "MKL", "OPENBLAS", "NUMEXPR")
 THREAD_VARS = (*(f"{lib}_NUM_THREADS" for lib in THREADS), "VECLIB_MAXIMUM_THREADS")
@@ -283,9 +283,9 @@ def end_group_gently(
     deadline, left = time.monotonic() + term_wait_s, [pgid]
     while left and time.monotonic() < deadline:
         time.sleep(0.02)
-        left = _process._group_members(pgid) if sys.platform.startswith("linux") else []
+        left = spawn.group_members(pgid) if sys.platform.startswith("linux") else []
     notes += [f"processes ignored SIGTERM and were SIGKILLed: {left}"] * bool(left)
-    survivors = _process.end_group(pgid)
+    survivors = spawn.end_group(pgid)
     return notes + [f"processes survived SIGKILL: {survivors}"] * bool(survivors)
 
 
@@ -294,7 +294,7 @@ def _settle(pgid: int, settle_s: float) -> bool:
     deadline, quiet_since = time.monotonic() + settle_s, time.monotonic()
     last: tuple[tuple[int, ...], int] = ((), -1)
     linux = sys.platform.startswith("linux")
-    while settle_s > 0 and linux and (members := tuple(_process._group_members(pgid))):
+    while settle_s > 0 and linux and (members := tuple(spawn.group_members(pgid))):
         now = (members, sum(_cpu_ticks(pid) for pid in members))
         if now != last:
             last, quiet_since = now, time.monotonic()
@@ -334,16 +334,16 @@ def count_sample(
     out, stderr_path = workdir / "probe.json", workdir / "stderr"
     timeout_s = job.timeout_s * counter.slowdown
     with open(workdir / "stdout", "wb") as stdout, open(stderr_path, "wb") as stderr:
-        t0 = _process.clock_ns()
-        env = {**_process.probe_env(job, out, t0), **det.env}
+        t0 = spawn.clock_ns()
+        env = {**spawn.probe_env(job, out, t0), **det.env}
         argv = [*det.prefix, *counter.wrap(job.argv, workdir)]
         streams: dict[str, Any] = dict(stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
         try:
             proc = subprocess.Popen(argv, cwd=job.cwd, env=env, start_new_session=True, **streams)
         except OSError as exc:
             return Count(status="crashed", error=f"cannot start {counter.name}: {exc}")
-        code = _wait(proc, out, timeout_s, _process.REPORT_GRACE_S * counter.slowdown)
-        wall = (_process.clock_ns() - t0) / 1e9
+        code = _wait(proc, out, timeout_s, spawn.REPORT_GRACE_S * counter.slowdown)
+        wall = (spawn.clock_ns() - t0) / 1e9
         # Settle only after the command exited: one still running keeps the group busy.
         settle_s = waits.get("settle_s", SETTLE_S) if code is not None else 0.0
         term_wait_s = waits.get("term_wait_s", TERM_WAIT_S)
@@ -354,13 +354,13 @@ def count_sample(
     if code is None and not out.exists():
         error = f"no exit within the {timeout_s:g} s timeout ({job.timeout_s:g} s x slowdown)"
         return Count(status="timeout", error=error, **common)
-    report = _process._read_report(out, notes)
+    report = spawn.read_report(out, notes)
     tally = counter.read(workdir)
     common.update(processes=tally.processes, lost=tally.lost, forked=tally.forked)
     common.update(notes=(*notes, *tally.notes), instructions=None)
     if code not in (0, None):  # None: it reported its first batch and we ended it
-        why = f"exit code {code}" if code > 0 else _process._signal_name(code)
-        tail = _process._tail(stderr_path)
+        why = f"exit code {code}" if code > 0 else spawn.signal_name(code)
+        tail = spawn.tail(stderr_path)
         return Count(status="crashed", error=f"{why}: {tail}" if tail else why, **common)
     if not report or report.get("first_batch_s") is None:
         error = f"no first batch was seen (detect mode {job.detect!r})"
@@ -378,7 +378,7 @@ def _wait(proc: subprocess.Popen[bytes], out: Path, timeout_s: float, grace_s: f
     reported_at: float | None = None
     while True:
         try:
-            return proc.wait(timeout=_process.POLL_S)
+            return proc.wait(timeout=spawn.POLL_S)
         except subprocess.TimeoutExpired:
             now = time.monotonic()
         reported_at = reported_at if reported_at is not None or not out.exists() else now

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..model import Job, Sample
+from ..model import Job, Sample, TimedOnly
 
 
 def scaled(sample: Sample, factor: float) -> Sample:
@@ -59,7 +59,7 @@ class Plant:
     scale_pct: float = 0.0  # a regression spread evenly over start-up: every phase slower
 
 
-class BlockResampler:
+class BlockResampler(TimedOnly):
     """An executor that returns samples of randomly drawn real A/A blocks."""
 
     def __init__(

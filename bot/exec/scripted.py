@@ -25,7 +25,9 @@ arms of a pair (which is what pairing cancels on real shared runners)::
 
 Arms not named in the spec reuse ``base``. Per-scenario arms go under
 ``scenarios: {NAME: {arms: {...}}}`` and win over the top-level ``arms`` for that scenario.
-No process is started.
+``revisions: {ARM: [COMMIT, ...]}`` picks the arm by the commit a job's checkout is at (a
+prefix of the full id) instead of by its label: a history where some commits are slow, for
+bisects and release suites. No process is started.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import numpy as np
 import yaml
 
 from ..errors import ResultsError
-from ..model import Job, Sample
+from ..model import Counter, CounterBackend, Job, Sample
 
 FAKE_VERSION = 1
 
@@ -63,12 +65,16 @@ class ScriptedExecutor:
         if not arms and not self.scenarios:
             raise ResultsError("fake spec: arms: needs at least a 'base' arm")
         self.arms: dict[str, dict[str, Any]] = arms
+        self.revisions: dict[str, tuple[str, ...]] = {
+            str(arm): tuple(str(c) for c in commits)
+            for arm, commits in (spec.get("revisions") or {}).items()
+        }
         self.rng = np.random.default_rng(int(spec.get("seed", 0)))
         self.load_sd = float(spec.get("load_sd_pct", 0.0)) / 100
         self.calls: dict[str, int] = {}
         self._load = 1.0
         tables = [self.arms, *self.scenarios.values()]
-        self.can_attribute = any("importtime" in arm for t in tables for arm in t.values())
+        self.attributes_imports = any("importtime" in arm for t in tables for arm in t.values())
 
     @classmethod
     def from_file(cls, path: str | Path) -> ScriptedExecutor:
@@ -84,12 +90,32 @@ class ScriptedExecutor:
         """The scheduler starts a block: one ABBA block sees one machine state (load)."""
         self._load = float(np.exp(self.rng.normal(0.0, self.load_sd)))
 
-    def run(self, job: Job) -> Sample:
+    def counter(self, backend: CounterBackend, workdir: Path) -> tuple[Counter | None, str]:
+        """Scripted counts where the spec scripts ``instructions`` for an arm."""
+        if counts_instructions(self):
+            return ScriptedCounter(self), "scripted counts (fake spec)"
+        return None, "the fake spec scripts no instruction counts"
+
+    def arm_name(self, job: Job) -> str:
+        """The spec's arm for ``job``: by its commit (``revisions``), else by its label."""
+        if job.revision:
+            for name, commits in self.revisions.items():
+                if any(job.revision.startswith(c) for c in commits):
+                    return name
+            if self.revisions:
+                return "base"
+        return job.label
+
+    def _arm(self, job: Job) -> tuple[str, dict[str, Any]]:
         table = self.scenarios.get(job.scenario) or self.arms
         if not table:
             raise ResultsError(f"fake spec: no arms for scenario {job.scenario!r}")
-        arm = table[job.label if job.label in table else "base"]
-        key = f"{job.scenario}:{job.label}"
+        name = self.arm_name(job)
+        return name, table[name if name in table else "base"]
+
+    def run(self, job: Job) -> Sample:
+        name, arm = self._arm(job)
+        key = f"{job.scenario}:{name}"
         count = self.calls.get(key, 0) + 1
         self.calls[key] = count
         if arm.get("fail_at") == count:
@@ -140,8 +166,7 @@ class ScriptedCounter:
         self.executor = executor
 
     def count(self, job: Job) -> ScriptedCount:
-        table = self.executor.scenarios.get(job.scenario) or self.executor.arms
-        arm = table[job.label if job.label in table else "base"]
+        _, arm = self.executor._arm(job)
         if "instructions" not in arm:
             return ScriptedCount("crashed", None, "fake spec: no 'instructions' for this arm")
         sd = float(arm.get("instructions_sd_pct", 0.0)) / 100

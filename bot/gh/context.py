@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import CountingMode, Executor
-from ..store.recorder import Recorder
+from ..pipeline.options import StoreOptions
 from .api import GitHubAPI
 
 PR_WORKFLOW = "ttfb-pr.yml"
@@ -51,10 +51,7 @@ class Context:
     out_dir: Path
     api: Callable[[], GitHubAPI]
     executor: Executor
-    recorder: Recorder | None = None
-    history: Path | None = None  # where calibrated thresholds are read
-    depmap: Path | None = None
-    runner: str = "local"
+    store: StoreOptions  # the history (thresholds, records), the dependency map, the runner
     budget_cpu_s: float = 3600.0
     instructions: CountingMode = "auto"  # count CPU work in the bench jobs
     budget_gpu_s: float = 0.0

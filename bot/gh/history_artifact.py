@@ -27,7 +27,7 @@ MAX_HISTORY_BYTES = 200 * 1024 * 1024
 
 
 def fetch_history(ctx: Context) -> Outputs:
-    """Merge the latest trusted calibration history into ``ctx.history``."""
+    """Merge the latest trusted calibration history into the history database (``--db``)."""
     api = ctx.api()
     default_branch = api.default_branch
     run = runs.latest_trusted_run(
@@ -39,8 +39,6 @@ def fetch_history(ctx: Context) -> Outputs:
             f"no successful {CALIBRATE_WORKFLOW} run on {default_branch} yet: "
             "thresholds are the scenarios' floors",
         )
-    if ctx.history is None:
-        raise ValueError("fetch_history needs a history database")
     with tempfile.TemporaryDirectory(prefix="ttfb-history-") as tmp:
         (folder,) = runs.download(
             api,
@@ -54,10 +52,10 @@ def fetch_history(ctx: Context) -> Outputs:
             return Outputs({"run": str(run.id)}, f"run {run.id} left no {HISTORY_ARTIFACT}")
         source = folder / EXPORT_FILE
         doc = read_json(source, known=EXPORT_VERSION, max_bytes=MAX_HISTORY_BYTES)
-        with History(ctx.history) as h:
+        with History(ctx.store.db_path) as h:
             added = load_export(h, doc, source=f"{HISTORY_ARTIFACT} of run {run.id}")
     return Outputs(
         {"run": str(run.id)},
         f"history from {CALIBRATE_WORKFLOW} run {run.id} ({run.head_sha[:10]}): "
-        f"{added} run(s) merged into {ctx.history}",
+        f"{added} run(s) merged into {ctx.store.db_path}",
     )

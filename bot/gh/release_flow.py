@@ -1,7 +1,8 @@
 """The release suite: baseline vs head on every ``release`` scenario, bisect, notify, gate.
 
 1. Compare the baseline (the previous release tag by default) and the release head on every
-   scenario tagged ``release``, with the PR engine (adaptive pairs, confirmation, Holm).
+   scenario tagged ``release``, through the one compare pipeline the PR bench uses (adaptive
+   pairs, confirmation, Holm, instruction counts, import attribution).
 2. Bisect each confirmed regression over the first-parent commits between them.
 3. Attribute each culprit: commit → its pull request (GitHub's commits → pulls API) → author;
    comment on that PR mentioning the author, or open an issue when there is none. Both carry
@@ -17,28 +18,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .. import git
-from ..ab import session
-from ..ab.arms import ArmSpec
-from ..ab.engine import ScenarioOutcome
-from ..ab.results_doc import results_document
-from ..ab.targets import Threshold
 from ..atomic import write_text_atomic
-from ..bisect import bisect_doc as bisect_document
-from ..bisect.search import BisectError, StepResult
-from ..bisect.steps import StepSize, run_bisect
+from ..bisect.steps import StepSize
 from ..errors import UsageError
 from ..model import Executor, Progress, Verdict
+from ..pipeline.release_suite import ReleaseOptions, run_suite
 from ..report.release_view import culprit_marker, render_notification, render_release
-from ..scenarios import Scenario, load_all
+from ..scenarios import load_all
 from ..stats.sequential import plan_looks
 from ..stats.verdict import Policy
-from ..store import thresholds
-from ..store.recorder import Recorder
-from ..store.versioned import SampleLog, write_json
+from ..store.versioned import write_json
 from .api import STATUS_RELEASE, GitHubAPI
 from .context import Context, Outputs, append_summary, run_url
 from .events import Event
@@ -52,38 +44,6 @@ class ReleaseResult:
     doc: dict[str, Any]
     markdown: str
     failed: bool
-
-
-@dataclass(frozen=True)
-class Suite:
-    """What the release runs on: the two ends, the scenarios, how it measures and records."""
-
-    root: Path
-    baseline: str
-    head: str
-    scenarios: tuple[Scenario, ...]
-    executor: Executor
-    policy: Policy
-    step_size: StepSize
-    out_dir: Path
-    threshold: Threshold
-    recorder: Recorder | None = None
-    progress: Progress | None = None
-
-
-def bad_end(outcome: ScenarioOutcome) -> StepResult:
-    """The suite's baseline→head result as the bisect's known bad end."""
-    a, d = outcome.analysis, outcome.decision
-    r = a.total.result if a is not None else None
-    effect = d.finding.effect_pct if d.finding is not None else (r.delta_pct if r else None)
-    return StepResult(
-        d.verdict,
-        delta_pct=effect,
-        ci_low_pct=r.ci_low_pct if r else None,
-        ci_high_pct=r.ci_high_pct if r else None,
-        p=r.p_ttest if r else None,
-        pairs=a.n if a is not None else 0,
-    )
 
 
 def gate_state(verdicts: Sequence[tuple[str, Verdict]]) -> tuple[str, str]:
@@ -117,84 +77,39 @@ def release_json(
     }
 
 
-def _compare(suite: Suite, log_path: Path) -> tuple[session.Session, dict[str, Any]]:
-    request = session.Request(
-        ArmSpec(suite.baseline), ArmSpec(suite.head), suite.scenarios, kind="release"
-    )
-    result = session.run(
-        request,
-        repo=suite.root,
-        policy=suite.policy,
-        executor=suite.executor,
-        threshold=suite.threshold,
-        log_path=log_path,
-        recorder=suite.recorder,
-        progress=suite.progress,
-    )
-    return result, results_document(result.comparison, base=result.base, head=result.head)
-
-
-def _bisect_regressions(suite: Suite, outcomes: Sequence[ScenarioOutcome]) -> list[dict[str, Any]]:
-    commits = git.first_parent_range(suite.baseline, suite.head, cwd=suite.root)
-    subjects = {c: git.subject(c, cwd=suite.root) for c in commits}
-    by_name = {s.name: s for s in suite.scenarios}
-    out: list[dict[str, Any]] = []
-    with SampleLog(suite.out_dir / "bisect-samples.jsonl", {"command": "release-bisect"}) as log:
-        for o in outcomes:
-            if o.verdict is not Verdict.REGRESSION:
-                continue
-            if suite.progress:
-                suite.progress(f"{o.name}: bisecting {len(commits) - 1} commits")
-            try:
-                out.append(
-                    run_bisect(
-                        commits,
-                        repo=suite.root,
-                        scenario=by_name[o.name],
-                        command=None,
-                        executor=suite.executor,
-                        size=suite.step_size,
-                        bad_result=bad_end(o),
-                        subjects=subjects,
-                        log=log,
-                        recorder=suite.recorder,
-                        progress=suite.progress,
-                    )
-                )
-            except BisectError as exc:
-                out.append(bisect_document.error_json(o.name, str(exc)))
-    return out
-
-
 def run_release(
-    suite: Suite, *, api: GitHubAPI | None, release: str, run_url: str | None = None
+    opts: ReleaseOptions,
+    *,
+    api: GitHubAPI | None,
+    release: str,
+    run_url: str | None = None,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
 ) -> ReleaseResult:
     """The whole release flow (see the module docstring); writes release.json/.md."""
-    suite.out_dir.mkdir(parents=True, exist_ok=True)
-    result, compare_doc = _compare(suite, suite.out_dir / "samples.jsonl")
-    outcomes = result.comparison.outcomes
-    bisects = _bisect_regressions(suite, outcomes)
-    attribution = notify(bisects, api=api, release=release, run_url=run_url)
-    state, description = gate_state([(o.name, o.verdict) for o in outcomes])
+    opts.out_dir.mkdir(parents=True, exist_ok=True)
+    suite = run_suite(opts, progress=progress, executor=executor)
+    attribution = notify(suite.bisects, api=api, release=release, run_url=run_url)
+    state, description = gate_state(suite.compare.verdicts)
     if api is not None:
         api.set_status(
-            suite.head,
+            opts.head,
             state=state,
             context=STATUS_RELEASE,
             description=description,
             target_url=run_url,
         )
     doc = release_json(
-        baseline=suite.baseline,
-        head=suite.head,
-        compare_doc=compare_doc,
-        bisects=bisects,
+        baseline=opts.baseline,
+        head=opts.head,
+        compare_doc=suite.compare.doc,
+        bisects=suite.bisects,
         attribution=attribution,
         gate={"state": state, "description": description, "context": STATUS_RELEASE},
     )
     markdown = render_release(doc)
-    write_json(suite.out_dir / "release.json", doc)
-    write_text_atomic(suite.out_dir / "release.md", markdown)
+    write_json(opts.out_dir / "release.json", doc)
+    write_text_atomic(opts.out_dir / "release.md", markdown)
     return ReleaseResult(doc, markdown, state == "failure")
 
 
@@ -309,20 +224,24 @@ def release_flow(event: Event, ctx: Context) -> Outputs:
     _progress(
         f"release suite: {len(scenarios)} scenario(s), baseline {baseline[:10]} → head {head[:10]}"
     )
-    suite = Suite(
+    opts = ReleaseOptions(
         root=ctx.root,
         baseline=baseline,
         head=head,
         scenarios=scenarios,
-        executor=ctx.executor,
+        store=ctx.store,
+        out_dir=ctx.out_dir,
         policy=Policy(alpha=s.alpha, looks=plan_looks(s.pairs, s.max_pairs)),
         step_size=StepSize(pairs=s.pairs, max_pairs=s.bisect_max_pairs, alpha=s.alpha),
-        out_dir=ctx.out_dir,
-        threshold=thresholds.resolver(ctx.history, ctx.runner),
-        recorder=ctx.recorder,
+    )
+    result = run_release(
+        opts,
+        api=api,
+        release=head,
+        run_url=run_url(ctx.env),
+        executor=ctx.executor,
         progress=_progress,
     )
-    result = run_release(suite, api=api, release=head, run_url=run_url(ctx.env))
     append_summary(ctx.env, result.markdown)
     gate = result.doc["gate"]
     lines = [gate["description"]]

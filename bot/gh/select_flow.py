@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 from .. import git
 from ..errors import GitHubError
-from ..exec import counters
+from ..pipeline.selecting import SelectOptions, select
 from ..scenarios import load_all
 from ..selection import candidates
 from ..selection import plan as selection
-from ..store import depmap_db
 from ..store.versioned import write_json
 from .context import PLAN_FILE, Context, Outputs
 from .events import PR_ACTIONS, Event
@@ -68,26 +67,19 @@ def _revisions(event: Event, ctx: Context) -> Revisions:
 
 def _plan(rev: Revisions, merge_base: str, ctx: Context) -> selection.Plan:
     scenarios = load_all(ctx.scenarios_dir)
-    if rev.requested:
-        known = {s.name: s for s in scenarios}
-        infos = [
-            candidates.scenario_info(known[n], root=ctx.root) for n in rev.requested if n in known
-        ]
-        settings = selection.Settings(count_slowdown=count_slowdown(ctx.instructions))
-        return selection.plan_requested(infos, requested_by=rev.requested_by, settings=settings)
-    infos = [candidates.scenario_info(s, root=ctx.root) for s in scenarios if "pr" in s.tags]
-    changes = candidates.changes_from(git.changed_paths(merge_base, rev.head, cwd=ctx.root))
-    files, learned = depmap_db.selection_inputs(ctx.depmap or depmap_db.default_path(ctx.root))
-    return selection.plan(
-        changes,
-        infos,
-        files,
-        budget_cpu_s=ctx.budget_cpu_s,
-        budget_gpu_s=ctx.budget_gpu_s,
-        learned=learned,
-        settings=selection.Settings(
-            seed=int(rev.head[:8], 16), count_slowdown=count_slowdown(ctx.instructions)
-        ),
+    return select(
+        SelectOptions(
+            root=ctx.root,
+            base=merge_base,
+            head=rev.head,
+            scenarios=tuple(s for s in scenarios if rev.requested or "pr" in s.tags),
+            depmap=ctx.store.depmap,
+            budget_cpu_s=ctx.budget_cpu_s,
+            budget_gpu_s=ctx.budget_gpu_s,
+            counting=ctx.instructions,
+            requested=rev.requested,
+            requested_by=rev.requested_by,
+        )
     )
 
 
@@ -144,9 +136,3 @@ def select_flow(event: Event, ctx: Context) -> Outputs:
     return Outputs(
         values, f"#{rev.number}: selected {names} (base {merge_base[:10]}, head {rev.head[:10]})"
     )
-
-
-def count_slowdown(mode: str) -> float:
-    """What counting CPU work multiplies a scenario's sample time by, for the budget: the
-    bench jobs install valgrind and count with callgrind unless counting is off."""
-    return 0.0 if mode == "off" else counters.BACKENDS["callgrind"].slowdown

@@ -24,7 +24,6 @@ from typing import Any
 
 import yaml
 
-SYNTAXES = ("python", "yaml", "plain")
 INT = re.compile(r"^[-+]?\d+$")
 FLOAT = re.compile(r"^[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?$")
 EXPONENT = re.compile(

@@ -13,12 +13,12 @@ from bot.ab import engine as compare_module
 from bot.ab.engine import compare
 from bot.ab.schedule import Scheduler, confirmation_size, run_confirmation, run_primary
 from bot.ab.targets import Target
-from bot.model import Job, Sample, Verdict
+from bot.model import Job, Sample, TimedOnly, Verdict
 from bot.stats import paired
 from bot.stats.verdict import Policy
 
 
-class Recording:
+class Recording(TimedOnly):
     """An executor that remembers the order of arms and returns noisy samples; ``delay_s`` in
     the head arm, and ``sleep_s`` of real time per sample (for the budget)."""
 

@@ -54,7 +54,7 @@ def actions_env(monkeypatch, tmp_path, fake):
     monkeypatch.setenv("TTFB_LAB_GH_THROTTLE", "0")
     # The budgets in these tests are sized for wall-time pairs; counting CPU work has its own
     # tests (test_select's counting budget, tests/ab/test_cpu_work_real.py).
-    monkeypatch.setenv("TTFB_INSTRUCTIONS", "off")
+    monkeypatch.setenv("TTFB_LAB_INSTRUCTIONS", "off")
     monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "output"))
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
     return set_event

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot import probe
-from bot.exec.process import ProcessExecutor, clock_ns, end_group, probe_env
+from bot.exec.process import ProcessExecutor
+from bot.exec.spawn import clock_ns, end_group, probe_env
 from bot.model import Job
 
 from ..conftest import PYTHON
