@@ -34,7 +34,7 @@ typecheck: $(STAMP)
 
 # The docs site: every page and link checked (--strict); the result lands in out/docs-site
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet --site-dir out/docs-site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir out/docs-site
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
