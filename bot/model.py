@@ -21,6 +21,10 @@ CountingMode = Literal["auto", "on", "off"]
 """Whether CPU work to first batch is counted: ``auto`` where a counter is available."""
 COUNTING_MODES: tuple[CountingMode, ...] = ("auto", "on", "off")
 
+CountUntil = Literal["first_forward", "first_batch"]
+"""Where an instruction count ends: start-up (the first forward of any kind, a loader's first
+batch, the mark), or the scenario's own first batch."""
+
 SampleStatus = Literal["ok", "timeout", "crashed", "no_first_batch"]
 
 
@@ -151,9 +155,15 @@ class Pair:
         }
 
 
-CounterBackend = Literal["auto", "perf", "valgrind", "callgrind"]
+CounterBackend = Literal["auto", "perf", "valgrind", "callgrind", "cachegrind"]
 """Which instruction counter: ``auto`` picks perf where the host has counters, else callgrind."""
-COUNTER_BACKENDS: tuple[CounterBackend, ...] = ("auto", "perf", "valgrind", "callgrind")
+COUNTER_BACKENDS: tuple[CounterBackend, ...] = (
+    "auto",
+    "perf",
+    "valgrind",
+    "callgrind",
+    "cachegrind",
+)
 
 
 class Count(Protocol):

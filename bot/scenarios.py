@@ -20,7 +20,7 @@ import jsonschema
 import yaml
 
 from .errors import ConfigError, ScenarioError
-from .model import COUNTING_MODES, CountingMode
+from .model import COUNTING_MODES, CountingMode, CountUntil
 from .shrink.spec import ShrinkSpec
 
 DEFAULT_TIMEOUT_S = 300.0
@@ -104,6 +104,7 @@ class Scenario:
     stop: Stop = Stop()
     first_batch: str = "auto"
     instructions: CountingMode = "auto"  # count CPU work to first batch
+    instructions_until: CountUntil = "first_forward"  # where a count ends
     timeout_s: float = DEFAULT_TIMEOUT_S
     floor_pct: float = DEFAULT_FLOOR_PCT
     instructions_pct: float = DEFAULT_INSTRUCTIONS_PCT
@@ -200,6 +201,9 @@ def parse_scenario(data: Any, *, source: str | Path = "<scenario>") -> Scenario:
         stop=stop,
         first_batch=data.get("first_batch", "auto"),
         instructions=_on_off(data.get("instructions", "auto")),
+        instructions_until="first_batch"
+        if data.get("instructions_until") == "first_batch"
+        else "first_forward",
         instructions_pct=float(
             data.get("threshold", {}).get("instructions_pct", DEFAULT_INSTRUCTIONS_PCT)
         ),

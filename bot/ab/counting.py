@@ -1,35 +1,83 @@
-"""CPU work to first batch for one target: instruction counts of both arms, before the timed pairs.
+"""CPU work to the end of start-up for one target: instruction counts of both arms, bounded.
 
-``count_work`` runs ``runs`` counting samples per arm in ABBA order (base, head, head, base for
-two), each a full job under a counter (``bot.exec.counters``: cachegrind, or ``perf stat``)
-with the determinism settings. When the counts make a finding (``bot.stats.instructions``),
-one fresh count per arm, in the opposite order, confirms it. A counting sample that fails is a
-note, not a broken scenario: the wall-time path carries on without this endpoint.
+A count covers start-up, where spread regressions live (imports, hooks, config, framework
+start-up): it ends at the first forward of any kind, a loader's first batch or the first-batch
+mark (the probe's ``startup`` mode), not at the first *training* forward. Tensor arithmetic runs
+hundreds of times slower under valgrind, and an evaluation before training is large in wall
+time, where it is visible anyway. A scenario may ask for ``instructions_until: first_batch``.
 
-A ``Counter`` is anything with ``count(job) -> Count``, ``name``, ``settings`` and
-``slowdown``; ``--fake`` runs use the scripted executor's counts.
+Every count is bounded, and nothing waits silently:
+
+- the **cap** is ``--count-cap-s``, else as long as the first look's timed samples took, and
+  never more than five minutes per scenario;
+- a count is **planned** before it starts: ``slowdown × start-up time`` (from the timed
+  samples). One that would not fit is not started, and the report says
+  "CPU work not counted: a count would take ~N min (cap M min)"; the first counts measure the
+  real slowdown, and a confirmation is planned from that;
+- a count that runs past the cap is stopped, and the scenario goes on with wall time;
+- while counts run, a progress line every ``TICK_S`` says how long they have run and are
+  expected to.
+
+Counts are deterministic, so they do not care what runs beside them (wall-time samples do):
+the two arms' counts run **concurrently**, one per core (``--count-jobs``), and never while
+timed samples run. One count per arm decides (they repeat to thousandths of a percent); a
+finding is confirmed by one fresh count per arm, again side by side.
+
+A counting sample that fails is a note, not a broken scenario: the wall-time path carries on
+without this endpoint. A ``Counter`` is anything with ``count(job) -> Count``, ``name``,
+``settings`` and ``slowdown`` (``bot.model``); ``--fake`` runs use scripted counts.
 """
 
 from __future__ import annotations
 
+import os
+import statistics
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import UsageError
-from ..model import Counter, CounterBackend, CountingMode, Executor, Job, Progress
+from ..model import (
+    Count,
+    Counter,
+    CounterBackend,
+    CountingMode,
+    CountUntil,
+    Executor,
+    Job,
+    Pair,
+    Progress,
+    Sample,
+)
 from ..scenarios import Scenario
 from ..stats.instructions import DEFAULT_THRESHOLD_PCT, Work
+from .schedule import ABRun, AfterFirstLook
+from .targets import Target
+
+DEFAULT_CAP_S = 300.0  # the most counting a scenario gets unless --count-cap-s says otherwise
+TICK_S = 30.0  # how often a running count says how far it is
+STARTUP_PHASES = ("first_eval_forward", "first_forward", "first_dataloader_batch", "first_batch")
+COVERS = {
+    "first_forward": "CPU work from start to the first forward",
+    "first_batch": "CPU work from start to the first batch",
+}
 
 
 @dataclass(frozen=True)
 class Counting:
-    """How a comparison counts instructions: the counter, runs per arm, the threshold."""
+    """How a comparison counts instructions: the counter, counts per arm, the threshold, the
+    cap (None: the first look's sampling time, at most ``DEFAULT_CAP_S``) and how many counts
+    run at once (0: one per core)."""
 
     counter: Counter
-    runs: int = 2
+    runs: int = 1
     threshold_pct: float = DEFAULT_THRESHOLD_PCT
+    cap_s: float | None = None
+    jobs: int = 0
+    always: bool = False  # ``on`` was asked for: count even where wall time already decided
 
 
 @dataclass(frozen=True)
@@ -43,10 +91,47 @@ class CountingChoice:
 
 @dataclass(frozen=True)
 class WorkRun:
-    """What counting produced for one target: the judged counts, or why there are none."""
+    """What counting produced for one target: the judged counts, or why there are none; how
+    many counting samples ran and the wall time they took; what a count covered."""
 
     work: Work | None
     note: str = ""
+    counts: int = 0
+    seconds: float = 0.0
+    covers: str = ""
+
+
+def counted_job(job: Job, until: CountUntil) -> Job:
+    """The job a count runs: to the end of start-up, unless the scenario counts to its first
+    batch, or its first batch is a named milestone (``mark:NAME``)."""
+    if until == "first_batch" or job.detect.startswith("mark:"):
+        return job
+    return replace(job, detect="startup")
+
+
+def startup_seconds(samples: Sequence[Sample]) -> float | None:
+    """Median time from submit to the end of start-up in the ok samples (the earliest of an
+    evaluation forward, the first forward, a loader's first batch, the first batch)."""
+    ends = [
+        min(s.phases[p] for p in STARTUP_PHASES if p in s.phases)
+        for s in samples
+        if s.ok and any(p in s.phases for p in STARTUP_PHASES)
+    ]
+    return statistics.median(ends) if ends else None
+
+
+def cap_seconds(counting: Counting, first_look_s: float, deadline: float | None) -> float:
+    """How long this target's counting may take (see the module docstring)."""
+    cap = counting.cap_s if counting.cap_s is not None else min(first_look_s, DEFAULT_CAP_S)
+    if deadline is not None:
+        cap = min(cap, max(0.0, deadline - time.monotonic()))
+    return cap
+
+
+def _minutes(seconds: float) -> str:
+    if seconds >= 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
 
 
 def count_work(
@@ -55,66 +140,214 @@ def count_work(
     head: Job,
     *,
     name: str,
-    progress: Progress | None = None,
+    cap_s: float,
+    startup_s: float | None,
+    until: CountUntil = "first_forward",
     threshold_pct: float | None = None,
-    deadline: float | None = None,
+    progress: Progress | None = None,
 ) -> WorkRun:
-    """Count both arms (ABBA), judge, and confirm a finding with one more count per arm.
-
-    ``deadline`` (``time.monotonic()``): a count that would end after it is not started, and
-    the endpoint is left out with a note (the time budget covers counting too)."""
-    jobs = {"base": replace(base, label="base"), "head": replace(head, label="head")}
-    order = _abba(counting.runs)
+    """Count both arms side by side, judge, and confirm a finding with one more count per
+    arm, all within ``cap_s`` (see the module docstring)."""
+    covers = COVERS["first_batch" if until == "first_batch" else "first_forward"]
+    jobs = {"base": counted_job(base, until), "head": counted_job(head, until)}
+    counter = counting.counter
+    expected = counter.slowdown * startup_s if startup_s else None
+    if expected is not None and expected > cap_s:
+        why = f"a count would take ~{_minutes(expected)} (cap {_minutes(cap_s)})"
+        return WorkRun(None, f"CPU work not counted: {why}", covers=covers)
+    started = time.monotonic()
+    runs = max(1, counting.runs)
+    order = [
+        arm for i in range(runs) for arm in (("base", "head") if i % 2 == 0 else ("head", "base"))
+    ]
     if progress:
         progress(
-            f"{name}: counting instructions, {counting.runs}+{counting.runs} runs under "
-            f"{counting.counter.name} (≈{counting.counter.slowdown:g}× slower)"
+            f"{name}: counting {covers}, {runs}+{runs} run(s) under {counter.name}, "
+            f"side by side; expected ~{_minutes(expected) if expected else '?'} "
+            f"(cap {_minutes(cap_s)})"
         )
-    got, failed = _counts(counting.counter, jobs, order, deadline)
+    batch = _Batch(counter, jobs, counting.jobs, name=name, progress=progress)
+    got, failed = batch.run(order, cap_s, expected)
     if failed:
-        return WorkRun(None, f"CPU work not counted: {failed}")
+        return batch.result(None, f"CPU work not counted: {failed}", started, covers)
     work = Work(
         tuple(got["base"]),
         tuple(got["head"]),
         threshold_pct if threshold_pct is not None else counting.threshold_pct,
-        counting.counter.name,
-        counting.counter.settings,
+        counter.name,
+        counter.settings,
     )
     if work.direction:
+        left = cap_s - (time.monotonic() - started)
+        needed = batch.longest
+        if needed > left:
+            note = (
+                f"{work.summary()}; not confirmed: confirming counts would take "
+                f"~{_minutes(needed)} (cap left {_minutes(max(left, 0.0))})"
+            )
+            return batch.result(work, note, started, covers)
         if progress:
             progress(f"{name}: {work.summary()}; confirming with one more count per arm")
-        more, failed = _counts(counting.counter, jobs, ("head", "base"), deadline)
+        more, failed = batch.run(["head", "base"], left, needed)
         if failed:
-            return WorkRun(work, f"confirming count failed: {failed}")
+            return batch.result(work, f"confirming count failed: {failed}", started, covers)
         work = replace(work, confirm_base=more["base"][0], confirm_head=more["head"][0])
     if progress:
-        progress(f"{name}: {work.summary()}")
-    return WorkRun(work)
+        progress(f"{name}: {work.summary()} ({_minutes(time.monotonic() - started)})")
+    return batch.result(work, "", started, covers)
 
 
-def _abba(runs: int) -> tuple[str, ...]:
-    order: list[str] = []
-    for i in range(runs):
-        order.extend(("base", "head") if i % 2 == 0 else ("head", "base"))
-    return tuple(order)
+class _Batch:
+    """Runs counting samples of a target's two jobs, up to ``jobs`` at a time, each bounded
+    by what is left of the cap; remembers how many ran and the longest one's wall time."""
 
+    def __init__(
+        self,
+        counter: Counter,
+        jobs: dict[str, Job],
+        parallel: int,
+        *,
+        name: str,
+        progress: Progress | None,
+    ) -> None:
+        self.counter, self.jobs, self.name, self.progress = counter, jobs, name, progress
+        self.parallel = parallel or os.cpu_count() or 1
+        self.done = 0
+        self.longest = 0.0
 
-def _counts(
-    counter: Counter, jobs: dict[str, Job], order: Sequence[str], deadline: float | None = None
-) -> tuple[dict[str, list[int]], str | None]:
-    got: dict[str, list[int]] = {"base": [], "head": []}
-    last = 0.0
-    for arm in order:
-        if deadline is not None and time.monotonic() + last > deadline:
-            return got, "the time budget would be spent before the next count"
+    def run(
+        self, order: Sequence[str], cap_s: float, expected_s: float | None
+    ) -> tuple[dict[str, list[int]], str | None]:
+        """Counts for ``order`` (arm names), in that order of start; (counts per arm, why
+        they failed, or None)."""
+        got: dict[str, list[int]] = {"base": [], "head": []}
+        deadline = time.monotonic() + cap_s
+        ticker = _Ticker(self.name, expected_s, cap_s, self.progress)
+        with ThreadPoolExecutor(max_workers=min(self.parallel, len(order))) as pool, ticker:
+            futures = [(arm, pool.submit(self._one, arm, deadline)) for arm in order]
+            results = [(arm, f.result()) for arm, f in futures]
+        for arm, (count, seconds) in results:
+            self.done += 1
+            self.longest = max(self.longest, seconds)
+            if count.status == "timeout":
+                return got, f"{arm} count ran past the cap of {_minutes(cap_s)}"
+            if count.status != "ok" or count.instructions is None:
+                detail = f": {count.error}" if count.error else ""
+                return got, f"{arm} counting sample {count.status}{detail}"
+            got[arm].append(int(count.instructions))
+        return got, None
+
+    def _one(self, arm: str, deadline: float) -> tuple[Count, float]:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return _Missed("timeout", None, "the cap was spent before it started"), 0.0
+        # count_sample's timeout is the job's, times the counter's slowdown: make it the cap
+        job = replace(self.jobs[arm], timeout_s=left / max(self.counter.slowdown, 1e-9))
         started = time.monotonic()
-        count = counter.count(jobs[arm])
-        last = time.monotonic() - started
-        if count.status != "ok" or count.instructions is None:
-            detail = f": {count.error}" if count.error else ""
-            return got, f"{arm} counting sample {count.status}{detail}"
-        got[arm].append(int(count.instructions))
-    return got, None
+        count = self.counter.count(job)
+        return count, time.monotonic() - started
+
+    def result(self, work: Work | None, note: str, started: float, covers: str) -> WorkRun:
+        return WorkRun(work, note, self.done, time.monotonic() - started, covers)
+
+
+@dataclass(frozen=True)
+class _Missed:
+    status: str
+    instructions: int | None
+    error: str | None = None
+
+
+class _Ticker:
+    """A progress line every ``TICK_S`` while counts run (elapsed, expected, cap)."""
+
+    def __init__(
+        self, name: str, expected_s: float | None, cap_s: float, progress: Progress | None
+    ) -> None:
+        self.name, self.expected, self.cap, self.progress = name, expected_s, cap_s, progress
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Ticker:
+        if self.progress is not None:
+            self.thread = threading.Thread(target=self._tick, daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+
+    def _tick(self) -> None:
+        started = time.monotonic()
+        while not self.stop.wait(TICK_S):
+            assert self.progress is not None
+            expected = f" of ~{_minutes(self.expected)}" if self.expected else ""
+            self.progress(
+                f"{self.name}: counting, {_minutes(time.monotonic() - started)}{expected} "
+                f"(cap {_minutes(self.cap)})"
+            )
+
+
+class TargetCounts:
+    """When each target of one compare is counted (see the module docstring and
+    ``bot.ab.engine``): between its first and second timed look when the first was not
+    decisive, else once its decision is known, unless that is a confirmed wall-time finding
+    (the count would add nothing to the verdict)."""
+
+    def __init__(self, counting: Counting, progress: Progress | None) -> None:
+        self.counting = counting
+        self.progress = progress
+        self.works: dict[str, WorkRun] = {}
+
+    def wanted(self, t: Target) -> bool:
+        return t.instructions != "off" and t.base is not None and t.head is not None
+
+    def between_looks(self, t: Target, deadline: float | None) -> AfterFirstLook | None:
+        """The ``run_primary`` hook that counts ``t`` after an undecided first look."""
+        if not self.wanted(t):
+            return None
+
+        def count(pairs: Sequence[Pair], first_look_s: float) -> bool:
+            samples = [s for p in pairs for s in (p.base, p.head)]
+            self.works[t.name] = self._count(t, first_look_s, samples, deadline)
+            work = self.works[t.name].work
+            return bool(work and work.unchanged)
+
+        return count
+
+    def after_decision(
+        self, t: Target, primary: ABRun, confirmed: bool, deadline: float | None
+    ) -> WorkRun | None:
+        """``t``'s counts: made between its looks, or now, or None when not wanted; a
+        confirmed wall-time finding is not counted, and says so."""
+        if not self.wanted(t):
+            return None
+        if t.name not in self.works:
+            if confirmed and not (self.counting.always or t.instructions == "on"):
+                note = "CPU work not counted: the wall-time finding was confirmed"
+                self.works[t.name] = WorkRun(None, note)
+            else:
+                samples = [s for p in primary.pairs for s in (p.base, p.head)]
+                self.works[t.name] = self._count(t, primary.first_look_s, samples, deadline)
+        return self.works[t.name]
+
+    def _count(
+        self, t: Target, first_look_s: float, samples: Sequence[Sample], deadline: float | None
+    ) -> WorkRun:
+        assert t.base is not None and t.head is not None
+        return count_work(
+            self.counting,
+            t.base,
+            t.head,
+            name=t.name,
+            cap_s=cap_seconds(self.counting, first_look_s, deadline),
+            startup_s=startup_seconds(samples),
+            until=t.instructions_until,
+            threshold_pct=t.instructions_pct,
+            progress=self.progress,
+        )
 
 
 def resolve_counting(
@@ -124,6 +357,8 @@ def resolve_counting(
     executor: Executor,
     backend: CounterBackend = "auto",
     workdir: Path,
+    cap_s: float | None = None,
+    jobs: int = 0,
 ) -> CountingChoice:
     """The counter a run uses, from ``mode`` (``--instructions``), else the scenarios' own
     settings. Without a counter, ``on`` is a usage error and ``auto`` says so, with the reason,
@@ -138,4 +373,5 @@ def resolve_counting(
         return CountingChoice(
             None, f"CPU work to first batch not counted: {why}; carrying on with wall time"
         )
-    return CountingChoice(Counting(counter), f"CPU work to first batch: {why}")
+    counting = Counting(counter, cap_s=cap_s, jobs=jobs, always=mode == "on")
+    return CountingChoice(counting, f"CPU work to the end of start-up: {why}")

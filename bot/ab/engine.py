@@ -10,9 +10,12 @@ steps, the demo and calibration's simulations. Order of work, so the corrections
 3. a confirmation run (fresh pairs, BAAB order) for each target with a finding;
 4. the decisions (``bot.stats.verdict.decide``), each recorded as it is made.
 
-With a ``counting`` counter, each target's CPU work to first batch is counted first
-(``bot.ab.counting``): unchanged counts let the primary schedule stop at a look with nothing
-moved, and a confirmed finding on them decides where wall time cannot. A finding also gets
+With a ``counting`` counter, each target's CPU work to the end of start-up is counted
+(``bot.ab.counting``), bounded by a cap and never beside timed samples: after the first timed
+look when that look was not decisive (unchanged counts then let the schedule stop at a look
+with nothing moved), else once the decision is known, unless wall time confirmed a finding
+(the count would add nothing). A confirmed finding on the counts decides where wall time
+cannot. A finding also gets
 attribution samples under ``-X importtime`` (``bot.ab.attribution``; ``attribute=True``: every
 target).
 
@@ -33,7 +36,7 @@ from ..stats import paired
 from ..stats.verdict import Analysis, Confirmation, Decision, Policy, confirm, decide, with_family
 from ..store.versioned import SampleLog
 from . import attribution
-from .counting import Counting, WorkRun, count_work
+from .counting import Counting, TargetCounts, WorkRun
 from .schedule import ABRun, Scheduler, confirmation_size, run_confirmation, run_primary
 from .targets import Target
 
@@ -127,25 +130,16 @@ def compare(
         if t.base is not None and t.head is not None
     }
     primaries: dict[str, ABRun] = {}
-    works: dict[str, WorkRun] = {}
+    counts = TargetCounts(counting, progress) if counting is not None else None
     for i, t in enumerate(active):
-        if counting is not None and t.instructions != "off" and t.base and t.head:
-            works[t.name] = count_work(
-                counting,
-                t.base,
-                t.head,
-                name=t.name,
-                progress=progress,
-                threshold_pct=t.instructions_pct,
-                deadline=deadlines.share(len(active) - i, COUNT_SHARE),
-            )
-        work = works[t.name].work if t.name in works else None
         primaries[t.name] = run_primary(
             schedulers[t.name],
             policy_for(policy, t),
             family_factor=family,
             deadline=deadlines.share(len(active) - i, PRIMARY_SHARE),
-            quiet_work=bool(work and work.unchanged),
+            after_first_look=counts.between_looks(t, deadlines.share(len(active) - i, COUNT_SHARE))
+            if counts is not None
+            else None,
         )
     finals = _final_analyses(active, primaries, policy, family=family)
     with_findings = [t.name for t in active if (a := finals.get(t.name)) and a.finding]
@@ -164,8 +158,18 @@ def compare(
                 deadline=deadlines.share(left),
                 progress=progress,
             )
-            if t.name in works:
-                outcome = _with_work(outcome, works[t.name], policy_for(policy, t))
+            work = (
+                counts.after_decision(
+                    t,
+                    primaries[t.name],
+                    confirmed=outcome.verdict.moved and bool(outcome.decision.confirmed),
+                    deadline=deadlines.share(1, COUNT_SHARE),
+                )
+                if counts is not None
+                else None
+            )
+            if work is not None:
+                outcome = _with_work(outcome, work, policy_for(policy, t))
             outcome = _attributed(outcome, executor, attribute, progress)
         else:
             outcome = _not_run(t, policy)

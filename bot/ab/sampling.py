@@ -6,12 +6,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..model import Executor, Job, Sample
+from ..model import Counter, Executor, Job, Sample
 from ..stats import importtime
 from ..stats.instructions import spread_pct
 from ..stats.summary import Summary
 from ..store.versioned import SampleLog
-from .counting import Counter
 
 MEASURE_VERSION = 1
 
@@ -79,17 +78,19 @@ def measurement_json(
 
 
 def count_instructions(counter: Counter, job: Job, *, runs: int = 2) -> str:
-    """``measure --instructions``: one line on the CPU work to first batch of ``runs`` counts."""
+    """``measure --instructions``: one line on ``runs`` counts of ``job`` (a job that ends at
+    start-up's end, ``bot.ab.counting.counted_job``, or at its first batch)."""
+    what = "CPU work from start to the first " + ("forward" if job.detect == "startup" else "batch")
     counts = []
     for _ in range(runs):
         count = counter.count(job)
         if count.status != "ok" or count.instructions is None:
-            return f"CPU work to first batch: not counted ({count.status}: {count.error})"
+            return f"{what}: not counted ({count.status}: {count.error})"
         counts.append(count.instructions)
     median = sorted(counts)[len(counts) // 2]
     settings = "; ".join(counter.settings)
     return (
-        f"CPU work to first batch: {median:,} instructions ({runs} runs under {counter.name}, "
+        f"{what}: {median:,} instructions ({runs} runs under {counter.name}, "
         f"spread {spread_pct(counts):.4f}%; {settings})"
     )
 

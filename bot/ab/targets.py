@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, UsageError
 from ..exec import host
-from ..model import CountingMode, Job
+from ..model import CountingMode, CountUntil, Job
 from ..scenarios import (
     DEFAULT_FLOOR_PCT,
     DEFAULT_INSTRUCTIONS_PCT,
@@ -50,6 +50,7 @@ class Target:
     prepared: Mapping[str, Prepared] = field(default_factory=dict)  # "base"/"head" -> what
     instructions: CountingMode = "auto"  # count CPU work (the scenario's setting)
     instructions_pct: float = 1.0  # its threshold
+    instructions_until: CountUntil = "first_forward"  # where a count ends
 
     @property
     def runnable(self) -> bool:
@@ -244,6 +245,7 @@ def build_target(
         prepared=prepared,
         instructions=overrides.instructions or (scenario.instructions if scenario else "auto"),
         instructions_pct=scenario.instructions_pct if scenario else DEFAULT_INSTRUCTIONS_PCT,
+        instructions_until=scenario.instructions_until if scenario else "first_forward",
     )
 
 

@@ -107,7 +107,9 @@ def detect_mode(value: str) -> str:
         value.startswith("mark:") and re.fullmatch(r"[A-Za-z0-9_.-]+", value[5:])
     ):
         return value
-    raise argparse.ArgumentTypeError("expected auto, mark, forward, dataloader or mark:NAME")
+    raise argparse.ArgumentTypeError(
+        "expected auto, mark, forward, dataloader, startup or mark:NAME"
+    )
 
 
 def counting_mode(value: str) -> CountingMode:

@@ -105,6 +105,20 @@ class Options(
         metavar="{auto,perf,valgrind,callgrind}",
         help=common.BACKEND_HELP,
     )
+    count_cap_s: float | None = option(
+        "--count-cap-s",
+        type=common.positive_float,
+        metavar="S",
+        help="most seconds of counting per scenario (default: as long as the first look's "
+        "timed samples took, at most 300)",
+    )
+    count_jobs: int = option(
+        "--count-jobs",
+        type=common.nonneg_int,
+        default=0,
+        metavar="N",
+        help="counts run at once (default 0: one per core, at most the counts planned)",
+    )
     attribute: bool | None = option(
         "--attribute",
         action=argparse.BooleanOptionalAction,
@@ -177,7 +191,9 @@ def compare_options(o: Options) -> CompareOptions:
         threshold_pct=o.threshold_pct,
         budget_s=o.budget_s,
         family_size=o.family_size,
-        counting=CountingOptions(o.instructions, o.instructions_backend),
+        counting=CountingOptions(
+            o.instructions, o.instructions_backend, o.count_cap_s, o.count_jobs
+        ),
         attribute=o.attribute,
         outputs=OutputPaths(
             out_dir=common.path_or_none(o.out_dir),

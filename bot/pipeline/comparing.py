@@ -112,6 +112,8 @@ def compare(
             executor=executor,
             backend=opts.counting.backend,
             workdir=workspace.dir("counts"),
+            cap_s=opts.counting.cap_s,
+            jobs=opts.counting.jobs,
         )
         result = session.run(
             request,

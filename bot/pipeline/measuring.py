@@ -18,11 +18,11 @@ from pathlib import Path
 
 from .. import git
 from ..ab.arms import Arm
-from ..ab.counting import resolve_counting
+from ..ab.counting import counted_job, resolve_counting
 from ..ab.sampling import count_instructions, import_profile, measurement_json, run_samples
 from ..ab.targets import Target, build_target, floor_threshold
 from ..ab.workspace import Workspace
-from ..model import Executor, Job, Progress, Sample
+from ..model import CountUntil, Executor, Job, Progress, Sample
 from ..stats.summary import Summary, summarize
 from ..store.records import RunRecord, SampleRow
 from ..store.versioned import SampleLog, write_json
@@ -105,7 +105,9 @@ def measure(
                 revision = git.head_revision(opts.root)
                 recorder.record(RunRecord(opts.kind, name, head_rev=revision, samples=rows))
             if target.base is not None and any(s.ok for s in got):
-                extras[name] = _extras(opts, executor, target.base, ws, progress)
+                extras[name] = _extras(
+                    opts, executor, target.base, ws, progress, target.instructions_until
+                )
     measured = Measured(tuple(summaries), samples, extras)
     if opts.outputs.json is not None:
         meta = {"root": str(opts.root), "runs": opts.runs, "warmup": opts.warmup}
@@ -144,7 +146,12 @@ def _measure_target(
 
 
 def _extras(
-    opts: MeasureOptions, executor: Executor, job: Job, ws: Workspace, progress: Progress | None
+    opts: MeasureOptions,
+    executor: Executor,
+    job: Job,
+    ws: Workspace,
+    progress: Progress | None,
+    until: CountUntil = "first_forward",
 ) -> tuple[str, ...]:
     """The ``--instructions`` and ``--importtime`` lines for one measured job."""
     lines = []
@@ -155,7 +162,7 @@ def _extras(
         if choice.line and progress:
             progress(choice.line)
         if choice.counting is not None:
-            lines.append(count_instructions(choice.counting.counter, job))
+            lines.append(count_instructions(choice.counting.counter, counted_job(job, until)))
     if opts.importtime:
         lines.append(import_profile(executor, job))
     return tuple(lines)

@@ -80,10 +80,14 @@ class OutputPaths:
 
 @dataclass(frozen=True)
 class CountingOptions:
-    """Whether and how CPU work to first batch is counted (None: each scenario's own)."""
+    """Whether and how CPU work is counted (``mode`` None: each scenario's own); ``cap_s``
+    bounds each scenario's counting (None: the first look's sampling time, at most 5 min);
+    ``jobs`` is how many counts run at once (0: one per core)."""
 
     mode: CountingMode | None = None
     backend: CounterBackend = "auto"
+    cap_s: float | None = None
+    jobs: int = 0
 
 
 @dataclass(frozen=True)

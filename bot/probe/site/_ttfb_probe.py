@@ -30,8 +30,10 @@ submodules it calls. Both hooks are removed at the first training forward.
 First batch, by detection mode (``TTFB_LAB_DETECT``): ``auto`` takes whichever of an explicit
 ``ttfb_lab.first_batch()`` or the first training forward comes first; ``mark``, ``forward``
 and ``dataloader`` take only that event (for ``dataloader``, the first batch a loader yields
-while grad is enabled). If the process exits without its trigger, the report falls back to
-the best event seen (mark > forward > dataloader > eval forward) and says so.
+while grad is enabled); ``startup`` takes the first of the mark, any forward (evaluation
+included) and a loader's first batch: the end of start-up, where instruction counts stop.
+If the process exits without its trigger, the report falls back to the best event seen
+(mark > forward > dataloader > eval forward) and says so.
 
 Only one process reports: the first eligible one to claim ``<out>.claim`` with ``O_EXCL``.
 DataLoader workers and any ``multiprocessing`` child (fork or spawn) are never eligible, nor is
@@ -68,6 +70,9 @@ _TRIGGERS = {  # detect mode -> the phases that count as the first batch
     "mark": ("first_batch",),
     "forward": ("first_forward",),
     "dataloader": ("first_dataloader_batch",),
+    # the end of start-up: the first forward of any kind, a loader's first batch, or the mark
+    # (what an instruction count covers; tensor work after it is wall time's to see)
+    "startup": ("first_batch", "first_forward", "first_eval_forward", "first_dataloader_batch"),
 }
 _FALLBACK_ORDER = ("first_batch", "first_forward", "first_dataloader_batch", "first_eval_forward")
 _DETECTED_BY = {
