@@ -236,7 +236,7 @@ def tune_hook(counter, repo: Path, base: str, scenario, base_count: int, stack) 
     probe_n = 2000
     sha = branch(repo, base, "hook probe", lambda r: plant_hook(r, probe_n))
     tree = stack.enter_context(git.worktree(sha, cwd=repo))
-    job = replace(scenario_job(scenario, root=tree), label="head")
+    job = replace(scenario_job(scenario, root=tree, workdir=counter.workdir), label="head")
     (count,), _ = record_counts(counter, job, 1)
     return (count - base_count) / probe_n
 
@@ -274,7 +274,8 @@ def main() -> None:
         repo, base = build(scratch, args.scenario)
         scenario = find(args.scenario, repo / "scenarios")
         base_tree = stack.enter_context(git.worktree(base, cwd=repo))
-        base_job = replace(scenario_job(scenario, root=base_tree), label="base")
+        shrunk = scratch / "shrunk"
+        base_job = replace(scenario_job(scenario, root=base_tree, workdir=shrunk), label="base")
         base_counts, base_secs = record_counts(counter, base_job, args.counts)
         c0 = statistics.median(base_counts)
         per_n = tune_hook(counter, repo, base, scenario, int(c0), stack)
@@ -293,7 +294,7 @@ def main() -> None:
         for name, change in plants.items():
             print(f"{name}:", file=sys.stderr)
             tree = stack.enter_context(git.worktree(branch(repo, base, name, change), cwd=repo))
-            head_job = replace(scenario_job(scenario, root=tree), label="head")
+            head_job = replace(scenario_job(scenario, root=tree, workdir=shrunk), label="head")
             blocks = record_blocks(base_job, head_job, args.blocks, name)
             head_counts, head_secs = record_counts(counter, head_job, args.counts)
             sentences = []

@@ -77,7 +77,8 @@ def main() -> None:
     args = parser.parse_args()
 
     scenario = find(args.scenario, REPO / "scenarios")
-    job = scenario_job(scenario, root=REPO, python=sys.executable)
+    shrunk = Path(tempfile.mkdtemp(prefix="ttfb-bench-"))  # shrunk configs, if any
+    job = scenario_job(scenario, root=REPO, python=sys.executable, workdir=shrunk)
     job = replace(job, stop="exit")
     plain: list[tuple[float, float]] = []
     probed: list[tuple[float, float]] = []

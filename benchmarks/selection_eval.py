@@ -51,7 +51,7 @@ from bot.selection import candidates  # noqa: E402
 from bot.selection import plan as selection  # noqa: E402
 from bot.selection.depmap_model import DepMap, Entry  # noqa: E402
 from bot.stats.calibration import wilson_upper  # noqa: E402
-from bot.store import depmap  # noqa: E402
+from bot.store import depmap_db as depmap  # noqa: E402
 
 SCENARIOS = ("ranker-cpu", "lm-cpu", "cnn-cpu", "lm-spawn-workers")
 T = "examples/trainer"

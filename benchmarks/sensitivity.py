@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -87,7 +88,8 @@ def main() -> None:
     args = parser.parse_args()
 
     scenario = find(args.scenario, REPO / "scenarios")
-    job = scenario_job(scenario, root=REPO)
+    shrunk = Path(tempfile.mkdtemp(prefix="ttfb-bench-"))  # shrunk configs, if any
+    job = scenario_job(scenario, root=REPO, workdir=shrunk)
     pool_path = args.pool or REPO / "out" / "bench" / f"pool-{scenario.name}.jsonl"
     if not pool_path.exists():
         pool_path.parent.mkdir(parents=True, exist_ok=True)
