@@ -8,8 +8,8 @@ time, where it is visible anyway. A scenario may ask for ``instructions_until: f
 
 Every count is bounded, and nothing waits silently:
 
-- the **cap** is ``--count-cap-s``, else as long as the first look's timed samples took, and
-  never more than five minutes per scenario;
+- the **cap** is ``--count-cap-s``, else as long as the timed samples taken so far (so that
+  counting is at most half of a compare), and never more than five minutes per scenario;
 - a count is **planned** before it starts: ``slowdown × start-up time`` (from the timed
   samples). One that would not fit is not started, and the report says
   "CPU work not counted: a count would take ~N min (cap M min)"; the first counts measure the
@@ -54,7 +54,7 @@ from ..model import (
 )
 from ..scenarios import Scenario
 from ..stats.instructions import DEFAULT_THRESHOLD_PCT, Work
-from .schedule import ABRun, AfterFirstLook
+from .schedule import ABRun, BetweenLooks
 from .targets import Target
 
 DEFAULT_CAP_S = 300.0  # the most counting a scenario gets unless --count-cap-s says otherwise
@@ -120,9 +120,9 @@ def startup_seconds(samples: Sequence[Sample]) -> float | None:
     return statistics.median(ends) if ends else None
 
 
-def cap_seconds(counting: Counting, first_look_s: float, deadline: float | None) -> float:
+def cap_seconds(counting: Counting, sampled_s: float, deadline: float | None) -> float:
     """How long this target's counting may take (see the module docstring)."""
-    cap = counting.cap_s if counting.cap_s is not None else min(first_look_s, DEFAULT_CAP_S)
+    cap = counting.cap_s if counting.cap_s is not None else min(sampled_s, DEFAULT_CAP_S)
     if deadline is not None:
         cap = min(cap, max(0.0, deadline - time.monotonic()))
     return cap
@@ -292,9 +292,9 @@ class _Ticker:
 
 class TargetCounts:
     """When each target of one compare is counted (see the module docstring and
-    ``bot.ab.engine``): between its first and second timed look when the first was not
-    decisive, else once its decision is known, unless that is a confirmed wall-time finding
-    (the count would add nothing to the verdict)."""
+    ``bot.ab.engine``): after the first undecided timed look at which the planned count fits
+    the time sampled so far, else once its decision is known, unless that is a confirmed
+    wall-time finding (the count would add nothing to the verdict)."""
 
     def __init__(self, counting: Counting, progress: Progress | None) -> None:
         self.counting = counting
@@ -304,24 +304,38 @@ class TargetCounts:
     def wanted(self, t: Target) -> bool:
         return t.instructions != "off" and t.base is not None and t.head is not None
 
-    def between_looks(self, t: Target, deadline: float | None) -> AfterFirstLook | None:
-        """The ``run_primary`` hook that counts ``t`` after an undecided first look."""
+    def between_looks(self, t: Target, deadline: float | None) -> BetweenLooks | None:
+        """The ``run_primary`` hook that counts ``t`` after an undecided look, once the planned
+        count fits the time sampled so far (or the explicit cap)."""
         if not self.wanted(t):
             return None
 
-        def count(pairs: Sequence[Pair], first_look_s: float) -> bool:
+        def count(pairs: Sequence[Pair], sampled_s: float) -> bool | None:
             samples = [s for p in pairs for s in (p.base, p.head)]
-            self.works[t.name] = self._count(t, first_look_s, samples, deadline)
+            if self._later(t, samples, sampled_s, deadline):
+                return None
+            self.works[t.name] = self._count(t, sampled_s, samples, deadline)
             work = self.works[t.name].work
             return bool(work and work.unchanged)
 
         return count
 
+    def _later(
+        self, t: Target, samples: Sequence[Sample], sampled_s: float, deadline: float | None
+    ) -> bool:
+        """Whether to wait for more sampled time: the planned count does not fit the cap now,
+        but would fit a cap that more timed samples can still raise."""
+        if self.counting.cap_s is not None or sampled_s >= DEFAULT_CAP_S:
+            return False
+        start = startup_seconds(samples)
+        expected = self.counting.counter.slowdown * start if start else 0.0
+        return expected > cap_seconds(self.counting, sampled_s, deadline)
+
     def after_decision(
         self, t: Target, primary: ABRun, confirmed: bool, deadline: float | None
     ) -> WorkRun | None:
         """``t``'s counts: made between its looks, or now, or None when not wanted; a
-        confirmed wall-time finding is not counted, and says so."""
+        confirmed wall-time finding is not counted (unless ``on``), and says so."""
         if not self.wanted(t):
             return None
         if t.name not in self.works:
@@ -330,11 +344,11 @@ class TargetCounts:
                 self.works[t.name] = WorkRun(None, note)
             else:
                 samples = [s for p in primary.pairs for s in (p.base, p.head)]
-                self.works[t.name] = self._count(t, primary.first_look_s, samples, deadline)
+                self.works[t.name] = self._count(t, primary.sampled_s, samples, deadline)
         return self.works[t.name]
 
     def _count(
-        self, t: Target, first_look_s: float, samples: Sequence[Sample], deadline: float | None
+        self, t: Target, sampled_s: float, samples: Sequence[Sample], deadline: float | None
     ) -> WorkRun:
         assert t.base is not None and t.head is not None
         return count_work(
@@ -342,7 +356,7 @@ class TargetCounts:
             t.base,
             t.head,
             name=t.name,
-            cap_s=cap_seconds(self.counting, first_look_s, deadline),
+            cap_s=cap_seconds(self.counting, sampled_s, deadline),
             startup_s=startup_seconds(samples),
             until=t.instructions_until,
             threshold_pct=t.instructions_pct,

@@ -11,13 +11,12 @@ steps, the demo and calibration's simulations. Order of work, so the corrections
 4. the decisions (``bot.stats.verdict.decide``), each recorded as it is made.
 
 With a ``counting`` counter, each target's CPU work to the end of start-up is counted
-(``bot.ab.counting``), bounded by a cap and never beside timed samples: after the first timed
-look when that look was not decisive (unchanged counts then let the schedule stop at a look
-with nothing moved), else once the decision is known, unless wall time confirmed a finding
-(the count would add nothing). A confirmed finding on the counts decides where wall time
-cannot. A finding also gets
-attribution samples under ``-X importtime`` (``bot.ab.attribution``; ``attribute=True``: every
-target).
+(``bot.ab.counting``), bounded by a cap and never beside timed samples: after the first
+undecided timed look at which the planned count fits (unchanged counts then let the schedule
+stop at a look with nothing moved), else once the decision is known, unless wall time
+confirmed a finding (the count would add nothing). A confirmed finding on the counts decides
+where wall time cannot. A finding also gets attribution samples under ``-X importtime``
+(``bot.ab.attribution``; ``attribute=True``: every target).
 
 The time budget is shared: each target may use the remaining budget divided by the number of
 targets still to run: at most half of it for counting, 60% for the primary schedule and the
@@ -137,7 +136,7 @@ def compare(
             policy_for(policy, t),
             family_factor=family,
             deadline=deadlines.share(len(active) - i, PRIMARY_SHARE),
-            after_first_look=counts.between_looks(t, deadlines.share(len(active) - i, COUNT_SHARE))
+            between_looks=counts.between_looks(t, deadlines.share(len(active) - i, COUNT_SHARE))
             if counts is not None
             else None,
         )

@@ -36,7 +36,7 @@ class ABRun:
     warmups: tuple[Sample, ...] = ()
     elapsed_s: float = 0.0
     looks_done: tuple[int, ...] = field(default_factory=tuple)
-    first_look_s: float = 0.0  # wall time of the warm-up's and the first look's samples
+    sampled_s: float = 0.0  # wall time of the samples taken (warm-up included)
 
 
 def _failure(sample: Sample, arm: str) -> str:
@@ -105,8 +105,9 @@ class Scheduler:
         return 4 * sum(recent) / len(recent)
 
 
-AfterFirstLook = Callable[[Sequence[Pair], float], bool]
-"""(the pairs so far, seconds sampled so far) → whether the CPU work is unchanged."""
+BetweenLooks = Callable[[Sequence[Pair], float], bool | None]
+"""(the pairs so far, seconds sampled so far) → whether the CPU work is unchanged, or None
+while it has not been counted (asked again after the next undecided look)."""
 
 
 def run_primary(
@@ -115,29 +116,28 @@ def run_primary(
     *,
     family_factor: float,
     deadline: float | None = None,
-    after_first_look: AfterFirstLook | None = None,
+    between_looks: BetweenLooks | None = None,
 ) -> ABRun:
     """Warm up, then sample in ABBA blocks with a look at each planned size (see module doc).
 
     The time budget applies from the second look on: a scenario always gets its first.
-    ``after_first_look`` runs once, between the first look and the second, when the first was
-    not decisive (no samples run meanwhile): given the pairs and the seconds sampled so far, it
-    says whether the CPU work is unchanged (counted then); if so, a look without a finding and
-    without a moved phase segment is decisive (``no_change``) too.
+    ``between_looks`` runs after each look that was not decisive (no samples run meanwhile),
+    until it has counted the CPU work: given the pairs and the seconds sampled so far, it says
+    whether the CPU work is unchanged, or None when it did not count yet. Once it is
+    unchanged, a look without a finding and without a moved phase segment is decisive
+    (``no_change``) too.
     """
     started = time.monotonic()
     warmups, broken = scheduler.warm_up()
     pairs: list[Pair] = []
     analysis: Analysis | None = None
     looks_done: list[int] = []
-    first_look_s = 0.0
-    quiet_work = False
+    quiet_work: bool | None = None
 
     def done(reason: str, final: Analysis | None = None, why: str | None = None) -> ABRun:
         elapsed = time.monotonic() - started
-        return ABRun(
-            tuple(pairs), final, reason, why, warmups, elapsed, tuple(looks_done), first_look_s
-        )
+        sampled = sum(s.wall_s for s in [*warmups, *(s for p in pairs for s in (p.base, p.head))])
+        return ABRun(tuple(pairs), final, reason, why, warmups, elapsed, tuple(looks_done), sampled)
 
     if broken:
         return done("broken", why=broken)
@@ -160,13 +160,12 @@ def run_primary(
         if scheduler.progress:
             scheduler.progress(_look_line(scheduler.name, analysis))
         where = f"at look {look + 1} of {len(policy.looks)}"
-        if look == 0:  # the samples' own time: what the count's cap is measured against
-            sampled = [*warmups, *(s for p in pairs for s in (p.base, p.head))]
-            first_look_s = sum(s.wall_s for s in sampled)
         if analysis.decisive:
             return done(f"decisive ({analysis.decisive}) {where}", analysis)
-        if look == 0 and after_first_look is not None:
-            quiet_work = after_first_look(tuple(pairs), first_look_s)
+        if quiet_work is None and between_looks is not None:
+            # the samples' own time: what counting's share is measured against
+            sampled = [*warmups, *(s for p in pairs for s in (p.base, p.head))]
+            quiet_work = between_looks(tuple(pairs), sum(s.wall_s for s in sampled))
         if quiet_work and analysis.finding is None and not moved_segments(analysis):
             return done(f"decisive (CPU work unchanged, no phase moved) {where}", analysis)
     return done("last planned look reached", analysis)

@@ -22,6 +22,8 @@ arms of a pair (which is what pairing cancels on real shared runners)::
                                 # first_eval_forward segment)
         instructions: 2.0e9     # optional: CPU work to first batch for `--instructions`
         instructions_sd_pct: 0.002
+    count_slowdown: 30          # optional: how much slower a scripted count is said to run
+                                # (what counting's cap plans with; default 1)
 
 Arms not named in the spec reuse ``base``. Per-scenario arms go under
 ``scenarios: {NAME: {arms: {...}}}`` and win over the top-level ``arms`` for that scenario.
@@ -71,6 +73,7 @@ class ScriptedExecutor:
         }
         self.rng = np.random.default_rng(int(spec.get("seed", 0)))
         self.load_sd = float(spec.get("load_sd_pct", 0.0)) / 100
+        self.count_slowdown = float(spec.get("count_slowdown", 1.0))
         self.calls: dict[str, int] = {}
         self._load = 1.0
         tables = [self.arms, *self.scenarios.values()]
@@ -160,10 +163,10 @@ class ScriptedCounter:
 
     name = "scripted"
     settings: tuple[str, ...] = ()
-    slowdown = 1.0
 
     def __init__(self, executor: ScriptedExecutor) -> None:
         self.executor = executor
+        self.slowdown = executor.count_slowdown
 
     def count(self, job: Job) -> ScriptedCount:
         _, arm = self.executor._arm(job)

@@ -123,14 +123,16 @@ def test_a_count_ends_at_start_ups_end_unless_the_scenario_counts_to_its_first_b
 SEGMENTS = {"interpreter_ready": 0.03, "import_torch": 1.2, "model_built": 0.4}
 
 
-def spec(tmp_path: Path, *, head_delay: float, head_pct: float) -> Path:
+def spec(
+    tmp_path: Path, *, head_delay: float, head_pct: float, sd: float = 2, **extra: float
+) -> Path:
     head = dict(SEGMENTS, model_built=SEGMENTS["model_built"] + head_delay)
     arms = {
-        "base": {"segments": SEGMENTS, "sd_pct": 2, "instructions": 2e9},
-        "head": {"segments": head, "sd_pct": 2, "instructions": 2e9 * (1 + head_pct / 100)},
+        "base": {"segments": SEGMENTS, "sd_pct": sd, "instructions": 2e9},
+        "head": {"segments": head, "sd_pct": sd, "instructions": 2e9 * (1 + head_pct / 100)},
     }
     path = tmp_path / "fake.yaml"
-    path.write_text(yaml.safe_dump({"version": 1, "seed": 4, "arms": arms}))
+    path.write_text(yaml.safe_dump({"version": 1, "seed": 4, "arms": arms, **extra}))
     return path
 
 
@@ -180,6 +182,15 @@ def test_a_cap_too_small_for_a_count_leaves_wall_time_and_says_why(tmp_path):
     assert re.search(
         r"CPU work not counted: a count would take ~1\.\d s \(cap 0\.5 s\)", json.dumps(entry)
     )
+
+
+def test_a_count_waits_for_the_look_whose_sampled_time_it_fits(tmp_path):
+    """Planned at 30x a 1.6 s start-up (49 s), the count does not fit the first look's 37 s
+    of samples, so it waits for the second look (70 s), then ends the A/A there."""
+    fake = spec(tmp_path, head_delay=0.0, head_pct=0.0, sd=8, count_slowdown=30)
+    entry = compare(tmp_path, fake, "--instructions", "auto")
+    assert entry["instructions"]["unchanged"] and entry["verdict"] == "no_change"
+    assert entry["pairs"] == 20, entry["reason"]
 
 
 needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason="no valgrind")
