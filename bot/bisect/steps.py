@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..ab.arms import Arm
+from ..ab.counting import Counting
 from ..ab.engine import ScenarioOutcome, compare
 from ..ab.record import Recording
 from ..ab.targets import Overrides, build_target
@@ -60,6 +61,7 @@ class RevisionComparer:
         progress: Progress | None = None,
         detect: str | None = None,
         recorder: Recorder | None = None,
+        counting: Counting | None = None,
     ) -> None:
         if (scenario is None) == (command is None):
             raise ValueError("give a scenario or a command")
@@ -73,6 +75,7 @@ class RevisionComparer:
         self.progress = progress
         self.overrides = Overrides(detect=detect)
         self.recorder = recorder
+        self.counting = counting  # a regression found on CPU work is followed on CPU work
         # The endpoint that carried the regression at the bad end (say, one phase segment):
         # every step reports it, so a step that simply lacks the regression is clear at once
         # even when the whole-TTFB interval is too wide for the PR rules' "no change".
@@ -112,8 +115,16 @@ class RevisionComparer:
             record = Recording(
                 self.recorder, kind="bisect-step", base_rev=good, head_rev=candidate, learn=False
             )
+        counting = self.counting if self.focus == "instructions" else None
         comparison = compare(
-            [target], policy, self.executor, self.progress, log=self.log, record=record
+            [target],
+            policy,
+            self.executor,
+            self.progress,
+            log=self.log,
+            record=record,
+            counting=counting,
+            attribute=False,
         )
         result, self.focus = step_result(comparison.outcomes[0], self.focus)
         return result
@@ -164,6 +175,7 @@ def run_bisect(
     log: SampleLog | None = None,
     recorder: Recorder | None = None,
     progress: Progress | None = None,
+    counting: Counting | None = None,
 ) -> dict[str, Any]:
     """Bisect ``commits`` (good first) on one scenario or command; the bisect document.
 
@@ -171,7 +183,8 @@ def run_bisect(
     taken as the known bad end instead of comparing the ends again; its finding's endpoint is
     the one every step reports. Each step is recorded as a ``bisect-step`` run and the whole
     bisect as a ``bisect`` run carrying the document. Too many commits that fail to build raise
-    ``BisectError``.
+    ``BisectError``. ``counting``: how steps count CPU work when the bad end's regression was
+    found there (a spread change wall time cannot see).
     """
     name = scenario.name if scenario else "command"
     threshold = size.threshold_pct
@@ -188,6 +201,7 @@ def run_bisect(
         progress=progress,
         detect=detect,
         recorder=recorder,
+        counting=counting,
     )
     bad_result = None
     if bad_end is not None:

@@ -25,8 +25,10 @@ from ..gh.context import Context, Outputs, ReleaseSettings, write_outputs
 from ..gh.events import Event, load_event
 from ..gh.flows import router
 from ..gh.history_artifact import fetch_history
-from ..model import CountingMode
+from ..model import CounterBackend, CountingMode
+from ..pipeline.counting_run import CountOptions, count_only
 from ..pipeline.options import executor_for
+from ..scenarios import find
 from . import common
 from .args import Common, option, register
 
@@ -111,6 +113,30 @@ class BenchOptions(Shared, common.Alpha):
         "--family", type=common.positive_int, help="scenarios in the whole plan"
     )
     max_pairs: int = option("--max-pairs", type=common.positive_int, default=40)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CountJobOptions(Shared):
+    scenario: str = option("--scenario", required=True)
+    base: str | None = option("--base", help="base commit (default $TTFB_LAB_BASE)")
+    head: str | None = option("--head", help="head commit (default $TTFB_LAB_HEAD)")
+    count_cap_s: float = option(
+        "--count-cap-s",
+        type=common.positive_float,
+        default=300.0,
+        metavar="S",
+        help="most seconds of counting (default 300)",
+    )
+    count_jobs: int = option(
+        "--count-jobs", type=common.nonneg_int, default=0, help="counts at once (0: per core)"
+    )
+    instructions_backend: CounterBackend = option(
+        "--instructions-backend",
+        type=common.counter_backend,
+        default="auto",
+        metavar="{auto,perf,valgrind,callgrind,cachegrind}",
+        help=common.BACKEND_HELP,
+    )
 
 
 def _runners(o: Shared) -> dict[str, list[str]]:
@@ -230,6 +256,33 @@ def bench(o: BenchOptions) -> int:
     return _finish(run_bench(job, context(o, env)), env)
 
 
+def count(o: CountJobOptions) -> int:
+    """The counting job of one scenario: ``counts.json`` for the report job to join."""
+    env = dict(os.environ)
+    base = o.base or env.get("TTFB_LAB_BASE")
+    head = o.head or env.get("TTFB_LAB_HEAD")
+    if not base or not head:
+        raise UsageError("count: --base and --head (or TTFB_LAB_BASE/TTFB_LAB_HEAD) are required")
+    root = common.root(o)
+    doc = count_only(
+        CountOptions(
+            root=root,
+            base=base,
+            head=head,
+            scenario=find(o.scenario, common.scenarios_dir(o, root)),
+            out_dir=Path(o.out_dir),
+            backend=o.instructions_backend,
+            cap_s=o.count_cap_s,
+            jobs=o.count_jobs,
+            fake=common.path_or_none(o.fake),
+        ),
+        progress=common.say,
+    )
+    work = doc["work"]
+    message = work["summary"] if work else doc["note"]
+    return _finish(Outputs({}, f"{o.scenario}: {message}"), env)
+
+
 NAME = "gh"
 HELP = "GitHub Actions entry points (select, run, report, command)"
 
@@ -249,6 +302,8 @@ def arguments(g: argparse.ArgumentParser) -> None:
         register(p, cls, _dispatcher(None if mode == "handle" else mode))
     b = gsub.add_parser("run", help="one bench job: compare one scenario")
     register(b, BenchOptions, bench)
+    c = gsub.add_parser("count", help="one counting job: count one scenario's CPU work")
+    register(c, CountJobOptions, count)
     h = gsub.add_parser(
         "history",
         help="merge the latest default-branch calibration history (an artifact) into --db",

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import git
 from ..ab.arms import ArmSpec
+from ..ab.counting import resolve_counting
 from ..ab.engine import ScenarioOutcome
 from ..ab.workspace import Workspace
 from ..bisect import bisect_doc
@@ -22,7 +23,7 @@ from ..model import Executor, Progress, Verdict
 from ..scenarios import Scenario
 from ..stats.verdict import Policy
 from ..store.versioned import SampleLog
-from .comparing import CompareRun, compare
+from .comparing import CompareRun, compare, counting_mode
 from .options import CompareOptions, OutputPaths, StoreOptions, executor_for
 
 
@@ -84,6 +85,12 @@ def _bisect(
         Workspace(progress=progress) as ws,
         SampleLog(log_path, {"command": "release-bisect"}) as log,
     ):
+        counting = resolve_counting(
+            counting_mode(None),
+            tuple(by_name[o.name] for o in regressed),
+            executor=executor,
+            workdir=ws.dir("counts"),
+        ).counting
         for outcome in regressed:
             if progress:
                 progress(f"{outcome.name}: bisecting {len(commits) - 1} commits")
@@ -102,6 +109,7 @@ def _bisect(
                         log=log,
                         recorder=opts.store.recorder(),
                         progress=progress,
+                        counting=counting,
                     )
                 )
             except BisectError as exc:

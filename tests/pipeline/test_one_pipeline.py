@@ -104,21 +104,22 @@ def history(tmp_path) -> tuple[Path, list[str]]:
 
 
 def spec(tmp_path: Path, slow: list[str]) -> Path:
-    """Scripted samples: the commits in ``slow`` import scipy (+400 ms, +30% instructions)."""
-    head = dict(SEGMENTS, model_built=0.8)
+    """Scripted samples: the commits in ``slow`` import scipy: +30% instructions, in wall time
+    too little to resolve in noisy samples (a spread change only counting finds)."""
+    head = dict(SEGMENTS, model_built=0.41)
     doc = {
         "version": 1,
         "seed": 3,
         "arms": {
             "base": {
                 "segments": SEGMENTS,
-                "sd_pct": 1,
+                "sd_pct": 6,
                 "instructions": 2.0e9,
                 "importtime": BASE_IMPORTS,
             },
             "slow": {
                 "segments": head,
-                "sd_pct": 1,
+                "sd_pct": 6,
                 "instructions": 2.6e9,
                 "importtime": HEAD_IMPORTS,
             },
@@ -136,9 +137,11 @@ def scenario_entry(results: Path) -> dict:
     return entry
 
 
-def test_the_release_suite_counts_and_attributes_like_the_pr_bench(history, tmp_path):
-    """Both paths go through the one pipeline, so a finding gets instruction counts and
-    import attribution on the release branch exactly as on a pull request."""
+def test_the_release_suite_counts_and_attributes_like_the_pr_bench(history, tmp_path, monkeypatch):
+    """Both paths go through the one pipeline, so a spread change is counted, confirmed and
+    attributed on the release branch exactly as on a pull request, and the release's bisect
+    follows it on CPU work."""
+    monkeypatch.setenv("TTFB_LAB_INSTRUCTIONS", "auto")  # the default outside tests
     repo, shas = history
     slow = shas[2:]
     executor = executor_for(spec(tmp_path, slow))
@@ -174,9 +177,32 @@ def test_the_release_suite_counts_and_attributes_like_the_pr_bench(history, tmp_
     for out in (pr_out, release_out):
         entry = scenario_entry(out / "results.json")
         assert entry["verdict"] == "regression", entry["reason"]
+        assert entry["finding"]["kind"] == "instructions", entry["reason"]
         assert entry["instructions"]["base"] and entry["instructions"]["head"], out
         assert "scipy" in json.dumps(entry["attribution"]), out
         assert (out / "comment.md").is_file() and (out / "summary.md").is_file()
     (bisect,) = release.doc["bisects"]
     assert bisect["culprits"][0]["commit"] == shas[2]
     assert release.doc["gate"]["state"] == "failure"
+
+
+def test_the_counting_job_writes_counts_for_the_report_to_join(history, tmp_path, monkeypatch):
+    from bot.cli import main
+
+    repo, shas = history
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    out = tmp_path / "counts"
+    code = main(
+        [
+            *("gh", "count", "--fake", str(spec(tmp_path, shas[2:]))),
+            *("--root", str(repo), "--scenario", "trainer", "--out-dir", str(out)),
+            *("--base", shas[0], "--head", shas[-1]),
+        ]
+    )
+    doc = json.loads((out / "counts.json").read_text())
+    assert code == 0 and doc["version"] == 1 and doc["kind"] == "ttfb-counts"
+    assert doc["scenario"] == "trainer" and doc["base"] == shas[0] and doc["head"] == shas[-1]
+    work = doc["work"]
+    assert work["direction"] == 1 and work["confirm"]["reproduced"] is True
+    assert len(work["base"]) == 1 and doc["counts"] == 4
+    assert doc["covers"] == "CPU work from start to the first forward"

@@ -1,0 +1,38 @@
+"""Counting is its own CI job: beside the timing job, never inside it, joined by the report."""
+
+from __future__ import annotations
+
+import json
+
+from .conftest import REPO
+from .test_workflows import load, steps
+
+PR = REPO / ".github" / "workflows" / "ttfb-pr.yml"
+
+
+def test_counting_and_timing_are_separate_jobs_that_run_side_by_side():
+    jobs = load(PR)["jobs"]
+    bench, count = jobs["bench"], jobs["count"]
+    # both wait for selection alone, over the same matrix: neither waits for the other
+    assert bench["needs"] == count["needs"] == "select"
+    assert bench["strategy"]["matrix"] == count["strategy"]["matrix"]
+    timing = next(s for s in steps(bench) if s.get("with", {}).get("mode") == "run")
+    assert timing["with"]["instructions"] == "off"  # the timing job never counts
+    counting = next(s for s in steps(count) if s.get("with", {}).get("mode") == "count")
+    assert counting["uses"] == "./.ttfb-trusted"
+    # it runs the pull request's code: read-only, no token, no secret
+    assert count["permissions"] == {"contents": "read"}
+    assert "GITHUB_TOKEN" not in json.dumps(count) and "secrets." not in json.dumps(count)
+    uploads = [s for s in steps(count) if "upload-artifact" in s.get("uses", "")]
+    assert uploads and uploads[0]["with"]["name"].startswith("ttfb-counts-")
+    assert uploads[0]["with"]["path"].endswith("counts.json")
+
+
+def test_the_action_runs_the_counting_job_without_a_token():
+    action = load(REPO / "action.yml")
+    by_if = {s.get("if", ""): s for s in action["runs"]["steps"]}
+    no_token = by_if["inputs.mode == 'run' || inputs.mode == 'count'"]
+    assert "GITHUB_TOKEN" not in json.dumps(no_token)
+    assert "gh count" in no_token["run"] and "gh run" in no_token["run"]
+    # and the step that holds the token never runs for a counting job
+    assert "inputs.mode != 'count'" in next(k for k in by_if if "GITHUB_TOKEN" in str(by_if[k]))
