@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from enum import Enum
 from functools import cache
-from typing import Annotated, Any, Final, Literal, NoReturn, TypeVar, cast
+from typing import Annotated, Any, Literal, NoReturn, TypeVar, cast
 
 from .errors import ResultsError
 from .model import Verdict, check_version
@@ -24,20 +24,18 @@ from .stats.endpoints import EndpointKind
 from .stats.verdict import FindingKind
 
 RESULTS_VERSION = 1
-RESULTS_KIND: Final = "ttfb-compare"
 V = TypeVar("V")
 T = TypeVar("T", bound="Json")
 Omittable = Annotated[V | None, "omit"]  # a key the document holds only while not None
 Rest = Annotated[Mapping[str, Any], "rest"]  # an object's keys no field names, as they were
 Stage = Literal["primary", "confirm"]  # the primary ABBA blocks, or the BAAB confirmation
-Decoder = Callable[[Any], Any]
 SCALARS = {float: "a number", int: "an integer", str: "a string", bool: "true or false"}
 
 
+@dataclass(eq=False)
 class _Bad(Exception):  # a wrong value; ``where`` grows as it climbs out of the document
-    def __init__(self, message: str, where: str = "") -> None:
-        super().__init__(message)
-        self.message, self.where = message, where
+    message: str
+    where: str = ""
 
     def at(self, step: str) -> _Bad:
         return _Bad(self.message, step + ("" if self.where[:1] in ("", "[") else ".") + self.where)
@@ -49,7 +47,7 @@ def _fail(expected: str, value: Any) -> NoReturn:
 
 
 @cache
-def _decoder(tp: Any) -> Decoder:
+def _decoder(tp: Any) -> Callable[[Any], Any]:
     """A function that checks a decoded JSON value against the type ``tp`` and returns it as
     that type: arrays as tuples, enums as members, objects of the model as their class."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
@@ -82,7 +80,7 @@ def _decoder(tp: Any) -> Decoder:
     return _object(tp)
 
 
-def _each(decode: Decoder, value: Any, *, array: bool) -> Any:
+def _each(decode: Callable[[Any], Any], value: Any, *, array: bool) -> Any:
     if not isinstance(value, list if array else dict):
         _fail("an array" if array else "an object", value)
     out = {}
@@ -105,17 +103,16 @@ def _fields(cls: Any) -> tuple[tuple[str, Any, bool, str], ...]:
     )
 
 
-def _object(cls: Any) -> Decoder:
+def _object(cls: Any) -> Callable[[Any], Any]:
     """Each field from its key (refused if missing and without a default); ``Rest`` the rest."""
-    spec = [(name, _decoder(tp), req) for name, tp, req, how in _fields(cls) if how != "rest"]
+    spec = {name: (_decoder(tp), req) for name, tp, req, how in _fields(cls) if how != "rest"}
     rest = next((name for name, _, _, how in _fields(cls) if how == "rest"), None)
-    known = {name for name, _, _ in spec}
 
     def decode(v: Any) -> Any:
         if not isinstance(v, dict):
             _fail("an object", v)
         kwargs = {}
-        for name, field_decoder, required in spec:
+        for name, (field_decoder, required) in spec.items():
             if name in v:
                 try:
                     kwargs[name] = field_decoder(v[name])
@@ -124,7 +121,7 @@ def _object(cls: Any) -> Decoder:
             elif required:
                 raise _Bad("missing", name)
         if rest is not None:
-            kwargs[rest] = {k: x for k, x in v.items() if k not in known}
+            kwargs[rest] = {k: x for k, x in v.items() if k not in spec}
         return cls(**kwargs)
 
     return decode
@@ -281,7 +278,7 @@ class DependencyChanges(Json):
 @dataclass(frozen=True, kw_only=True)
 class WorkConfirm(Json):  # one fresh count per arm, in the opposite order
     base: int
-    head: int
+    head: int | None
     reproduced: bool | None
 
 
@@ -325,12 +322,12 @@ class AttributionResult(Json):
     sentences: Omittable[tuple[str, ...]] = None
     runs: Omittable[int] = None
     error: Omittable[str] = None
+    extra: Rest = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ScenarioResult(Json):
-    """One scenario of a compare: the verdict and its reason, the whole-TTFB numbers, the
-    endpoints, the evidence (finding, confirmation), CPU work, attribution, setup, pairs."""
+    """One scenario: verdict, whole-TTFB numbers, endpoints, evidence, CPU work, setup, pairs."""
 
     name: str
     description: Omittable[str] = None
@@ -376,7 +373,7 @@ class Results(Json):
     """The versioned results document of one compare (``results.json``)."""
 
     version: int = RESULTS_VERSION
-    kind: Literal["ttfb-compare"] = RESULTS_KIND
+    kind: Literal["ttfb-compare"] = "ttfb-compare"
     tool: Omittable[str] = None
     created: Omittable[str] = None
     base: ArmResult
@@ -390,11 +387,10 @@ class Results(Json):
 
 @dataclass(frozen=True, kw_only=True)
 class StoredResults(Json):
-    """What the history keeps of one outcome (``runs.doc``): its scenario without the
-    per-sample list (the samples table has them) and the policy it was decided under."""
+    """The history's copy of one outcome (``runs.doc``): its scenario, without samples."""
 
     version: int = RESULTS_VERSION
-    kind: Literal["ttfb-compare"] = RESULTS_KIND
+    kind: Literal["ttfb-compare"] = "ttfb-compare"
     tool: Omittable[str] = None
     policy: PolicyResult
     scenarios: tuple[ScenarioResult, ...]
