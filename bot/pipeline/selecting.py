@@ -40,8 +40,8 @@ class SelectOptions:
 
 def count_slowdown(mode: CountingMode) -> float:
     """What counting CPU work multiplies a scenario's sample time by, for the budget: the
-    bench jobs count with callgrind (the slowest backend) unless counting is off."""
-    return 0.0 if mode == "off" else counters.BACKENDS["callgrind"].slowdown
+    counting jobs use cachegrind on runners without hardware counters, unless it is off."""
+    return 0.0 if mode == "off" else counters.BACKENDS["cachegrind"].slowdown
 
 
 def settings(opts: SelectOptions) -> Settings:

@@ -106,10 +106,10 @@ class Settings:
     explore: float = 0.1  # chance of running one scenario nothing selected
     explore_gpu: bool = False  # may exploration spend the GPU budget?
     seed: int = 0
-    # Counting CPU work (instructions) costs est_seconds × slowdown per counting run, 2+2 runs
-    # and 1+1 to confirm; 0: the bench does not count (no backend, or --instructions off).
+    # Counting CPU work (instructions) costs est_seconds × slowdown per counting run; 0: no
+    # counting (no backend, or --instructions off).
     count_slowdown: float = 0.0
-    count_runs: int = 6
+    count_runs: int = 4  # 1+1 counts, and 1+1 more to confirm a finding
 
 
 def cost_of(s: ScenarioInfo, settings: Settings) -> float:
