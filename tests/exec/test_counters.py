@@ -210,15 +210,16 @@ def fakes(perf: bool, valgrind: bool) -> dict:
         "perf": Fake("perf", perf),
         "valgrind": Fake("valgrind", valgrind),
         "callgrind": Fake("callgrind", valgrind),
+        "cachegrind": Fake("cachegrind", valgrind),
     }
 
 
-def test_choose_prefers_perf_then_callgrind_and_explains():
+def test_choose_prefers_perf_then_cachegrind_on_the_measured_process_and_explains():
     counter, why = choose("auto", fakes(True, True))
     assert counter.name == "perf" and why == "using perf works"
     counter, why = choose("auto", fakes(False, True))
-    assert counter.name == "callgrind"  # exact where workers are forked
-    assert why == "perf unavailable: perf missing: install it; using callgrind works"
+    assert counter.name == "cachegrind"  # the measured process: start-up's own work
+    assert why == "perf unavailable: perf missing: install it; using cachegrind works"
     counter, why = choose("auto", fakes(False, False))
     assert counter is None and "install it" in why and why.count("unavailable") == 2
     assert choose("valgrind", fakes(True, True))[0].name == "valgrind"
@@ -265,7 +266,7 @@ def test_perf_availability_on_this_host():
     assert "not supported" in why and "valgrind" in why
     if shutil.which("valgrind"):
         counter, reason = choose("auto")
-        assert counter is BACKENDS["callgrind"]
+        assert counter is BACKENDS["cachegrind"]
         assert reason.startswith("perf unavailable: ") and "using valgrind" in reason
 
 
