@@ -298,6 +298,7 @@ class InstructionsResult(Json):
     direction: int  # +1, -1, or 0: no finding
     confirm: WorkConfirm | None = None
     summary: str
+    covers: Omittable[str] = None  # what a count covered ("CPU work from start to …")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -176,6 +176,7 @@ def count_work(
         threshold_pct if threshold_pct is not None else counting.threshold_pct,
         counter.name,
         counter.settings,
+        covers=covers,
     )
     if work.direction:
         left = cap_s - (time.monotonic() - started)

@@ -42,7 +42,7 @@ from ..stats import paired
 from ..stats.endpoints import Endpoint, confirmation_values
 from ..stats.instructions import Work
 from ..stats.summary import evaluation_values
-from ..stats.verdict import Analysis, Policy
+from ..stats.verdict import Analysis, Decision, Policy
 from .arms import Arm
 from .engine import Comparison, ScenarioOutcome
 from .envs import package_changes
@@ -214,13 +214,25 @@ def _measured(s: ScenarioResult, a: Analysis, policy: Policy) -> ScenarioResult:
 def _evidence(s: ScenarioResult, o: ScenarioOutcome) -> ScenarioResult:
     """The finding and its confirmation run, if there was one."""
     d = o.decision
+    values = None
+    if d.finding is not None and d.finding.endpoint.startswith("segment:"):
+        values = {
+            stage: tuple(confirmation_values(pairs, d.finding.endpoint))
+            for stage, pairs in _stages(o)
+        }
+    return with_evidence(s, d, values=values, note=o.confirmation_note)
+
+
+def with_evidence(
+    s: ScenarioResult,
+    d: Decision,
+    *,
+    values: Mapping[str, tuple[float, ...]] | None = None,
+    note: str | None = None,
+) -> ScenarioResult:
+    """``s`` with ``d``'s finding and confirmation (a segment finding's ``values`` per stage)."""
     if d.finding is not None:
         f = d.finding
-        values = None
-        if f.endpoint.startswith("segment:"):
-            values = {
-                stage: tuple(confirmation_values(pairs, f.endpoint)) for stage, pairs in _stages(o)
-            }
         finding = FindingResult(
             direction=f.direction,
             kind=f.kind,
@@ -240,7 +252,7 @@ def _evidence(s: ScenarioResult, o: ScenarioOutcome) -> ScenarioResult:
             ci_high_pct=c.ci_high_pct,
             p_one_sided=c.p_one_sided,
             reproduced=c.reproduced,
-            note=o.confirmation_note,
+            note=note,
         )
         s = replace(s, confirmation=confirmation)
     return s
@@ -264,6 +276,7 @@ def instructions_result(w: Work) -> InstructionsResult:
         direction=w.direction,
         confirm=confirm,
         summary=w.summary(),
+        covers=w.covers,
     )
 
 

@@ -33,6 +33,7 @@ from ..results import Results
 from . import artifacts, runs
 from .api import STATUS_PR, GitHubAPI
 from .context import PLAN_FILE, RESULTS_FILE, Context, Outputs, append_summary, run_url
+from .counts_join import join_counts, load_counts
 from .events import Event
 from .router import router
 
@@ -48,7 +49,8 @@ class Identity:
 
 
 def load_artifacts(directory: Path) -> tuple[Results | None, dict[str, Any] | None]:
-    """(merged results, plan) from downloaded artifacts; every file validated as data."""
+    """(merged results, plan) from downloaded artifacts, the counting jobs' counts joined in;
+    every file validated as data."""
     if not directory.is_dir():
         return None, None
     docs = [artifacts.read_results(p) for p in sorted(directory.rglob(RESULTS_FILE))]
@@ -56,7 +58,11 @@ def load_artifacts(directory: Path) -> tuple[Results | None, dict[str, Any] | No
     if len(plans) > 1:
         raise ResultsError(f"{directory}: {len(plans)} plans; a run has one select job")
     plan = artifacts.read_artifact(plans[0], schema="plan") if plans else None
-    return (artifacts.merge_results(docs) if docs else None), plan
+    merged = artifacts.merge_results(docs) if docs else None
+    counts = load_counts(directory)
+    if counts and merged is None:
+        raise ResultsError(f"{directory}: counts without timed results")
+    return (join_counts(merged, counts) if merged and counts else merged), plan
 
 
 def identify(

@@ -142,7 +142,7 @@ def work_row(w: InstructionsResult) -> list[str]:
     delta = head - base
     verdict = "unstable" if not w.stable else ("**yes**" if w.direction else "no")
     return [
-        "CPU work to first batch (instructions)",
+        f"{w.covers or 'CPU work to first batch'} (instructions)",
         fmt_count(base),
         fmt_count(head),
         ("+" if delta >= 0 else "-") + fmt_count(abs(delta)),

@@ -47,6 +47,7 @@ class Work:
     settings: tuple[str, ...] = ()
     confirm_base: int | None = None
     confirm_head: int | None = None
+    covers: str = "CPU work to first batch"  # what a count covered, for people
 
     @property
     def delta_pct(self) -> float:
@@ -90,17 +91,18 @@ class Work:
         return f"{len(self.base)}+{len(self.head)} runs{extra}"
 
     def summary(self) -> str:
-        """One line: ``CPU work to first batch: +3.1% instructions (2+2 runs, spread 0.004%)``."""
+        """One line, e.g. ``CPU work from start to the first forward: +3.1% instructions
+        (1+1 runs, spread 0.004%)``."""
         if not self.stable:
             return (
-                f"CPU work to first batch: unstable (±{self.spread:.3f}% between an arm's own "
+                f"{self.covers}: unstable (±{self.spread:.3f}% between an arm's own "
                 f"runs, above {STABLE_PCT:g}%): not used for the verdict ({self.runs})"
             )
         if self.unchanged:
             shown = max(self.spread, 0.001)
-            return f"CPU work to first batch unchanged (±{shown:.3f}%, {self.runs})"
+            return f"{self.covers} unchanged (±{shown:.3f}%, {self.runs})"
         return (
-            f"CPU work to first batch: {self.delta_pct:+.2f}% instructions "
+            f"{self.covers}: {self.delta_pct:+.2f}% instructions "
             f"({self.runs}, spread {self.spread:.3f}%)"
         )
 
@@ -122,4 +124,5 @@ class Work:
                 else None
             ),
             "summary": self.summary(),
+            "covers": self.covers,
         }

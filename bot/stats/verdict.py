@@ -329,9 +329,11 @@ def decide(
     if not total.usable:
         return Decision(Verdict.INCONCLUSIVE, f"cannot test: {total.degenerate}", notes=notes)
     t = policy.threshold_pct
-    within = f"wall time within {total.ci_low_pct:+.1f}% … {total.ci_high_pct:+.1f}%"
-    if work is not None and work.unchanged and not moved_segments(analysis):
-        return Decision(Verdict.NO_CHANGE, f"{work.summary()}; {within}", notes=notes)
+    unchanged = unchanged_work(
+        work, total.ci_low_pct, total.ci_high_pct, moved=bool(moved_segments(analysis))
+    )
+    if unchanged is not None:
+        return replace(unchanged, notes=notes)
     if -t < total.ci_low_pct and total.ci_high_pct < t:
         return Decision(Verdict.NO_CHANGE, f"95% CI inside ±{t:g}%", notes=notes)
     return Decision(
@@ -340,6 +342,40 @@ def decide(
         f"({total.ci_low_pct:+.1f}% to {total.ci_high_pct:+.1f}%) is wider than ±{t:g}%",
         notes=notes,
     )
+
+
+def unchanged_work(
+    work: Work | None, ci_low_pct: float | None, ci_high_pct: float | None, *, moved: bool
+) -> Decision | None:
+    """``no_change`` on CPU work that did not move with no phase segment moved either
+    (instructions do not see blocking time; the segments guard that side); else None."""
+    if work is None or not work.unchanged or moved:
+        return None
+    if ci_low_pct is None or ci_high_pct is None:
+        return Decision(Verdict.NO_CHANGE, work.summary())
+    within = f"wall time within {ci_low_pct:+.1f}% … {ci_high_pct:+.1f}%"
+    return Decision(Verdict.NO_CHANGE, f"{work.summary()}; {within}")
+
+
+def with_counts(
+    verdict: Verdict,
+    *,
+    wall_finding: bool,
+    confirmed: bool,
+    ci_low_pct: float | None,
+    ci_high_pct: float | None,
+    moved: bool,
+    work: Work,
+) -> Decision | None:
+    """A wall-time-only decision revised by counts made apart (the PR workflow's counting job),
+    by ``decide``'s rules (a confirmed wall-time finding stands); None: it stands."""
+    if not verdict.judged or (wall_finding and confirmed):
+        return None
+    if work.direction:
+        return _work_decision(work, ())
+    if wall_finding or verdict is not Verdict.INCONCLUSIVE:
+        return None
+    return unchanged_work(work, ci_low_pct, ci_high_pct, moved=moved)
 
 
 def moved_segments(analysis: Analysis) -> list[Endpoint]:

@@ -250,7 +250,7 @@ def test_a_spread_change_is_found_by_cpu_work_and_confirmed(tmp_path):
     assert work["stable"] and work["direction"] == 1 and 2.9 < work["delta_pct"] < 3.1
     assert work["confirm"]["reproduced"] is True
     comment = report.render_comment(doc)
-    assert "CPU work to first batch (instructions)" in comment
+    assert "CPU work from start to the first forward (instructions)" in comment
     assert "confirmed (+3.00% instructions, 1+1 counts)" in comment
     assert code == 1
 
@@ -283,7 +283,7 @@ def test_unchanged_cpu_work_ends_an_aa_early_as_no_change(tmp_path):
     _, doc = run_compare(tmp_path, work_spec(tmp_path, 0.0), "--instructions", "on")
     (s,) = doc["scenarios"]
     assert s["verdict"] == "no_change", s["reason"]
-    assert s["reason"].startswith("CPU work to first batch unchanged")
+    assert s["reason"].startswith("CPU work from start to the first forward unchanged")
     assert s["pairs"] == 10  # stopped at the first look, not after 80 pairs
     _, without = run_compare(tmp_path, work_spec(tmp_path, 0.0), "--instructions", "off")
     assert without["scenarios"][0]["instructions"] is None

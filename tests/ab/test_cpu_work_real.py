@@ -64,13 +64,15 @@ def test_more_imports_are_a_confirmed_cpu_work_regression(tmp_path):
 
 
 def test_a_planted_sleep_does_not_move_the_instruction_count(tmp_path):
-    s, _ = compare(tmp_path, "--sleep", "--pairs", "4", "--max-pairs", "4", "--no-attribute")
+    s, err = compare(tmp_path, "--sleep", "--pairs", "4", "--max-pairs", "4", "--no-attribute")
+    assert "counting CPU work" in err, err  # --instructions on wins over conftest's off
     work = s["instructions"]
     assert work["stable"] and abs(work["delta_pct"]) < 0.1, work
 
 
 def test_an_aa_ends_no_change_at_the_first_look(tmp_path):
-    s, _ = compare(tmp_path, "", "--pairs", "10", "--max-pairs", "80")
+    s, err = compare(tmp_path, "", "--pairs", "10", "--max-pairs", "80")
+    assert "counting CPU work" in err, err
     assert s["instructions"]["unchanged"], s["instructions"]
     assert s["verdict"] == "no_change" and s["pairs"] == 10, s["reason"]
-    assert s["reason"].startswith("CPU work to first batch unchanged")
+    assert s["reason"].startswith("CPU work from start to the first forward unchanged")
