@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot import git as gitlib
+from bot.pipeline.comparing import COUNTING_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -62,11 +63,16 @@ def pid_alive(pid: int) -> bool:
 @pytest.fixture(autouse=True)
 def _no_inherited_probe(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests never inherit a probe contract from an outer measured process, and their runs go
-    to a history database of their own, never the checkout's .ttfb/history.sqlite."""
+    to a history database of their own, never the checkout's .ttfb/history.sqlite.
+
+    Compares count no CPU work unless a test asks for it (``--instructions on``, or
+    ``TTFB_LAB_INSTRUCTIONS`` set again): on a host with valgrind every real compare would
+    otherwise count under callgrind, minutes of CPU for a suite that tests wall time."""
     for key in list(os.environ):
         if key.startswith("TTFB_LAB_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("TTFB_LAB_DB", str(tmp_path / "history.sqlite"))
+    monkeypatch.setenv(COUNTING_ENV, "off")
 
 
 def git(repo: Path, *args: str) -> str:
