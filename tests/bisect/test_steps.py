@@ -1,8 +1,10 @@
-"""``ttfb bisect`` on a real git history of the example trainer with a planted blocking call.
+"""``ttfb bisect`` on a real git history with a planted blocking call.
 
-The scenario is the trainer's own config check (``--validate-only``, which never imports
-torch) measured to its ``config_loaded`` mark, so each of the ~34 samples of a step takes a
-fraction of a second and the whole bisect stays well under a minute.
+One bisect runs real processes: a torch-free script that imports a config module and marks
+``config_loaded``, so a sample takes tens of milliseconds and a planted 100 ms sleep is a
+slowdown of several times that no load on a shared 2-core runner hides. The other checks the
+command line's wiring (a command after ``--``, ``--first-batch``) with scripted samples whose
+arm is picked by the commit a job's checkout is at.
 """
 
 from __future__ import annotations
@@ -12,43 +14,60 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.bisect import search as bisect
 from bot.cli import main
+from bot.exec.scripted import ScriptedExecutor
+from bot.model import Job, Sample
 from bot.store.history_db import History
 
-from ..conftest import commit, init_example_repo, plant_config_sleep
+from ..conftest import SEGMENTS, commit, git
 
-pytestmark = pytest.mark.slow
+TRAIN = """import ttfb_lab
+import config
 
-SCENARIO = """\
-name: config-check
-description: The trainer's config validation, to its config_loaded mark
-command: [python, -m, examples.trainer.train, --config, examples/configs/ranker.yaml,
-          --validate-only]
+config.load()
+ttfb_lab.mark("config_loaded")
+"""
+CONFIG = """def load():
+    return {"steps": 100}
+"""
+SCENARIO = """name: config-check
+description: The script's config loading, to its config_loaded mark
+command: [python, train.py]
 first_batch: "mark:config_loaded"
 timeout_s: 60
 """
-PLANTED = 8  # the commit (1-based, after the good one) that adds the blocking call
+COMMITS = 6  # after the good one
+PLANTED = 4  # the commit (1-based, after the good one) that adds the blocking call
 
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory) -> tuple[Path, list[str]]:
-    repo = init_example_repo(
-        tmp_path_factory.mktemp("bisect") / "repo", scenarios={"config-check": SCENARIO}
-    )
-    shas = [commit(repo, "good: the trainer as it ships")]
-    for i in range(1, 13):
+    repo = tmp_path_factory.mktemp("bisect") / "repo"
+    (repo / "scenarios").mkdir(parents=True)
+    (repo / "scenarios" / "config-check.yaml").write_text(SCENARIO)
+    (repo / "train.py").write_text(TRAIN)
+    (repo / "config.py").write_text(CONFIG)
+    (repo / "notes.txt").write_text("notes\n")
+    git(repo, "init", "-q", "-b", "main")
+    shas = [commit(repo, "good: the script as it ships")]
+    for i in range(1, COMMITS + 1):
         if i == PLANTED:
-            plant_config_sleep(repo, 0.3, '"fetch the schema registry"')
+            (repo / "config.py").write_text(
+                'import time\ntime.sleep(0.1)  # "fetch the schema registry"\n' + CONFIG
+            )
             shas.append(commit(repo, "Validate configs against the schema registry"))
         else:
-            note = repo / "examples" / "trainer" / ("loop.py" if i % 2 else "synth.py")
-            note.write_text(note.read_text() + f"\n# change {i}\n")
+            changed = repo / ("notes.txt" if i % 2 else "train.py")
+            changed.write_text(changed.read_text() + f"\n# change {i}\n")
             shas.append(commit(repo, f"harmless change {i}"))
     return repo, shas
 
 
+@pytest.mark.slow
+@pytest.mark.timing
 def test_bisect_names_the_planted_commit(history, tmp_path, capsys):
     repo, shas = history
     out = tmp_path / "bisect.json"
@@ -77,13 +96,13 @@ def test_bisect_names_the_planted_commit(history, tmp_path, capsys):
     )
     assert code == 0
     doc = json.loads(out.read_text())
-    assert doc["version"] == 1 and doc["commits"] == 12
+    assert doc["version"] == 1 and doc["commits"] == COMMITS
     assert [c["commit"] for c in doc["culprits"]] == [shas[PLANTED]]
     assert doc["culprits"][0]["subject"] == "Validate configs against the schema registry"
-    # ⌈log2 11⌉ + 2 on clean data; on real noise the percent estimates of a ~0.1 s process
+    # ⌈log2 (N-1)⌉ + 2 on clean data; on real noise the percent estimates of a short process
     # can leave a gap that costs one check of culprit → bad (which then finds nothing)
-    assert doc["comparisons"] <= bisect.budget(11) + 1
-    if doc["comparisons"] == bisect.budget(11) + 1:  # the extra step: culprit → bad, clean
+    assert doc["comparisons"] <= bisect.budget(COMMITS - 1) + 1
+    if doc["comparisons"] == bisect.budget(COMMITS - 1) + 1:  # the extra step: culprit → bad
         last = doc["steps"][-1]
         assert last["commit"] == shas[-1] and last["verdict"] != "regression"
         assert all("no further regression" in n for n in doc["notes"])
@@ -98,18 +117,44 @@ def test_bisect_names_the_planted_commit(history, tmp_path, capsys):
     assert all(r["verdict"] in ("regression", "no_change", "inconclusive") for r in steps)
 
 
-def test_bisect_with_a_command_after_dashes(history, tmp_path):
+def test_bisect_with_a_command_after_dashes(history, tmp_path, monkeypatch):
+    """The command after ``--`` and ``--first-batch`` reach every job, each job's checkout is
+    at the commit it measures, and the scripted history (slow from the planted commit on)
+    leads the search to that commit."""
     repo, shas = history
+    spec = {
+        "version": 1,
+        "seed": 5,
+        "arms": {
+            "base": {"segments": SEGMENTS, "sd_pct": 2},
+            "slow": {"segments": dict(SEGMENTS, data_ready=0.4), "sd_pct": 2},
+        },
+        "revisions": {"slow": shas[PLANTED:]},
+    }
+    fake = tmp_path / "fake.yaml"
+    fake.write_text(yaml.safe_dump(spec))
+    jobs: list[Job] = []
+    checkouts: list[tuple[str | None, str]] = []  # (the job's commit, its cwd's HEAD)
+    run = ScriptedExecutor.run
+
+    def spy(self: ScriptedExecutor, job: Job) -> Sample:
+        jobs.append(job)
+        checkouts.append((job.revision, git(job.cwd, "rev-parse", "HEAD")))
+        return run(self, job)
+
+    monkeypatch.setattr(ScriptedExecutor, "run", spy)
     out = tmp_path / "bisect.json"
     code = main(
         [
             "bisect",
             "--root",
             str(repo),
+            "--fake",
+            str(fake),
             "--good",
-            shas[5],
+            shas[1],
             "--bad",
-            shas[10],
+            shas[-1],
             "--pairs",
             "6",
             "--max-pairs",
@@ -122,17 +167,19 @@ def test_bisect_with_a_command_after_dashes(history, tmp_path):
             str(tmp_path / "s.jsonl"),
             "--",
             "python",
-            "-m",
-            "examples.trainer.train",
+            "train.py",
             "--config",
-            "examples/configs/lm.yaml",
-            "--validate-only",
+            "my run.yaml",
         ]
     )
     assert code == 0
     doc = json.loads(out.read_text())
-    assert doc["scenario"] == "command" and doc["commits"] == 5
+    assert doc["scenario"] == "command" and doc["commits"] == COMMITS - 1
     assert [c["commit"] for c in doc["culprits"]] == [shas[PLANTED]]
+    assert jobs and all(j.argv[-3:] == ("train.py", "--config", "my run.yaml") for j in jobs)
+    assert {j.detect for j in jobs} == {"mark:config_loaded"}
+    # each job runs in a checkout of the commit it measures
+    assert all(rev in shas[1:] and head == rev for rev, head in checkouts), checkouts
 
 
 def test_bad_revisions_are_one_line_errors(history, capsys):
