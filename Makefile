@@ -36,8 +36,12 @@ typecheck: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir out/docs-site
 
+# Two lanes: tests that judge wall time of real processes run alone (one process, nothing
+# beside them on the CPUs), then the rest on two workers, each module on one worker so its
+# module-scoped fixtures (example repos, recorded histories) are built once.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -p no:xdist -m timing
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope -m "not timing"
 
 test: lint typecheck docs unit
 
