@@ -112,3 +112,38 @@ def plant_config_sleep(repo: Path, seconds: float, comment: str) -> None:
     assert anchor in text, "config.py changed: the planted call needs a new anchor"
     planted = f'{anchor}    __import__("time").sleep({seconds})  # {comment}\n'
     config.write_text(text.replace(anchor, planted, 1))
+
+
+# A torch-free "trainer" for real bisects and release runs: a sample takes tens of
+# milliseconds, so a planted sleep of 100 ms is a slowdown of several times that no load on a
+# shared 2-core runner hides, and a whole bisect of a few commits takes seconds.
+CONFIG_CHECK_TRAIN = """\
+import ttfb_lab
+import config
+
+config.load()
+ttfb_lab.mark("config_loaded")
+"""
+CONFIG_CHECK_CONFIG = """\
+def load():
+    return {"steps": 100}
+"""
+
+
+def init_config_check_repo(repo: Path, scenario: str) -> Path:
+    """A fresh git repository (branch ``main``, nothing committed) at ``repo`` holding
+    ``train.py`` (loads ``config.py``, then marks ``config_loaded``), ``notes.txt`` and the
+    scenario text as ``scenarios/config-check.yaml``."""
+    (repo / "scenarios").mkdir(parents=True)
+    (repo / "scenarios" / "config-check.yaml").write_text(scenario)
+    (repo / "train.py").write_text(CONFIG_CHECK_TRAIN)
+    (repo / "config.py").write_text(CONFIG_CHECK_CONFIG)
+    (repo / "notes.txt").write_text("notes\n")
+    gitlib.init_repo(repo)
+    return repo
+
+
+def plant_config_check_sleep(repo: Path, seconds: float, comment: str) -> None:
+    """Make ``config.py`` of an ``init_config_check_repo`` block for ``seconds`` on import."""
+    config = repo / "config.py"
+    config.write_text(f"import time\ntime.sleep({seconds})  # {comment}\n" + config.read_text())

@@ -1,10 +1,11 @@
 """``ttfb bisect`` on a real git history with a planted blocking call.
 
 One bisect runs real processes: a torch-free script that imports a config module and marks
-``config_loaded``, so a sample takes tens of milliseconds and a planted 100 ms sleep is a
-slowdown of several times that no load on a shared 2-core runner hides. The other checks the
-command line's wiring (a command after ``--``, ``--first-batch``) with scripted samples whose
-arm is picked by the commit a job's checkout is at.
+``config_loaded`` (``conftest.init_config_check_repo``), so a sample takes tens of milliseconds
+and a planted 100 ms sleep is a slowdown of several times that no load on a shared 2-core
+runner hides. The other checks the command line's wiring (a command after ``--``,
+``--first-batch``) with scripted samples whose arm is picked by the commit a job's checkout is
+at.
 """
 
 from __future__ import annotations
@@ -22,18 +23,16 @@ from bot.exec.scripted import ScriptedExecutor
 from bot.model import Job, Sample
 from bot.store.history_db import History
 
-from ..conftest import SEGMENTS, commit, git
+from ..conftest import (
+    SEGMENTS,
+    commit,
+    git,
+    init_config_check_repo,
+    plant_config_check_sleep,
+)
 
-TRAIN = """import ttfb_lab
-import config
-
-config.load()
-ttfb_lab.mark("config_loaded")
-"""
-CONFIG = """def load():
-    return {"steps": 100}
-"""
-SCENARIO = """name: config-check
+SCENARIO = """\
+name: config-check
 description: The script's config loading, to its config_loaded mark
 command: [python, train.py]
 first_batch: "mark:config_loaded"
@@ -45,19 +44,11 @@ PLANTED = 4  # the commit (1-based, after the good one) that adds the blocking c
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory) -> tuple[Path, list[str]]:
-    repo = tmp_path_factory.mktemp("bisect") / "repo"
-    (repo / "scenarios").mkdir(parents=True)
-    (repo / "scenarios" / "config-check.yaml").write_text(SCENARIO)
-    (repo / "train.py").write_text(TRAIN)
-    (repo / "config.py").write_text(CONFIG)
-    (repo / "notes.txt").write_text("notes\n")
-    git(repo, "init", "-q", "-b", "main")
+    repo = init_config_check_repo(tmp_path_factory.mktemp("bisect") / "repo", SCENARIO)
     shas = [commit(repo, "good: the script as it ships")]
     for i in range(1, COMMITS + 1):
         if i == PLANTED:
-            (repo / "config.py").write_text(
-                'import time\ntime.sleep(0.1)  # "fetch the schema registry"\n' + CONFIG
-            )
+            plant_config_check_sleep(repo, 0.1, "fetch the schema registry")
             shas.append(commit(repo, "Validate configs against the schema registry"))
         else:
             changed = repo / ("notes.txt" if i % 2 else "train.py")
