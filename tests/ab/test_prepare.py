@@ -20,10 +20,13 @@ import yaml
 
 from bot.ab import envs
 from bot.ab.prepare import matches, place_inputs, setup_argv
-from bot.errors import ConfigError
+from bot.cli import main
+from bot.errors import ConfigError, UsageError
 from bot.scenarios import Environment, Input
+from bot.selection.candidates import Change, ScenarioInfo
+from bot.selection.plan import plan
 
-from ..conftest import PYTHON, commit, git
+from ..conftest import PYTHON, SEGMENTS, commit, git
 
 pytestmark = pytest.mark.slow
 
@@ -73,32 +76,24 @@ def ttfb(repo: Path, *args: str, env: dict[str, str] | None = None) -> subproces
     )
 
 
-def compare(repo: Path, scenario_file: Path, *extra: str, env=None) -> tuple[int, dict, str]:
+def compare_args(repo: Path, scenario_file: Path, *extra: str) -> list[str]:
+    """``ttfb compare`` of HEAD~1 and HEAD in ``repo``, 4 pairs, results in ``repo/../out``."""
     out = repo.parent / "out"
-    proc = ttfb(
-        repo,
-        "compare",
-        "--root",
-        str(repo),
-        "--base",
-        "HEAD~1",
-        "--head",
-        "HEAD",
-        "--scenario",
-        str(scenario_file),
-        "--out-dir",
-        str(out),
-        "--pairs",
-        "4",
-        "--max-pairs",
-        "4",
-        "--no-history",
-        *extra,
-        env=env,
-    )
-    results = out / "results.json"
-    doc = json.loads(results.read_text()) if results.exists() else {}
-    return proc.returncode, doc, proc.stdout + proc.stderr
+    return [
+        *("compare", "--root", str(repo), "--base", "HEAD~1", "--head", "HEAD"),
+        *("--scenario", str(scenario_file), "--out-dir", str(out)),
+        *("--pairs", "4", "--max-pairs", "4", "--no-history", *extra),
+    ]
+
+
+def results(repo: Path) -> dict:
+    path = repo.parent / "out" / "results.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def compare(repo: Path, scenario_file: Path, *extra: str, env=None) -> tuple[int, dict, str]:
+    proc = ttfb(repo, *compare_args(repo, scenario_file, *extra), env=env)
+    return proc.returncode, results(repo), proc.stdout + proc.stderr
 
 
 def data_repo(tmp_path: Path) -> Path:
@@ -222,6 +217,7 @@ def local_wheels(tmp_path: Path) -> str:
     return f"--no-index\n--find-links {wheels}\nslowpkg==%s\n"
 
 
+@pytest.mark.timing
 def test_a_dependency_bump_is_measured_in_two_environments(tmp_path):
     tool = "uv"
     requirements = local_wheels(tmp_path)
@@ -249,26 +245,74 @@ def test_a_dependency_bump_is_measured_in_two_environments(tmp_path):
     assert "**Dependencies differ between the arms** (`requirements.txt` changed" in comment
     assert "| `slowpkg` | 1.0 | 2.0 |" in comment
 
+
+def test_environments_are_reused_from_the_cache_and_shared_by_identical_files(
+    tmp_path, monkeypatch, capsys
+):
+    """Preparing the arms does not depend on how samples are taken, so scripted samples
+    (``--fake``) and in-process compares serve here: the real bump is measured above."""
+    requirements = local_wheels(tmp_path)
+    repo = make_repo(tmp_path, {"train.py": IMPORTS_PKG, "requirements.txt": requirements % "1.0"})
+    (repo / "requirements.txt").write_text(requirements % "2.0")
+    commit(repo, "bump slowpkg")
+    spec = scenario(repo, environment={"requirements": ["requirements.txt"]})
+    monkeypatch.setenv("TTFB_LAB_CACHE", str(tmp_path / "cache"))
+    fake = tmp_path / "fake.yaml"
+    fake.write_text(yaml.safe_dump({"version": 1, "arms": {"base": {"segments": SEGMENTS}}}))
+
+    def scripted(*extra: str) -> tuple[dict, str]:
+        assert main(compare_args(repo, spec, "--fake", str(fake), *extra)) == 0
+        (s,) = results(repo)["scenarios"]
+        out = capsys.readouterr()
+        return s, out.out + out.err
+
+    s, output = scripted()
+    built = [s["prepare"][a]["environment"]["built_s"] for a in ("base", "head")]
+    assert all(built) and s["dependencies"]["shared"] is False, output
+
     # the same revisions again: both environments come from the cache
-    _, doc, output = compare(repo, spec, env=env)
-    (s,) = doc["scenarios"]
+    s, output = scripted()
     assert [s["prepare"][a]["environment"]["built_s"] for a in ("base", "head")] == [None, None]
     assert "environment" in output and "reused" in output
 
     # identical files: one environment for both arms, no dependency section
-    _, doc, output = compare(repo, spec, "--base", "HEAD", env=env)
-    (s,) = doc["scenarios"]
+    s, output = scripted("--base", "HEAD")
     assert s["dependencies"]["shared"] is True and s["verdict"] != "regression"
+    keys = {s["prepare"][a]["environment"]["key"] for a in ("base", "head")}
+    assert len(keys) == 1, s["prepare"]
     assert "Dependencies differ" not in (repo.parent / "out" / "comment.md").read_text()
 
 
 def test_arm_envs_flag_detects_the_files_and_selection_sees_them(tmp_path):
-    repo = make_repo(tmp_path, {"requirements.txt": "", "pyproject.toml": "[project]\n"})
-    assert envs.detect(repo).files == ("requirements.txt", "pyproject.toml")
-    (repo / "requirements.txt").unlink()
-    (repo / "pyproject.toml").unlink()
-    with pytest.raises(Exception, match="--arm-envs: no requirements"):
+    """``--arm-envs`` builds each arm from the usual dependency files (not the dev ones), and a
+    change to any file it would build from makes every scenario a must-run in selection, so a
+    dependency bump is never left unmeasured."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in ("requirements.txt", "requirements-gpu.txt", "requirements-dev.txt", "uv.lock"):
+        (repo / name).write_text("")
+    (repo / "pyproject.toml").write_text("[project]\n")
+    files = envs.detect(repo).files
+    assert files == ("requirements-gpu.txt", "requirements.txt", "pyproject.toml", "uv.lock")
+    scenarios = [
+        ScenarioInfo("a", globs=("src/**",), est_seconds=1),
+        ScenarioInfo("b", own_files=("scenarios/b.yaml",), est_seconds=1),
+    ]
+    for name in files:
+        chosen = plan([Change(name)], scenarios, {}, budget_cpu_s=1000.0, budget_gpu_s=0.0)
+        assert [(x.scenario, x.why) for x in chosen.selected] == [
+            ("a", "must-run"),
+            ("b", "must-run"),
+        ], name
+        assert chosen.unmapped == (), name
+    for path in repo.iterdir():
+        path.unlink()
+    with pytest.raises(UsageError) as info:
         envs.detect(repo)
+    assert str(info.value) == (
+        f"--arm-envs: no requirements*.txt, pyproject.toml or uv.lock in {repo}; "
+        "name the files with --env-file"
+    )
 
 
 def test_inputs_never_replace_what_the_revision_tracks(tmp_path):
