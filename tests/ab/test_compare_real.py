@@ -68,9 +68,14 @@ def compare(tmp_path, base: str, head: str, *extra: str) -> tuple[int, dict, str
     return proc.returncode, doc, proc.stdout + proc.stderr
 
 
+@pytest.mark.timing
 def test_planted_300ms_sleep_is_a_confirmed_regression(tmp_path):
     code, doc, output = compare(
-        tmp_path, "", "--sleep 0.3", "--pairs", "10", "--max-pairs", "10", "--gate"
+        tmp_path,
+        "",
+        "--sleep 0.3",
+        *("--pairs", "10", "--max-pairs", "10", "--gate"),
+        "--no-attribute",  # which import moved is test_attribution's; here, the engine
     )
     (s,) = doc["scenarios"]
     assert s["verdict"] == "regression", output
@@ -81,6 +86,7 @@ def test_planted_300ms_sleep_is_a_confirmed_regression(tmp_path):
     assert "REGRESSION" in output
 
 
+@pytest.mark.timing
 def test_identical_arms_are_not_a_regression(tmp_path):
     code, doc, output = compare(tmp_path, "", "", "--pairs", "10", "--max-pairs", "40", "--gate")
     (s,) = doc["scenarios"]
