@@ -6,10 +6,12 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
 from bot.ab import engine as compare_module
+from bot.ab import schedule as schedule_module
 from bot.ab.engine import compare
 from bot.ab.schedule import Scheduler, confirmation_size, run_confirmation, run_primary
 from bot.ab.targets import Target
@@ -158,4 +160,37 @@ def test_skipped_and_broken_targets_are_decided_without_sampling():
     assert [o.verdict for o in comparison.outcomes] == [Verdict.SKIPPED, Verdict.BROKEN]
     assert comparison.outcomes[1].decision.reason == "head: config fails validation"
     assert ex.order == []
-    assert compare_module.PRIMARY_SHARE < 1
+
+
+class Clock:
+    """A monotonic clock that moves only when told: budgets tested without wall time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_the_primary_schedule_leaves_the_rest_of_a_budget_for_the_confirmation(monkeypatch):
+    """A target's primary schedule may use 60% of its budget (the engine's docstring), the rest
+    being the confirmation's: an A/A with wide noise never decides, so only the budget stops
+    it, at the last block that ends within 60% of it. A clock moved 0.1 s per sample makes
+    this exact, whatever the machine's load."""
+    clock = Clock()
+    monkeypatch.setattr(compare_module, "time", SimpleNamespace(monotonic=clock.monotonic))
+    monkeypatch.setattr(schedule_module, "time", SimpleNamespace(monotonic=clock.monotonic))
+
+    class Ticking(Recording):
+        def run(self, job: Job) -> Sample:
+            clock.now += 0.1
+            return super().run(job)
+
+    budget, block = 10.0, 0.4  # an ABBA block is four samples
+    comparison = compare(
+        [target()], Policy(looks=(4, 8, 16, 32, 64)), Ticking(sd=0.2), budget_s=budget
+    )
+    (o,) = comparison.outcomes
+    assert o.primary is not None and o.verdict is not Verdict.REGRESSION
+    assert o.primary.stop_reason.startswith("time budget spent after"), o.primary.stop_reason
+    assert 0.6 * budget - block < comparison.elapsed_s <= 0.6 * budget, comparison.elapsed_s
