@@ -90,7 +90,10 @@ def test_steps_stop(tmp_path):
         ("name: 'bad name'\ncommand: [a]\n", "s.yaml: name: 'bad name' does not match"),
         ("name: x\ncommand: [a]\nfirst_batch: sometimes\n", "s.yaml: first_batch: 'sometimes'"),
         ("- just\n- a list\n", "s.yaml: expected a mapping at the top level"),
-        ("name: x\ncommand: 'unterminated\n", "s.yaml:"),
+        (
+            "name: x\ncommand: 'unterminated\n",
+            "s.yaml:3:1: YAML syntax error: found unexpected end of stream",
+        ),
         ("name: x\ncommand: [a\n", "s.yaml:3:1: YAML syntax error"),
         (
             "name: x\ncommand: [a]\ninputs: [../data]\n",
@@ -106,6 +109,7 @@ def test_errors_name_file_and_field(tmp_path, text, expected):
     with pytest.raises(ScenarioError) as info:
         load_scenario(write(tmp_path, text))
     message = str(info.value)
+    assert message.startswith(f"{tmp_path / 's.yaml'}:"), message  # the file comes first
     assert expected in message
     assert "\n" not in message
 

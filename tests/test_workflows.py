@@ -88,8 +88,31 @@ def test_every_action_is_pinned_to_a_commit_and_no_cache_is_used():
             continue
         assert pinned.match(uses), f"{where}: {uses} is not pinned to a full commit SHA"
         assert not uses.startswith("actions/cache"), f"{where}: caches can be poisoned by PR runs"
-    text = (REPO / ".github" / "workflows" / "ttfb-pr.yml").read_text()
-    assert "# v5.0.0" in text  # the tag stays readable next to the SHA
+
+
+USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<uses>\S+)(?P<rest>.*)$")
+TAG_COMMENT = re.compile(r"^\s+#\s*(?P<tag>v\d+(?:\.\d+)*)\s*$")
+
+
+def test_every_pinned_action_names_its_release_tag_the_same_way_everywhere():
+    """A full SHA says nothing to a reader: each ``uses: owner/action@SHA`` line carries its
+    release tag as a comment (``# v5.0.0``), and one SHA has one tag in every file, so an
+    update that moves the SHA but not the comment (or the reverse, in one file) shows."""
+    tags: dict[str, set[str]] = {}
+    seen = 0
+    for path in [*WORKFLOWS, REPO / "action.yml"]:
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            found = USES_LINE.match(line)
+            if found is None or found["uses"].startswith("./"):
+                continue
+            where = f"{path.name}:{number}"
+            tag = TAG_COMMENT.match(found["rest"])
+            assert tag is not None, f"{where}: {found['uses']} has no '# vX.Y.Z' tag comment"
+            tags.setdefault(found["uses"], set()).add(tag["tag"])
+            seen += 1
+    pinned = {s["uses"] for _, s in all_steps() if not s.get("uses", "./").startswith("./")}
+    assert set(tags) == pinned and seen > 0  # the lines read hold every pinned action
+    assert {uses: t for uses, t in tags.items() if len(t) > 1} == {}
 
 
 def test_the_history_lives_in_the_runner_temp_dir_never_the_pr_checkout():
