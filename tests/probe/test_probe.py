@@ -366,10 +366,21 @@ def test_self_time_accounting(write_script, tmp_path):
     assert plain["probe_self_s"] is None
 
 
-def test_site_dir_is_byte_compiled_copy():
+def test_site_dir_is_byte_compiled_copy(tmp_path, monkeypatch):
+    """The compiled copy goes under $XDG_CACHE_HOME (here a temporary one, never the real
+    ~/.cache); the copy and its compilation are memoised per process, so forgotten first."""
     from bot import probe
 
-    site = probe.site_dir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    memos = (probe._site_copy, probe._compiled_for)
+    for memo in memos:
+        memo.cache_clear()
+    try:
+        site = probe.site_dir()
+    finally:  # later callers in this process find their own cache again
+        for memo in memos:
+            memo.cache_clear()
+    assert site.parent == tmp_path / "cache" / "ttfb-lab"
     assert site != probe.SITE_DIR
     for name in ("sitecustomize.py", "_ttfb_probe.py", "ttfb_lab.py"):
         assert (site / name).read_bytes() == (probe.SITE_DIR / name).read_bytes()
