@@ -164,19 +164,23 @@ def test_same_seed_same_run(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("family", "extra"),
     [
-        ("ranker", ["data.rows=8192", "loader.batch_size=128", "optim.lr=0.05"]),
+        ("ranker", ["data.rows=4096", "loader.batch_size=128", "optim.lr=0.1"]),
         ("lm", ["data.rows=512", "loader.batch_size=16", "optim.lr=0.01"]),
         ("cnn", ["data.noise=1.0", "data.rows=512", "optim.lr=0.05"]),
     ],
 )
 def test_loss_goes_down(family: str, extra: list[str], tmp_path: Path) -> None:
-    """In-process: a small run on the learnable synthetic data lowers the training loss."""
+    """In-process: 40 seeded steps on the learnable synthetic data lower the training loss,
+    the mean of the last five steps' losses against the first five's (one batch's loss is
+    noisy; the ratios are ~0.8 for the ranker, ~0.5 for the CNN and ~0.35 for the LM)."""
     from examples.trainer.train import main
 
-    args = tiny_args(family, tmp_path, steps=150)
-    assert main([*args, *extra, "trainer.log_every=50"]) == 0
+    args = tiny_args(family, tmp_path, steps=40)
+    assert main([*args, *extra]) == 0  # tiny_args logs every step
     losses = [r["loss"] for r in read_metrics(tmp_path) if r["event"] == "train_loss"]
-    assert losses[-1] < 0.9 * losses[0], losses
+    assert len(losses) == 40
+    first, last = np.mean(losses[:5]), np.mean(losses[-5:])
+    assert last < 0.9 * first, losses
 
 
 # --- config validation -----------------------------------------------------------------
