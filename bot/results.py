@@ -171,6 +171,7 @@ class ArmResult(Json):  # one arm as the compare ran it
     python: Omittable[str] = None
     env: Omittable[Mapping[str, str]] = None
     command: tuple[str, ...] | None = None
+    where: Omittable[str] = None  # where the command ran, relative to the root
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -183,7 +183,7 @@ def parse_scenario(data: Any, *, source: str | Path = "<scenario>") -> Scenario:
         name=data["name"],
         command=tuple(command),
         description=data.get("description", ""),
-        cwd=data.get("cwd", "."),
+        cwd=_workdir(data, source),
         env={str(k): _env_str(v) for k, v in data.get("env", {}).items()},
         pass_env=tuple(data.get("pass_env", ())),
         inputs=tuple(
@@ -236,6 +236,13 @@ def _environment(data: Mapping[str, Any] | None) -> Environment | None:
         project=data.get("project"),
         lock=data.get("lock"),
     )
+
+
+def _workdir(data: dict[str, Any], source: str | Path) -> str:
+    """``workdir`` (or its older name ``cwd``): where the command runs, from the root."""
+    if "workdir" in data and "cwd" in data:
+        raise ScenarioError(f"{source}: workdir: give workdir or its older name cwd, not both")
+    return str(data.get("workdir", data.get("cwd", "."))) or "."
 
 
 def _on_off(value: str | bool) -> CountingMode:

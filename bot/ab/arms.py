@@ -36,6 +36,7 @@ class Arm:
             "python": self.python,
             "env": dict(self.env),
             "command": list(self.argv) if self.argv else None,
+            **({"where": self.where} if self.argv and self.where != "." else {}),
         }
 
 
@@ -75,12 +76,15 @@ def split_command(text: str, *, option: str) -> tuple[str, ...]:
     return argv
 
 
-def _label(spec: ArmSpec, env: Mapping[str, str], sha: str | None, root: Path) -> str:
+def _label(
+    spec: ArmSpec, env: Mapping[str, str], sha: str | None, root: Path, where: str
+) -> str:
     parts = []
     if sha:
         parts.append(f"{git.short(sha, cwd=root)} {git.subject(sha, cwd=root)}".strip())
     if spec.command:
-        parts.append(shlex.join(spec.command))
+        inside = f" (in {where}/)" if where != "." else ""
+        parts.append(shlex.join(spec.command) + inside)
     if spec.python:
         parts.append(f"python={spec.python}")
     parts.extend(f"{k}={v}" for k, v in env.items())
@@ -91,8 +95,11 @@ Worktree = Callable[[Path, str], Path]
 """(repository, commit) → a detached worktree of it: ``Workspace.worktree``, which removes it."""
 
 
-def resolve(base: ArmSpec, head: ArmSpec, *, repo: Path, worktree: Worktree) -> tuple[Arm, Arm]:
-    """Both arms, with a detached worktree per revision.
+def resolve(
+    base: ArmSpec, head: ArmSpec, *, repo: Path, worktree: Worktree, where: str = "."
+) -> tuple[Arm, Arm]:
+    """Both arms, with a detached worktree per revision; an arm's own command runs at
+    ``where`` (relative to the root: where the user stood) in its checkout.
 
     Identical arms are allowed: that is an A/A run, the way to see a machine's noise.
     """
@@ -107,6 +114,8 @@ def resolve(base: ArmSpec, head: ArmSpec, *, repo: Path, worktree: Worktree) -> 
         python = spec.python or sys.executable
         if spec.python and not Path(spec.python).exists():
             raise UsageError(f"--{name}-python: no such interpreter {spec.python!r}")
-        label = _label(spec, env, sha, repo)
-        arms.append(Arm(name, label, root, python, env, spec.command, sha, source=repo))
+        label = _label(spec, env, sha, repo, where)
+        arms.append(
+            Arm(name, label, root, python, env, spec.command, sha, source=repo, where=where)
+        )
     return arms[0], arms[1]

@@ -257,9 +257,7 @@ def _with_work(outcome: ScenarioOutcome, run: WorkRun, policy: Policy) -> Scenar
     if outcome.decision.finding is not None and outcome.decision.finding.kind == "instructions":
         confirmation = None
     decision = decide(outcome.analysis, policy=policy, confirmation=confirmation, work=run.work)
-    if run.note:
-        decision = replace(decision, notes=(*decision.notes, run.note))
-    return replace(outcome, decision=decision, work=run)
+    return replace(outcome, decision=decision, work=run)  # its note travels with the work
 
 
 def _attributed(

@@ -33,6 +33,7 @@ class Request:
     budget_s: float | None = None
     family_size: int | None = None
     kind: str = "compare"  # the run kind the history records
+    where: str = "."  # where the arms' own commands run, relative to the root
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,9 @@ def run(
 
     ``counting``'s line is shown once the targets are built, after any bad input has stopped
     the run."""
-    base, head = arms.resolve(request.base, request.head, repo=repo, worktree=workspace.worktree)
+    base, head = arms.resolve(
+        request.base, request.head, repo=repo, worktree=workspace.worktree, where=request.where
+    )
     targets = [
         build_target(
             s,

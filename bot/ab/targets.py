@@ -169,8 +169,23 @@ def gpu_skip_reason(scenario: Scenario) -> str | None:
     )
 
 
+def missing_script(argv: Sequence[str], cwd: Path) -> str | None:
+    """The script a ``python [options] SCRIPT.py …`` command names, when ``cwd`` lacks it."""
+    if not argv or not Path(argv[0]).name.startswith("python"):
+        return None
+    for arg in argv[1:]:
+        if arg in ("-m", "-c", "-"):
+            return None
+        if arg.startswith("-"):
+            continue
+        return arg if arg.endswith(".py") and not (cwd / arg).exists() else None
+    return None
+
+
 def arm_job(arm: Arm, scenario: Scenario | None, *, overrides: Overrides, workdir: Path) -> Job:
-    """The job one sample of this arm runs: the scenario's, or the arm's own command."""
+    """The job one sample of this arm runs: the scenario's, or the arm's own command. A
+    script the command names that this arm's checkout lacks is a ``ConfigError`` (the target
+    is then broken for this arm)."""
     if arm.argv is not None:
         argv = arm.argv
         if argv[0] in ("python", "python3"):
@@ -189,6 +204,11 @@ def arm_job(arm: Arm, scenario: Scenario | None, *, overrides: Overrides, workdi
         raise UsageError("compare: give --scenario/--all, --base-cmd/--head-cmd, or -- CMD")
     else:
         job = scenario_job(scenario, root=arm.root, python=arm.python, env=arm.env, workdir=workdir)
+    script = missing_script(job.argv, job.cwd)
+    if script is not None:
+        where = job.cwd.relative_to(job.root).as_posix() if job.root else str(job.cwd)
+        at = f" at {arm.revision[:10]}" if arm.revision else ""
+        raise ConfigError(f"{where}: no such file {script!r}{at}")
     return overrides.apply(replace(job, label=arm.name, revision=arm.revision))
 
 

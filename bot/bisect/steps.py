@@ -62,6 +62,7 @@ class RevisionComparer:
         detect: str | None = None,
         recorder: Recorder | None = None,
         counting: Counting | None = None,
+        where: str = ".",
     ) -> None:
         if (scenario is None) == (command is None):
             raise ValueError("give a scenario or a command")
@@ -76,6 +77,7 @@ class RevisionComparer:
         self.overrides = Overrides(detect=detect)
         self.recorder = recorder
         self.counting = counting  # a regression found on CPU work is followed on CPU work
+        self.where = where  # where the command runs, relative to the root
         # The endpoint that carried the regression at the bad end (say, one phase segment):
         # every step reports it, so a step that simply lacks the regression is clear at once
         # even when the whole-TTFB interval is too wide for the PR rules' "no change".
@@ -94,6 +96,7 @@ class RevisionComparer:
                 argv=self.command,
                 revision=sha,
                 source=self.repo,
+                where=self.where,
             )
             for label, sha in (("base", good), ("head", candidate))
         )
@@ -176,6 +179,7 @@ def run_bisect(
     recorder: Recorder | None = None,
     progress: Progress | None = None,
     counting: Counting | None = None,
+    where: str = ".",
 ) -> dict[str, Any]:
     """Bisect ``commits`` (good first) on one scenario or command; the bisect document.
 
@@ -202,6 +206,7 @@ def run_bisect(
         detect=detect,
         recorder=recorder,
         counting=counting,
+        where=where,
     )
     bad_result = None
     if bad_end is not None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..errors import TTFBError, UsageError
 from ..pipeline.bisecting import METHOD, BisectError, bisect
-from ..pipeline.options import BisectOptions, OutputPaths, StepSize
+from ..pipeline.options import BisectOptions, OutputPaths, StepSize, where_in
 from ..report.release_view import render_bisect_text
 from ..scenarios import find
 from . import args, common
@@ -70,6 +71,7 @@ def bisect_options(o: Options) -> BisectOptions:
             json=common.path_or_none(o.json), samples=common.path_or_none(o.samples)
         ),
         fake=common.path_or_none(o.fake),
+        where=where_in(root, Path.cwd()),
     )
 
 

@@ -17,6 +17,7 @@ from ..pipeline.options import (
     OutputPaths,
     default_base,
     split_command,
+    where_in,
 )
 from ..report.compare_view import render_compare_text
 from ..scenarios import Scenario
@@ -201,6 +202,7 @@ def compare_options(o: Options) -> CompareOptions:
             samples=common.path_or_none(o.samples),
         ),
         fake=common.path_or_none(o.fake),
+        where=where_in(root, Path.cwd()),
     )
 
 

@@ -46,6 +46,7 @@ def bisect(
             log=log,
             recorder=opts.store.recorder(),
             progress=progress,
+            where=opts.where,
         )
     if opts.outputs.json is not None:
         write_json(opts.outputs.json, doc)

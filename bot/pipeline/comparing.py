@@ -104,6 +104,7 @@ def compare(
         budget_s=opts.budget_s,
         family_size=opts.family_size,
         kind=opts.kind,
+        where=opts.where,
     )
     with Workspace(progress=progress) as workspace:
         counting = resolve_counting(

@@ -21,7 +21,7 @@ from ..scenarios import load_scenario
 from ..stats.sequential import plan_looks
 from ..stats.verdict import Policy
 from .comparing import CompareRun, compare
-from .options import CompareOptions, CountingOptions, DemoOptions, OutputPaths, StoreOptions
+from .options import CompareOptions, DemoOptions, OutputPaths, StoreOptions
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,6 @@ def demo(opts: DemoOptions, *, progress: Progress | None = None) -> DemoRun:
                 store=StoreOptions(repo.path, db=db, learn=False),
                 policy=Policy(looks=plan_looks(10, opts.max_pairs)),
                 budget_s=opts.budget_s,
-                # wall time only: counting under callgrind would add minutes per scenario here
-                counting=CountingOptions(mode="off"),
                 outputs=OutputPaths(out_dir=out),
                 kind="demo",
                 extra={

@@ -109,6 +109,7 @@ class CompareOptions:
     attribute: bool | None = None  # None: for a scenario with a finding
     outputs: OutputPaths = OutputPaths()
     kind: RunKind = "compare"
+    where: str = "."  # where the arms' own commands run, relative to the root
     extra: Mapping[str, Any] = field(default_factory=dict)  # added to results.json
     fake: Path | None = None  # scripted samples (tests), instead of real processes
 
@@ -147,6 +148,7 @@ class BisectOptions:
     detect: str | None = None
     outputs: OutputPaths = OutputPaths()
     fake: Path | None = None
+    where: str = "."  # where the command runs, relative to the root
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,13 @@ class DemoOptions:
     budget_s: float | None = 280.0
     keep: bool = False
     fake: Path | None = None
+
+
+def where_in(root: Path, cwd: Path) -> str:
+    """Where the user stands, relative to the repository root ("." outside it): a command
+    given on the command line runs at the same place in every arm's checkout."""
+    here, top = cwd.resolve(), root.resolve()
+    return here.relative_to(top).as_posix() if here.is_relative_to(top) else "."
 
 
 def executor_for(fake: Path | None) -> Executor:

@@ -51,6 +51,7 @@ def spec(
 
 
 def run_compare(tmp_path: Path, fake: Path, *extra: str) -> tuple[int, dict]:
+    (tmp_path / "train.py").write_text("")  # scripted samples: the script only has to exist
     out = tmp_path / "out"
     code = main(
         [
@@ -165,6 +166,7 @@ def test_several_scenarios_holm_and_worst_first(tmp_path):
     for name in ("fast-one", "slow-one"):
         path = tmp_path / "scenarios" / f"{name}.yaml"
         path.write_text(f"name: {name}\ncommand: [python, t.py]\n")
+    (tmp_path / "t.py").write_text("")
     out = tmp_path / "out"
     code = main(
         [

@@ -137,6 +137,7 @@ def spec(
 
 
 def compare(tmp_path: Path, fake: Path, *extra: str) -> dict:
+    (tmp_path / "train.py").write_text("")  # scripted samples: the script only has to exist
     out = tmp_path / "out"
     main(
         [

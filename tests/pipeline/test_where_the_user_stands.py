@@ -1,0 +1,121 @@
+"""Commands run where the user stands: the same path, relative to the repository root, in
+every arm's checkout (``cd examples/x && ttfb compare -- python main.py`` just works)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ..conftest import PYTHON, commit, git
+
+SCRIPT = """
+import json, os, sys
+import ttfb_lab
+
+with open(os.environ["WHERE_LOG"], "a") as f:
+    f.write(json.dumps([os.getcwd(), sys.argv[1:]]) + "\\n")
+ttfb_lab.first_batch()
+"""
+SMALL = ("--pairs", "2", "--max-pairs", "2", "--instructions", "off", "--no-attribute")
+
+
+@pytest.fixture
+def repo(tmp_path) -> tuple[Path, list[str]]:
+    """A monorepo of examples: the training script lives in examples/lm/, not at the root."""
+    repo = tmp_path / "repo"
+    sub = repo / "examples" / "lm"
+    sub.mkdir(parents=True)
+    (sub / "train.py").write_text(SCRIPT)
+    (repo / "scenarios").mkdir()
+    (repo / "scenarios" / "lm.yaml").write_text(
+        "name: lm\ncommand: [python, train.py, --from-scenario]\nworkdir: examples/lm\n"
+    )
+    git(repo, "init", "-q", "-b", "main")
+    first = commit(repo, "the lm example")
+    (sub / "train.py").write_text(SCRIPT + "# faster\n")
+    return repo, [first, commit(repo, "lm: faster")]
+
+
+def ttfb(cwd: Path, log: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "WHERE_LOG": str(log)}
+    return subprocess.run(
+        [PYTHON, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def seen(log: Path) -> list[tuple[str, list[str]]]:
+    return [tuple(json.loads(line)) for line in log.read_text().splitlines()]  # type: ignore[misc]
+
+
+def test_a_compare_of_revisions_runs_the_command_in_the_users_folder_of_each_arm(repo, tmp_path):
+    root, (first, second) = repo
+    log = tmp_path / "where.jsonl"
+    out = tmp_path / "out"
+    proc = ttfb(
+        root / "examples" / "lm",
+        log,
+        *("compare", "--base", first, "--head", second, "--no-history", *SMALL),
+        *("--out-dir", str(out), "--", "python", "train.py", "--epochs", "1"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    runs = seen(log)
+    assert len(runs) >= 6
+    for cwd, argv in runs:
+        assert Path(cwd).parts[-2:] == ("examples", "lm") and argv == ["--epochs", "1"]
+        assert not Path(cwd).is_relative_to(root)  # each arm's own worktree, not the checkout
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["base"]["where"] == "examples/lm" and "(in examples/lm/)" in doc["head"]["label"]
+
+
+def test_base_and_head_commands_run_in_the_users_folder_too(repo, tmp_path):
+    root, _ = repo
+    log = tmp_path / "where.jsonl"
+    proc = ttfb(
+        root / "examples" / "lm",
+        log,
+        *("compare", "--no-history", *SMALL),
+        *("--base-cmd", "python train.py", "--head-cmd", "python train.py --new"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    cwds = {Path(cwd) for cwd, _ in seen(log)}
+    assert cwds == {(root / "examples" / "lm").resolve()}
+
+
+def test_a_scenarios_workdir_is_where_its_command_runs(repo, tmp_path):
+    root, (first, second) = repo
+    log = tmp_path / "where.jsonl"
+    proc = ttfb(
+        root,
+        log,
+        *("compare", "--scenario", "lm", "--base", first, "--head", second, "--no-history"),
+        *SMALL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for cwd, argv in seen(log):
+        assert Path(cwd).parts[-2:] == ("examples", "lm") and argv == ["--from-scenario"]
+
+
+def test_a_script_missing_in_one_arm_breaks_that_arm_with_one_line(repo, tmp_path):
+    root, (_, second) = repo
+    git(root, "mv", "examples/lm/train.py", "examples/lm/main.py")
+    third = commit(root, "lm: train.py is main.py now")
+    out = tmp_path / "out"
+    proc = ttfb(
+        root / "examples" / "lm",
+        tmp_path / "where.jsonl",
+        *("compare", "--base", second, "--head", third, "--no-history", *SMALL),
+        *("--out-dir", str(out), "--", "python", "train.py"),
+    )
+    (s,) = json.loads((out / "results.json").read_text())["scenarios"]
+    assert s["verdict"] == "broken"
+    assert s["reason"] == f"head: examples/lm: no such file 'train.py' at {third[:10]}"
+    assert proc.returncode == 0  # without --gate a broken scenario is reported, not an error
