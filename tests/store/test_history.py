@@ -209,6 +209,7 @@ def fake_setup(tmp_path):
     scenarios = tmp_path / "scenarios"
     scenarios.mkdir()
     (scenarios / "tiny.yaml").write_text("name: tiny\ncommand: [python, t.py]\n")
+    (tmp_path / "t.py").write_text("")  # scripted samples: the script only has to exist
     return fake, scenarios
 
 
