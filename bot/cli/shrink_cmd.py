@@ -114,8 +114,13 @@ def run(o: Options) -> int:
         print(shlex.join(shrunk.argv))
     for change in shrunk.result.changes:
         print(f"  {change.line()}", file=sys.stderr)
+    for kept in shrunk.result.kept:
+        print(f"  kept {kept}", file=sys.stderr)
     if not shrunk.result.changes:
-        print("  nothing changed", file=sys.stderr)
+        print(
+            f"  nothing changed: {_seen(shrunk.result.config, bool(shrunk.result.kept))}",
+            file=sys.stderr,
+        )
     if o.json:
         report = {"version": SHRINK_REPORT_VERSION, "kind": "ttfb-shrink", **shrunk.to_json()}
         if config:
@@ -123,6 +128,17 @@ def run(o: Options) -> int:
         report["command"] = list(shrunk.argv) if not config else None
         write_json(o.json, json.loads(json.dumps(report, default=str)))
     return 0
+
+
+def _seen(config: object, kept: bool) -> str:
+    """What the shrinker saw when it changed nothing."""
+    if kept:
+        return "every value it knows is already small (kept, above)"
+    names = sorted(str(k) for k in config) if isinstance(config, dict) else []
+    if not names:
+        return "the command sets no value and names no file the shrinker reads"
+    shown = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+    return f"saw {shown}; none is a name --auto knows (give --rules FILE for them)"
 
 
 NAME = "shrink"

@@ -9,6 +9,7 @@ it does not recognise is never touched. Pure.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +47,6 @@ AUTO_KINDS: tuple[AutoKind, ...] = (
             "niter",
             "numtrainsteps",
             "maxtrainsteps",
-            "limittrainbatches",
         ),
         {"max": 2},
     ),
@@ -127,6 +127,9 @@ AUTO_KINDS: tuple[AutoKind, ...] = (
             "embeddim",
             "embeddingdim",
             "embdim",
+            "emsize",
+            "nhid",
+            "ninp",
             "width",
             "dff",
             "ffndim",
@@ -136,7 +139,13 @@ AUTO_KINDS: tuple[AutoKind, ...] = (
             "mlpdim",
             "tophidden",
         ),
-        {"scale": 0.25, "min": 8, "multiple": 8},
+        {"scale": 0.25, "min": 8, "max": 256, "multiple": 8},
+    ),
+    AutoKind(
+        "heads",
+        ("nhead", "nheads", "numheads", "numattentionheads", "heads", "nattnheads"),
+        {"max": 2},
+        "and every width a multiple of them",
     ),
     AutoKind(
         "table size",
@@ -167,6 +176,7 @@ AUTO_KINDS: tuple[AutoKind, ...] = (
             "maxlength",
             "ctxlen",
             "npos",
+            "bptt",
         ),
         {"max": 64},
     ),
@@ -203,6 +213,8 @@ AUTO_KINDS: tuple[AutoKind, ...] = (
             "numexamples",
             "trainsize",
             "limit",
+            "subset",
+            "limittrainbatches",
         ),
         {"max": 4096},
     ),
@@ -215,17 +227,47 @@ AUTO_KINDS: tuple[AutoKind, ...] = (
     ),
 )
 _BY_NAME = {n: kind for kind in AUTO_KINDS for n in kind.names}
+# What a help text says a value is, for names not known by their spelling ("size of word
+# embeddings", "number of layers", "sequence length"): the first pattern that matches wins.
+_HELP = (
+    ("heads", r"\b(attention )?heads\b"),
+    ("layers", r"\b(number|num|#) of (\w+ )?layers\b|\bdepth\b"),
+    (
+        "width",
+        r"\b(embedding|hidden|model) (size|dim|dimension|width)|size of (the )?(word )?"
+        r"embeddings?|hidden units|\bwidth\b",
+    ),
+    ("sequence length", r"sequence length|context (length|size)|\bbptt\b"),
+    ("batch size", r"\bbatch size\b"),
+    ("epochs", r"\b(number|num) of (training )?epochs\b|\bepochs to\b"),
+    ("steps", r"\b(number|num) of (training )?(steps|iterations)\b"),
+    ("dataset size", r"\b(number|num) of (training )?(samples|examples)\b"),
+)
+_BY_KIND = {kind.name: kind for kind in AUTO_KINDS}
 
 
-def auto_rules(config: Any, *, skip: Sequence[str] = ()) -> dict[str, tuple[AutoKind, Any]]:
-    """Concrete dotted paths of ``config`` that ``--auto`` recognises, with their rule."""
+def kind_of(key: str, help_text: str = "") -> AutoKind | None:
+    """The kind ``auto`` takes a value for: by its name, else by what its help text says."""
+    kind = _BY_NAME.get(norm(key))
+    if kind is not None or not help_text:
+        return kind
+    text = help_text.lower()
+    return next((_BY_KIND[name] for name, pattern in _HELP if re.search(pattern, text)), None)
+
+
+def auto_rules(
+    config: Any, *, skip: Sequence[str] = (), hints: Mapping[str, str] | None = None
+) -> dict[str, tuple[AutoKind, Any]]:
+    """Concrete dotted paths of ``config`` that ``--auto`` recognises, with their rule
+    (``hints``: top-level names' help texts, for names not known by their spelling)."""
+    hints = hints or {}
     found: dict[str, tuple[AutoKind, Any]] = {}
 
     def visit(node: Any, prefix: str) -> None:
         items = node.items() if isinstance(node, Mapping) else []
         for key, value in items:
             path = f"{prefix}.{key}" if prefix else str(key)
-            kind = _BY_NAME.get(norm(str(key)))
+            kind = kind_of(str(key), hints.get(path, ""))
             numeric = is_number(value) or (
                 isinstance(value, list) and value and all(is_number(v) for v in value)
             )
@@ -250,14 +292,17 @@ def shrink(
     auto: bool = False,
     device: str | None = None,
     source: str = "config",
+    hints: Mapping[str, str] | None = None,
 ) -> ShrinkResult:
-    """Explicit rules first, then ``auto`` on what they did not name, then device forcing."""
+    """Explicit rules first, then ``auto`` on what they did not name, then device forcing.
+    What ``auto`` recognised and left as it was is listed (``kept``), with why."""
     result = apply(config, rules or {}, source=source)
     changes = list(result.changes)
+    kept: list[str] = []
     out = result.config
     if auto:
         named = set(rules or {})
-        for path, (kind, rule) in auto_rules(out, skip=tuple(named)).items():
+        for path, (kind, rule) in auto_rules(out, skip=tuple(named), hints=hints).items():
             container, key, where = next(walk(out, split(path), ""))
             before = container[key]
             after = apply_rule(before, rule, where)
@@ -267,7 +312,9 @@ def shrink(
                 changes.append(
                     Edit(where, before, after, note + (f" ({kind.why})" if kind.why else ""))
                 )
-    if auto:
+            else:
+                kept.append(f"{where}={before}: {kind.name}, already within {describe(rule)}")
+        changes.extend(divisible_widths(out, hints or {}))
         changes.extend(fix_seeds(out))
     if device:
         for container, key, where in _device_spots(out):
@@ -275,7 +322,36 @@ def shrink(
             if isinstance(before, str) and before.lower().startswith(("cuda", "gpu")):
                 container[key] = device
                 changes.append(Edit(where, before, device, f"device forced to {device}"))
-    return ShrinkResult(out, tuple(changes))
+    return ShrinkResult(out, tuple(changes), tuple(kept))
+
+
+def divisible_widths(config: Any, hints: Mapping[str, str]) -> list[Edit]:
+    """Widths beside a head count, rounded up to a multiple of it (attention splits the
+    width into heads: ``n_embd % n_head == 0``); each mapping of the config on its own."""
+    changes: list[Edit] = []
+
+    def visit(node: Any, prefix: str) -> None:
+        if not isinstance(node, dict):
+            return
+        kinds = {
+            k: kind_of(str(k), hints.get(f"{prefix}{k}", ""))
+            for k in node
+            if is_number(node[k]) and not isinstance(node[k], float)
+        }
+        heads = [node[k] for k, kind in kinds.items() if kind is not None and kind.name == "heads"]
+        for key, kind in kinds.items():
+            value = node[key]
+            if kind is not None and kind.name == "width" and heads and heads[0] > 0:
+                rounded = -(-value // heads[0]) * heads[0]
+                if rounded != value:
+                    node[key] = rounded
+                    why = f"auto width: a multiple of the {heads[0]} heads"
+                    changes.append(Edit(f"{prefix}{key}", value, rounded, why))
+        for key, item in node.items():
+            visit(item, f"{prefix}{key}.")
+
+    visit(config, "")
+    return changes
 
 
 def _device_spots(node: Any, prefix: str = "") -> Iterator[tuple[Any, Any, str]]:

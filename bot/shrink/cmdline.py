@@ -41,7 +41,10 @@ class Source:
     style: str  # script-defaults | python-config | hydra-config
     values: Mapping[str, Any]
     texts: Mapping[str, str | None] = field(default_factory=dict)  # name → value as written
-    append: str | None = None  # how a new value is given: "python" (--name=value), "hydra" (k=v)
+    append: str | None = None  # how a new value is given: "python" (--name=value), "hydra" (k=v),
+    # "argparse" (--option=value, the option as the script spells it: ``flags``)
+    flags: Mapping[str, str] = field(default_factory=dict)  # name → "--option"
+    hints: Mapping[str, str] = field(default_factory=dict)  # name → what its help text says
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,8 @@ def rewrite(
     for src in sources:
         merge(merged, _lists(src.values))
     live = [s for s in slots if _layer(merged, s.key, _lists(s.value))]
-    result = shrink(merged, rules=rules, auto=auto, device=device, source=source)
+    hints = {k: v for src in sources for k, v in src.hints.items()}
+    result = shrink(merged, rules=rules, auto=auto, device=device, source=source, hints=hints)
     shrunk = result.config
     new_base = copy.deepcopy(dict(base)) if base is not None else None
     out = list(argv)
@@ -110,7 +114,10 @@ def rewrite(
     if base is not None:
         styles.add("config-file")
     return Rewritten(
-        tuple(out), ShrinkResult(shrunk, tuple(changes)), new_base, tuple(sorted(styles))
+        tuple(out),
+        ShrinkResult(shrunk, tuple(changes), result.kept),
+        new_base,
+        tuple(sorted(styles)),
     )
 
 
@@ -125,6 +132,11 @@ def _write_slot(out: list[str], argv: Sequence[str], slot: Slot, shrunk: Any) ->
 
 
 def _appended(src: Source, path: str, shrunk: Any) -> tuple[str, str]:
+    if src.append == "argparse":  # a top-level option, spelled as the script defines it
+        name = path.split(".")[0]
+        value = coerce(shrunk[name], src.values[name])
+        flag = src.flags.get(name, f"--{name}")
+        return name, f"{flag}={render(value, like=src.texts.get(name), syntax='plain')}"
     if src.append == "python":  # the configurator sets whole top-level names
         name = path.split(".")[0]
         value = coerce(shrunk[name], src.values[name])

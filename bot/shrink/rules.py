@@ -62,6 +62,7 @@ class Edit:
 class ShrinkResult:
     config: Any
     changes: tuple[Edit, ...]
+    kept: tuple[str, ...] = ()  # recognised values left as they are, and why
 
     def to_json(self) -> dict[str, Any]:
         return {"changes": [c.to_json() for c in self.changes]}

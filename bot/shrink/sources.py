@@ -3,6 +3,8 @@
 - Python configurator style (nanoGPT): the script's module-level defaults and the ``.py``
   config files among its arguments, when ``bot.shrink.pyconfig.python_mode`` recognises the
   pattern (or ``shrink.config`` names a ``.py`` file, which forces it);
+- argparse: the script's ``add_argument`` defaults, with each option's spelling and help
+  text (``bot.shrink.argparse_defaults``);
 - Hydra: the primary config named by ``--config-path``/``--config-name`` (``-cp``/``-cn``) or by
   the script's ``@hydra.main(...)``, composed with its defaults list (``bot.shrink.hydra``).
 
@@ -17,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from . import argparse_defaults, hydra, pyconfig
 from . import argv as shrinkargs
-from . import hydra, pyconfig
 from .argv import Program, Slot
 from .cmdline import Source
 
@@ -69,7 +71,34 @@ def find(
     found = _hydra_source(argv, program, script, cwd, slots)
     if found is not None:
         sources.append(found)
+    elif not is_python and program.script:
+        options = _argparse_source(cwd, program.script)
+        if options is not None:
+            sources.append(options)
     return Found(program, tuple(slots), tuple(sources))
+
+
+def _argparse_source(cwd: Path, script: str) -> Source | None:
+    """The script's ``add_argument`` defaults, as values the command could set."""
+    try:
+        text = (cwd / script).read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if "add_argument" not in text:
+        return None
+    read = argparse_defaults.read(text)
+    if not read.options:
+        return None
+    opts = read.options
+    return Source(
+        script,
+        "argparse-defaults",
+        read.values,
+        {dest: o.text for dest, o in opts.items()},
+        append="argparse",
+        flags={dest: o.flag for dest, o in opts.items()},
+        hints={dest: o.help for dest, o in opts.items() if o.help},
+    )
 
 
 def _python_arguments(argv: Sequence[str], start: int) -> list[str]:

@@ -115,7 +115,7 @@ def test_auto_on_hf_style_config():
     assert c["model"] == {
         "n_layer": 2,
         "n_embd": 192,
-        "n_head": 12,
+        "n_head": 2,  # heads capped; the width stays a multiple of them
         "n_positions": 64,
         "vocab_size": 1000,
     }
@@ -130,7 +130,7 @@ def test_auto_on_lightning_style_config_and_device_forcing():
     assert c["trainer"]["accelerator"] == "cpu"
     assert c["trainer"]["devices"] == 8  # a count, not a device name: left alone
     assert c["model"]["num_hidden_layers"] == 2
-    assert c["model"]["hidden_size"] == 256 and c["model"]["intermediate_size"] == 1024
+    assert c["model"]["hidden_size"] == 256 and c["model"]["intermediate_size"] == 256  # cap
     assert c["model"]["max_position_embeddings"] == 64
     assert c["data"] == {
         "batch_size": 32,

@@ -140,6 +140,7 @@ def test_python_config_file_and_overrides_nanogpt(tmp_path):
         "--block_size=64",
         "--n_layer=2",
         "--n_embd=96",
+        "--n_head=2",
         "--device='cpu'",
     }
     changes = changed(out)
@@ -367,7 +368,8 @@ def test_shrunk_nanogpt_command_runs_and_sees_the_shrunk_values(tmp_path):
     assert seen["compile"] is False and seen["learning_rate"] == 1e-3
     assert seen["max_iters"] == 2 and seen["n_layer"] == 2 and seen["n_embd"] == 96
     assert seen["block_size"] == 64 and seen["eval_iters"] == 2 and seen["device"] == "cpu"
-    assert seen["dataset"] == "shakespeare_char" and seen["n_head"] == 6  # untouched
+    assert seen["dataset"] == "shakespeare_char" and seen["n_head"] == 2
+    assert seen["n_embd"] % seen["n_head"] == 0  # attention splits the width into heads
     # the same command as the old shrinker wrote it crashes this trainer
     old = [PYTHON, "train.py", "--compile=false"]
     crash = subprocess.run(old, cwd=tmp_path, capture_output=True, text=True, check=False)
