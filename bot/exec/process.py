@@ -27,6 +27,7 @@ from .spawn import (
     clock_ns,
     end_group,
     importtime_lines,
+    interpreter_hint,
     probe_env,
     read_report,
     signal_name,
@@ -97,6 +98,8 @@ class ProcessExecutor:
             )
         if code != 0:
             why = f"exit code {code}" if code is not None and code > 0 else signal_name(code)
+            hint = interpreter_hint(job.argv, stderr_tail)
+            why = f"{why}: {hint}" if hint else why
             return Sample(
                 status="crashed",
                 wall_s=wall,

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +99,22 @@ def tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
         return ""
     kept = [line for line in text.splitlines() if line.strip()][-lines:]
     return " | ".join(line.strip() for line in kept)
+
+
+MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
+
+
+def interpreter_hint(argv: Sequence[str], stderr_tail: str) -> str:
+    """When a job failed because its interpreter lacks a module: which interpreter ran and how
+    to choose another; else ""."""
+    found = MISSING_MODULE.search(stderr_tail)
+    if not found or not argv:
+        return ""
+    ran = shutil.which(argv[0]) or argv[0]
+    return (
+        f"{ran} cannot import {found[1]!r}: choose the interpreter with --python PATH "
+        "(compare: --base-python/--head-python) or activate the environment that has it"
+    )
 
 
 def group_members(pgid: int) -> list[int]:
