@@ -8,7 +8,6 @@ enough to be stable on a noisy 2-core machine.
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
@@ -37,44 +36,27 @@ if __name__ == "__main__":
 """
 
 
-def compare(tmp_path, base: str, head: str, *extra: str) -> tuple[int, dict, str]:
-    script = tmp_path / "train.py"
-    script.write_text(SCRIPT)
+def compare(run_ttfb, tmp_path, base: str, head: str, *extra: str) -> tuple[int, dict, str]:
+    (tmp_path / "train.py").write_text(SCRIPT)
     out = tmp_path / "out"
-    proc = subprocess.run(
-        [
-            PYTHON,
-            "-m",
-            "bot.cli",
-            "compare",
-            "--root",
-            str(tmp_path),
-            "--base-cmd",
-            f"{PYTHON} train.py {base}",
-            "--head-cmd",
-            f"{PYTHON} train.py {head}",
-            "--out-dir",
-            str(out),
-            "--seed",
-            "1",
-            *extra,
-        ],
+    code, output = run_ttfb(
+        *("compare", "--root", str(tmp_path), "--out-dir", str(out), "--seed", "1"),
+        *("--base-cmd", f"{PYTHON} train.py {base}", "--head-cmd", f"{PYTHON} train.py {head}"),
+        *extra,
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
     )
     doc = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else {}
-    return proc.returncode, doc, proc.stdout + proc.stderr
+    return code, doc, output
 
 
 @pytest.mark.timing
-def test_planted_300ms_sleep_is_a_confirmed_regression(tmp_path):
+def test_planted_300ms_sleep_is_a_confirmed_regression(run_ttfb, tmp_path):
     code, doc, output = compare(
+        run_ttfb,
         tmp_path,
         "",
         "--sleep 0.3",
-        *("--pairs", "10", "--max-pairs", "10", "--gate"),
+        *("--pairs", "6", "--max-pairs", "6", "--gate"),
         "--no-attribute",  # which import moved is test_attribution's; here, the engine
     )
     (s,) = doc["scenarios"]
@@ -87,15 +69,17 @@ def test_planted_300ms_sleep_is_a_confirmed_regression(tmp_path):
 
 
 @pytest.mark.timing
-def test_identical_arms_are_not_a_regression(tmp_path):
-    code, doc, output = compare(tmp_path, "", "", "--pairs", "10", "--max-pairs", "40", "--gate")
+def test_identical_arms_are_not_a_regression(run_ttfb, tmp_path):
+    code, doc, output = compare(
+        run_ttfb, tmp_path, "", "", "--pairs", "10", "--max-pairs", "40", "--gate"
+    )
     (s,) = doc["scenarios"]
     assert s["verdict"] in ("no_change", "inconclusive"), output
     assert code == 0
 
 
-def test_crashing_head_is_broken(tmp_path):
-    code, doc, _ = compare(tmp_path, "", "--crash", "--gate")
+def test_crashing_head_is_broken(run_ttfb, tmp_path):
+    code, doc, _ = compare(run_ttfb, tmp_path, "", "--crash", "--gate")
     (s,) = doc["scenarios"]
     assert s["verdict"] == "broken"
     assert "head sample crashed" in s["error"] and "missing config key" in s["error"]

@@ -20,7 +20,6 @@ import yaml
 
 from bot.ab import envs
 from bot.ab.prepare import matches, place_inputs, setup_argv
-from bot.cli import main
 from bot.errors import ConfigError, UsageError
 from bot.scenarios import Environment, Input
 from bot.selection.candidates import Change, ScenarioInfo
@@ -63,19 +62,6 @@ def scenario(repo: Path, **fields: object) -> Path:
     return path
 
 
-def ttfb(repo: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    import os
-
-    return subprocess.run(
-        [PYTHON, "-m", "bot.cli", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **(env or {})},
-    )
-
-
 def compare_args(repo: Path, scenario_file: Path, *extra: str) -> list[str]:
     """``ttfb compare`` of HEAD~1 and HEAD in ``repo``, 4 pairs, results in ``repo/../out``."""
     out = repo.parent / "out"
@@ -91,9 +77,16 @@ def results(repo: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def compare(repo: Path, scenario_file: Path, *extra: str, env=None) -> tuple[int, dict, str]:
-    proc = ttfb(repo, *compare_args(repo, scenario_file, *extra), env=env)
-    return proc.returncode, results(repo), proc.stdout + proc.stderr
+@pytest.fixture
+def compare(run_ttfb):
+    """``compare(repo, scenario_file, *extra)``: ``ttfb compare`` of HEAD~1 and HEAD from
+    ``repo``, in this process; its exit status, results document ({} if none) and output."""
+
+    def run(repo: Path, scenario_file: Path, *extra: str) -> tuple[int, dict, str]:
+        code, output = run_ttfb(*compare_args(repo, scenario_file, *extra), cwd=repo)
+        return code, results(repo), output
+
+    return run
 
 
 def data_repo(tmp_path: Path) -> Path:
@@ -105,7 +98,7 @@ def data_repo(tmp_path: Path) -> Path:
     return repo
 
 
-def test_ignored_data_reaches_both_arms_through_inputs(tmp_path):
+def test_ignored_data_reaches_both_arms_through_inputs(compare, tmp_path):
     repo = data_repo(tmp_path)
     without = scenario(repo)
     _, doc, output = compare(repo, without)
@@ -120,14 +113,14 @@ def test_ignored_data_reaches_both_arms_through_inputs(tmp_path):
     assert "1 input path(s) placed in the worktree" in output
 
 
-def test_input_flag_and_copy(tmp_path):
+def test_input_flag_and_copy(compare, tmp_path):
     repo = data_repo(tmp_path)
     _, doc, output = compare(repo, scenario(repo), "--input", "data/**", "--copy-inputs")
     (s,) = doc["scenarios"]
     assert s["verdict"] in ("no_change", "inconclusive"), output
 
 
-def test_an_input_that_matches_nothing_is_a_one_line_error_before_sampling(tmp_path):
+def test_an_input_that_matches_nothing_is_a_one_line_error_before_sampling(compare, tmp_path):
     repo = data_repo(tmp_path)
     code, doc, output = compare(repo, scenario(repo, inputs=["data/*.idx"]))
     assert code == 2 and doc == {}
@@ -136,7 +129,7 @@ def test_an_input_that_matches_nothing_is_a_one_line_error_before_sampling(tmp_p
     assert not (repo.parent / "out").exists()  # nothing half-written
 
 
-def test_a_failing_setup_breaks_its_arm_with_the_tail(tmp_path):
+def test_a_failing_setup_breaks_its_arm_with_the_tail(compare, tmp_path):
     prepare = "import sys\nprint('preparing tokenizer')\n"
     repo = make_repo(
         tmp_path,
@@ -168,7 +161,7 @@ ttfb_lab.first_batch()
 """
 
 
-def test_each_arms_setup_installs_into_its_own_layer(tmp_path):
+def test_each_arms_setup_installs_into_its_own_layer(compare, tmp_path):
     repo = make_repo(tmp_path, {"train.py": USES_LAYER, "setup_arm.py": ARM_LAYER, "which": "base"})
     (repo / "which").write_text("head")
     commit(repo, "head")
@@ -213,20 +206,21 @@ def local_wheels(tmp_path: Path) -> str:
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     wheel(wheels, "slowpkg", "1.0", "VERSION = '1.0'\n")
-    wheel(wheels, "slowpkg", "2.0", "import time\ntime.sleep(0.3)  # imports more\n")
+    wheel(wheels, "slowpkg", "2.0", "import time\ntime.sleep(0.1)  # imports more\n")
     return f"--no-index\n--find-links {wheels}\nslowpkg==%s\n"
 
 
 @pytest.mark.timing
-def test_a_dependency_bump_is_measured_in_two_environments(tmp_path):
+def test_a_dependency_bump_is_measured_in_two_environments(compare, tmp_path, monkeypatch):
     tool = "uv"
     requirements = local_wheels(tmp_path)
     repo = make_repo(tmp_path, {"train.py": IMPORTS_PKG, "requirements.txt": requirements % "1.0"})
     (repo / "requirements.txt").write_text(requirements % "2.0")
     commit(repo, "bump slowpkg")
     spec = scenario(repo, environment={"requirements": ["requirements.txt"]})
-    env = {"TTFB_LAB_CACHE": str(tmp_path / "cache"), "TTFB_LAB_ENV_TOOL": tool}
-    _, doc, output = compare(repo, spec, env=env)
+    monkeypatch.setenv("TTFB_LAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TTFB_LAB_ENV_TOOL", tool)
+    _, doc, output = compare(repo, spec)
     (s,) = doc["scenarios"]
     assert s["verdict"] == "regression" and s["confirmed"], output
     assert s["dependencies"] == {
@@ -247,10 +241,10 @@ def test_a_dependency_bump_is_measured_in_two_environments(tmp_path):
 
 
 def test_environments_are_reused_from_the_cache_and_shared_by_identical_files(
-    tmp_path, monkeypatch, capsys
+    compare, tmp_path, monkeypatch
 ):
     """Preparing the arms does not depend on how samples are taken, so scripted samples
-    (``--fake``) and in-process compares serve here: the real bump is measured above."""
+    (``--fake``) serve here: the real bump is measured above."""
     requirements = local_wheels(tmp_path)
     repo = make_repo(tmp_path, {"train.py": IMPORTS_PKG, "requirements.txt": requirements % "1.0"})
     (repo / "requirements.txt").write_text(requirements % "2.0")
@@ -261,10 +255,10 @@ def test_environments_are_reused_from_the_cache_and_shared_by_identical_files(
     fake.write_text(yaml.safe_dump({"version": 1, "arms": {"base": {"segments": SEGMENTS}}}))
 
     def scripted(*extra: str) -> tuple[dict, str]:
-        assert main(compare_args(repo, spec, "--fake", str(fake), *extra)) == 0
-        (s,) = results(repo)["scenarios"]
-        out = capsys.readouterr()
-        return s, out.out + out.err
+        code, doc, output = compare(repo, spec, "--fake", str(fake), *extra)
+        assert code == 0, output
+        (s,) = doc["scenarios"]
+        return s, output
 
     s, output = scripted()
     built = [s["prepare"][a]["environment"]["built_s"] for a in ("base", "head")]
