@@ -4,7 +4,6 @@ sentence the reports carry."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,24 +26,19 @@ if os.environ.get("HEAVY") == "1":
 """
 
 
-def test_compare_names_the_new_import_and_the_file_that_brought_it(tmp_path):
+def test_compare_names_the_new_import_and_the_file_that_brought_it(run_ttfb, tmp_path):
     (tmp_path / "train.py").write_text(TRAIN)
     (tmp_path / "telemetry.py").write_text(TELEMETRY)
     out = tmp_path / "out"
-    proc = subprocess.run(
-        [
-            *(PYTHON, "-m", "bot.cli", "compare", "--root", str(tmp_path)),
-            *("--base-cmd", f"{PYTHON} train.py", "--head-cmd", f"{PYTHON} train.py"),
-            *("--head-env", "HEAVY=1", "--first-batch", "mark", "--attribute"),
-            *("--pairs", "4", "--max-pairs", "4", "--no-history", "--instructions", "off"),
-            *("--out-dir", str(out)),
-        ],
+    _, output = run_ttfb(
+        *("compare", "--root", str(tmp_path)),
+        *("--base-cmd", f"{PYTHON} train.py", "--head-cmd", f"{PYTHON} train.py"),
+        *("--head-env", "HEAVY=1", "--first-batch", "mark", "--attribute"),
+        *("--pairs", "4", "--max-pairs", "4", "--no-history", "--instructions", "off"),
+        *("--out-dir", str(out)),
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
-    assert (out / "results.json").exists(), proc.stderr
+    assert (out / "results.json").exists(), output
     (s,) = json.loads((out / "results.json").read_text())["scenarios"]
     a = s["attribution"]
     assert "error" not in a, a
