@@ -2,7 +2,9 @@
 
 Every process that runs the repository's code — measured samples, a shrink's validation — gets
 its environment through ``scrubbed``: the GitHub token and the Actions runtime, cache and OIDC
-credentials are removed unless a scenario keeps one explicitly (``pass_env``). On a release
+credentials are removed unless a scenario keeps one explicitly (``pass_env``), and so are the
+paths of TTFB Lab's own trusted state (the history, the dependency map, the environment
+cache). On a release
 branch the job holds a token that can write statuses and issues; a pull request's code runs in
 the bench jobs: neither should see a credential.
 """
@@ -21,11 +23,15 @@ SCRUBBED = (
     "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
     "ACTIONS_ID_TOKEN_REQUEST_URL",
 )
+# Where trusted state lives: measured code must not learn the paths (it could rewrite the
+# history whose noise figures set every threshold, or the dependency map).
+TRUSTED_PATHS = ("TTFB_LAB_DB", "TTFB_LAB_DEPMAP", "TTFB_LAB_CACHE")
 
 
 def scrubbed(
     env: Mapping[str, str], *, keep: Iterable[str] = (), drop: Iterable[str] = ()
 ) -> dict[str, str]:
-    """``env`` without the ``SCRUBBED`` credentials (except those in ``keep``) and ``drop``."""
-    gone = (set(SCRUBBED) - set(keep)) | set(drop)
+    """``env`` without the ``SCRUBBED`` credentials (except those in ``keep``), the
+    ``TRUSTED_PATHS`` and ``drop``."""
+    gone = (set(SCRUBBED) - set(keep)) | set(TRUSTED_PATHS) | set(drop)
     return {k: v for k, v in env.items() if k not in gone}

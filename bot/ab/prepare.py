@@ -33,6 +33,7 @@ from pathlib import Path
 
 from ..credentials import scrubbed
 from ..errors import ConfigError, UsageError
+from ..exec.contain import Containment
 from ..exec.spawn import end_group
 from ..scenarios import DEFAULT_SETUP_TIMEOUT_S, Environment, Input
 from . import envs
@@ -129,12 +130,13 @@ def run_setup(
 ) -> float:
     """Run one setup command; its wall time. Any failure is a ``ConfigError`` with the tail."""
     started = time.monotonic()
+    contained = Containment()  # the setup is the project's code: nothing of it outlives it
     with tempfile.TemporaryFile() as out:
         try:
             proc = subprocess.Popen(
                 list(argv),
                 cwd=cwd,
-                env=dict(env),
+                env={**env, **contained.env()},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -142,12 +144,16 @@ def run_setup(
             )
         except OSError as exc:
             raise ConfigError(f"setup `{shown}`: cannot run: {exc.strerror}") from None
+        contained.adopt(proc.pid)
         try:
             code = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             code = None
         finally:
             end_group(proc.pid)
+            if code is None:
+                proc.wait()
+            contained.end()
         out.seek(0)
         text = out.read().decode(errors="replace")
     if code is None:

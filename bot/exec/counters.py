@@ -46,6 +46,7 @@ from .backends import choose as choose
 from .backends import parse_perf as parse_perf
 from .backends import read_valgrind as read_valgrind
 from .backends import run_check
+from .contain import Containment
 
 THREADS = ("OMP", "MKL", "OPENBLAS", "NUMEXPR")
 THREAD_VARS = (*(f"{lib}_NUM_THREADS" for lib in THREADS), "VECLIB_MAXIMUM_THREADS")
@@ -158,15 +159,17 @@ def count_sample(
         raise ValueError(f"{workdir}: a counting sample needs an empty directory")
     out, stderr_path = workdir / "probe.json", workdir / "stderr"
     timeout_s = job.timeout_s * counter.slowdown
+    contained = Containment()
     with open(workdir / "stdout", "wb") as stdout, open(stderr_path, "wb") as stderr:
         t0 = spawn.clock_ns()
-        env = {**spawn.probe_env(job, out, t0), **det.env}
+        env = {**spawn.probe_env(job, out, t0), **det.env, **contained.env()}
         argv = [*det.prefix, *counter.wrap(job.argv, workdir)]
         streams: dict[str, Any] = dict(stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
         try:
             proc = subprocess.Popen(argv, cwd=job.cwd, env=env, start_new_session=True, **streams)
         except OSError as exc:
             return Count(status="crashed", error=f"cannot start {counter.name}: {exc}")
+        contained.adopt(proc.pid)
         code = _wait(proc, out, timeout_s, spawn.REPORT_GRACE_S * counter.slowdown)
         wall = (spawn.clock_ns() - t0) / 1e9
         # Settle only after the command exited: one still running keeps the group busy.
@@ -175,6 +178,8 @@ def count_sample(
         notes = end_group_gently(proc.pid, settle_s=settle_s, term_wait_s=term_wait_s)
         if code is None:
             proc.wait()
+        left = contained.end()  # what left the group (setsid, double fork) ends here too
+        notes += [f"processes of the count survived SIGKILL: {left}"] * bool(left)
     common: dict[str, Any] = dict(wall_s=wall, backend=counter.name, settings=det.settings)
     if code is None and not out.exists():
         error = f"no exit within the {timeout_s:g} s timeout ({job.timeout_s:g} s x slowdown)"

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..model import CounterBackend, Job, Sample
 from . import counters
+from .contain import Containment
 from .spawn import (
     POLL_S,
     REPORT_GRACE_S,
@@ -28,6 +29,7 @@ from .spawn import (
     end_group,
     importtime_lines,
     interpreter_hint,
+    over_cap,
     probe_env,
     read_report,
     signal_name,
@@ -59,9 +61,10 @@ class ProcessExecutor:
     def _run(self, job: Job, tmp: Path) -> Sample:
         out = tmp / "probe.json"
         stderr_path = tmp / "stderr"
+        contained = Containment()
         with open(tmp / "stdout", "wb") as stdout, open(stderr_path, "wb") as stderr:
             t0 = clock_ns()
-            env = probe_env(job, out, t0)
+            env = {**probe_env(job, out, t0), **contained.env()}
             try:
                 proc = subprocess.Popen(
                     list(job.argv),
@@ -74,13 +77,17 @@ class ProcessExecutor:
                 )
             except OSError as exc:
                 return Sample(status="crashed", error=f"cannot start {job.argv[0]}: {exc}")
-            code, ended_early = _wait(proc, job, out)
-            timed_out = code is None and not ended_early
+            contained.adopt(proc.pid)
+            code, ended_early, over = _wait(proc, job, out, tmp)
+            timed_out = code is None and not ended_early and not over
             wall = (clock_ns() - t0) / 1e9
             survivors = end_group(proc.pid)
             if code is None:
                 proc.wait()
-        notes = [f"processes of the group survived SIGKILL: {survivors}"] if survivors else []
+            survivors += contained.end()  # setsid daemons and double forks end here too
+        notes = [f"processes of the sample survived SIGKILL: {survivors}"] if survivors else []
+        if over:
+            return Sample(status="crashed", wall_s=wall, error=over, notes=tuple(notes))
         if ended_early:
             notes.append(
                 f"the command had not exited {REPORT_GRACE_S:g} s after the first batch was "
@@ -139,19 +146,28 @@ class ProcessExecutor:
         )
 
 
-def _wait(proc: subprocess.Popen[bytes], job: Job, out: Path) -> tuple[int | None, bool]:
-    """(exit code, or None if it did not exit; whether a first-batch report ended the wait)."""
+def _wait(
+    proc: subprocess.Popen[bytes], job: Job, out: Path, scratch: Path
+) -> tuple[int | None, bool, str]:
+    """(exit code, or None if it did not exit; whether a first-batch report ended the wait;
+    why the sample's output went over its cap, or "")."""
     deadline = time.monotonic() + job.timeout_s
     reported_at: float | None = None
+    checked = time.monotonic()
     while True:
         try:
-            return proc.wait(timeout=POLL_S), False
+            return proc.wait(timeout=POLL_S), False, ""
         except subprocess.TimeoutExpired:
             pass
         now = time.monotonic()
         if job.stop == "first_batch" and out.exists():
             reported_at = reported_at if reported_at is not None else now
             if now - reported_at >= REPORT_GRACE_S:
-                return None, True
+                return None, True, ""
+        if now - checked >= 1.0:
+            checked = now
+            over = over_cap(scratch)
+            if over:
+                return None, False, over
         if now >= deadline:
-            return None, False
+            return None, False, ""

@@ -9,6 +9,7 @@ next sample.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -99,6 +100,22 @@ def tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
         return ""
     kept = [line for line in text.splitlines() if line.strip()][-lines:]
     return " | ".join(line.strip() for line in kept)
+
+
+OUTPUT_CAP_BYTES = 256 * 1024 * 1024  # a sample's stdout, stderr and report, together
+
+
+def over_cap(scratch: Path, cap: int | None = None) -> str:
+    """Why the files a sample writes in its scratch directory are over ``cap`` (default
+    ``OUTPUT_CAP_BYTES``), or ""."""
+    cap = OUTPUT_CAP_BYTES if cap is None else cap
+    total = 0
+    for path in scratch.iterdir():
+        with contextlib.suppress(OSError):
+            total += path.stat().st_size
+    if total <= cap:
+        return ""
+    return f"output over the cap of {cap // (1024 * 1024)} MB (stdout and stderr); sample ended"
 
 
 MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
