@@ -8,6 +8,7 @@ import sys
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -50,14 +51,22 @@ def write_script(tmp_path: Path):
     return write
 
 
+class Ran(NamedTuple):
+    """What ``run_ttfb`` saw: the exit status, then standard output and error together."""
+
+    code: int
+    output: str
+    stdout: str
+
+
 @pytest.fixture
 def run_ttfb(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    """``run_ttfb(*ARGS, cwd=DIR)``: ``ttfb ARGS`` run in this process from ``DIR``; its exit
-    status and its standard output and error (in that order). The measured programs still
-    run as real processes; only the CLI is not started again, which costs ~2 s a time."""
+    """``run_ttfb(*ARGS, cwd=DIR)``: ``ttfb ARGS`` run in this process from ``DIR`` (a
+    ``Ran``). The measured programs still run as real processes; only the CLI is not started
+    again, which costs ~2 s a time."""
     from bot.cli import main
 
-    def run(*args: str, cwd: Path) -> tuple[int, str]:
+    def run(*args: str, cwd: Path) -> Ran:
         monkeypatch.chdir(cwd)
         capsys.readouterr()
         try:
@@ -65,7 +74,7 @@ def run_ttfb(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
         except SystemExit as exc:  # argparse's usage errors
             code = exc.code if isinstance(exc.code, int) else 2
         out = capsys.readouterr()
-        return code, out.out + out.err
+        return Ran(code, out.out + out.err, out.out)
 
     return run
 

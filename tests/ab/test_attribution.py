@@ -30,7 +30,7 @@ def test_compare_names_the_new_import_and_the_file_that_brought_it(run_ttfb, tmp
     (tmp_path / "train.py").write_text(TRAIN)
     (tmp_path / "telemetry.py").write_text(TELEMETRY)
     out = tmp_path / "out"
-    _, output = run_ttfb(
+    _, output, _ = run_ttfb(
         *("compare", "--root", str(tmp_path)),
         *("--base-cmd", f"{PYTHON} train.py", "--head-cmd", f"{PYTHON} train.py"),
         *("--head-env", "HEAVY=1", "--first-batch", "mark", "--attribute"),

@@ -39,7 +39,7 @@ if __name__ == "__main__":
 def compare(run_ttfb, tmp_path, base: str, head: str, *extra: str) -> tuple[int, dict, str]:
     (tmp_path / "train.py").write_text(SCRIPT)
     out = tmp_path / "out"
-    code, output = run_ttfb(
+    code, output, _ = run_ttfb(
         *("compare", "--root", str(tmp_path), "--out-dir", str(out), "--seed", "1"),
         *("--base-cmd", f"{PYTHON} train.py {base}", "--head-cmd", f"{PYTHON} train.py {head}"),
         *extra,

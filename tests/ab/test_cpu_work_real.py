@@ -32,7 +32,7 @@ ttfb_lab.first_batch()
 def compare(run_ttfb, tmp_path, head_flag: str, *extra: str) -> tuple[dict, str]:
     (tmp_path / "train.py").write_text(SCRIPT)
     out = tmp_path / "out"
-    _, output = run_ttfb(
+    _, output, _ = run_ttfb(
         *("compare", "--root", str(tmp_path)),
         *("--base-cmd", f"{PYTHON} train.py", "--head-cmd", f"{PYTHON} train.py {head_flag}"),
         *("--first-batch", "mark", "--instructions", "on", "--no-history", "--seed", "1"),

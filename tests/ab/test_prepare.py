@@ -83,7 +83,7 @@ def compare(run_ttfb):
     ``repo``, in this process; its exit status, results document ({} if none) and output."""
 
     def run(repo: Path, scenario_file: Path, *extra: str) -> tuple[int, dict, str]:
-        code, output = run_ttfb(*compare_args(repo, scenario_file, *extra), cwd=repo)
+        code, output, _ = run_ttfb(*compare_args(repo, scenario_file, *extra), cwd=repo)
         return code, results(repo), output
 
     return run

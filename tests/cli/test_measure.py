@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -23,34 +21,16 @@ for b in dl:
 """
 
 
-def ttfb(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PYTHON, "-m", "bot.cli", *args],
-        cwd=cwd or REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 @pytest.mark.slow
-def test_measure_command_writes_versioned_json_and_log(tmp_path, write_script):
+def test_measure_command_writes_versioned_json_and_log(run_ttfb, tmp_path, write_script):
     script = write_script("train.py", SCRIPT)
     out = tmp_path / "m.json"
-    proc = ttfb(
-        "measure",
-        "--runs",
-        "2",
-        "--warmup",
-        "0",
-        "--json",
-        str(out),
-        "--",
-        PYTHON,
-        str(script),
+    code, output, stdout = run_ttfb(
+        *("measure", "--runs", "2", "--warmup", "0", "--json", str(out)),
+        *("--", PYTHON, str(script)),
         cwd=tmp_path,
     )
-    assert proc.returncode == 0, proc.stderr
+    assert code == 0, output
     doc = json.loads(out.read_text())
     assert doc["version"] == 1
     assert [s["status"] for s in doc["samples"]] == ["ok", "ok"]
@@ -58,18 +38,18 @@ def test_measure_command_writes_versioned_json_and_log(tmp_path, write_script):
         assert s["ttfb_s"] > 0.05 and s["cpu_s"] > 0 and s["peak_rss_mb"] > 0
         assert list(s["phases"])[:2] == ["interpreter_ready", "import_torch"]
     assert doc["summary"]["ok"] == 2 and doc["summary"]["ttfb_s"]["n"] == 2
-    assert "TTFB" in proc.stdout and "import_torch" in proc.stdout
+    assert "TTFB" in stdout and "import_torch" in stdout
     header, samples = read_sample_log(out.with_suffix(".samples.jsonl"))
     assert header["kind"] == "ttfb-samples" and len(samples) == 2
 
 
 @pytest.mark.slow
-def test_measure_crashing_command_exits_1_with_stderr(tmp_path, write_script):
+def test_measure_crashing_command_exits_1_with_stderr(run_ttfb, tmp_path, write_script):
     script = write_script("bad.py", "raise SystemExit('config: lr must be > 0')\n")
-    proc = ttfb("measure", "--runs", "3", "--", PYTHON, str(script), cwd=tmp_path)
-    assert proc.returncode == 1
-    assert "1 crashed" in proc.stdout  # the failed warm-up stops the run: no more attempts
-    assert "lr must be > 0" in proc.stdout
+    code, _, out = run_ttfb("measure", "--runs", "3", "--", PYTHON, str(script), cwd=tmp_path)
+    assert code == 1
+    assert "1 crashed" in out  # the failed warm-up stops the run: no more attempts
+    assert "lr must be > 0" in out
 
 
 def test_gpu_scenario_is_skipped_not_failed(tmp_path, monkeypatch, capsys):
@@ -140,11 +120,9 @@ def test_malformed_scenario_file(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("runs", ["0", "-1", "many"])
-def test_bad_runs_argument(runs):
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "measure", "--runs", runs, "--", "true"],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 2
-    assert "--runs" in proc.stderr and "positive integer" in proc.stderr
+def test_bad_runs_argument(runs, capsys):
+    with pytest.raises(SystemExit) as exited:  # argparse's usage error, as the process exits
+        main(["measure", "--runs", runs, "--", "true"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "--runs" in err and "positive integer" in err
