@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -321,11 +320,8 @@ def test_rename_is_followed(example_repo, capsys):
     assert "examples/trainer/models/lm.py (import)" in first["reason"]
     assert all("(glob)" in s["reason"] for s in doc["selected"][1:])  # paths: globs only
     assert "examples/trainer/models/gpt.py" not in doc["unmapped"]
-    matrix = subprocess.run(
+    code = main(
         [
-            __import__("sys").executable,
-            "-m",
-            "bot.cli",
             "select",
             "--root",
             str(example_repo),
@@ -342,11 +338,10 @@ def test_rename_is_followed(example_repo, capsys):
             "--depmap",
             str(example_repo / HISTORY_DB),
             "--matrix",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+        ]
+    )
+    assert code == 0
+    matrix = capsys.readouterr().out
     assert json.loads(matrix) == {
         "include": [{"scenario": "lm-cpu", "runs-on": ["ubuntu-latest"], "gpu": False, "family": 1}]
     }
