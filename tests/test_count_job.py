@@ -36,3 +36,31 @@ def test_the_action_runs_the_counting_job_without_a_token():
     assert "gh count" in no_token["run"] and "gh run" in no_token["run"]
     # and the step that holds the token never runs for a counting job
     assert "inputs.mode != 'count'" in next(k for k in by_if if "GITHUB_TOKEN" in str(by_if[k]))
+
+
+def test_the_action_installs_its_dependencies_isolated_from_the_checkout(tmp_path):
+    """'python -m pip' puts the working directory first on sys.path: a pull request that adds
+    pip/__main__.py to its checkout would run its own code in the install step."""
+    import subprocess
+    import sys
+
+    action = load(REPO / "action.yml")
+    install = action["runs"]["steps"][0]["run"]
+    assert install.startswith('cd "$ACTION_PATH" &&') and "python3 -I -m pip" in install
+    for step in action["runs"]["steps"][1:]:
+        assert "python3 -I " in step["run"]  # isolated there too
+    planted = tmp_path / "pip"
+    planted.mkdir()
+    (planted / "__init__.py").write_text("")
+    (planted / "__main__.py").write_text("print('PR-controlled pip module ran')\n")
+    plain = subprocess.run(
+        [sys.executable, "-m", "pip", "--version"], cwd=tmp_path, capture_output=True, text=True
+    )
+    isolated = subprocess.run(
+        [sys.executable, "-I", "-m", "pip", "--version"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert "PR-controlled" in plain.stdout  # the attack, as reproduced
+    assert "PR-controlled" not in isolated.stdout and "pip" in isolated.stdout

@@ -25,6 +25,7 @@ from ..gh.context import Context, Outputs, ReleaseSettings, write_outputs
 from ..gh.events import Event, load_event
 from ..gh.flows import router
 from ..gh.history_artifact import fetch_history
+from ..gh.text import log_safe
 from ..model import CounterBackend, CountingMode
 from ..pipeline.counting_run import CountOptions, count_only
 from ..pipeline.options import executor_for
@@ -217,7 +218,7 @@ def context(o: Shared, env: dict[str, str]) -> Context:
 
 def _finish(out: Outputs, env: dict[str, str]) -> int:
     write_outputs(env, out.values)
-    print(out.message)
+    print(log_safe(out.message))
     return out.code
 
 
@@ -235,7 +236,7 @@ def _dispatcher(mode: str | None) -> Callable[[Shared], int]:
         env = dict(os.environ)
         event = _event(mode, env)
         if mode is None:
-            print(router.route(event).why, file=sys.stderr)
+            print(log_safe(router.route(event).why), file=sys.stderr)
         return _finish(router.dispatch(event, context(o, env), mode=mode), env)
 
     return dispatch

@@ -20,6 +20,7 @@ from github.GithubException import RateLimitExceededExceedsMaxWait
 from requests.exceptions import RequestException
 
 from ..errors import GitHubError
+from .text import one_line
 
 DEFAULT_API_URL = "https://api.github.com"
 ACTIONS_BOT = "github-actions[bot]"
@@ -319,7 +320,7 @@ class GitHubAPI:
 
         def do() -> None:
             commit = self.repo.get_commit(sha)
-            kwargs = {"state": state, "context": context, "description": description[:140]}
+            kwargs = {"state": state, "context": context, "description": one_line(description)}
             if target_url:
                 kwargs["target_url"] = target_url
             commit.create_status(**kwargs)

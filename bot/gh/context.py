@@ -3,6 +3,7 @@ files they write: ``$GITHUB_OUTPUT`` and the job summary."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,13 +63,19 @@ class Context:
 
 
 def write_outputs(env: Mapping[str, str], values: Mapping[str, str]) -> None:
+    """``$GITHUB_OUTPUT``: a multi-line value between a random delimiter that no value can
+    contain by chance or by design (a fixed one could be planted in a value to end it early
+    and add outputs of its own)."""
     path = env.get("GITHUB_OUTPUT")
     if not path:
         return
     with open(path, "a") as f:
         for key, value in values.items():
-            if "\n" in value:
-                f.write(f"{key}<<TTFB_EOF\n{value}\nTTFB_EOF\n")
+            if "\n" in value or "\r" in value:
+                delimiter = f"ttfb_{secrets.token_hex(16)}"
+                while delimiter in value:
+                    delimiter = f"ttfb_{secrets.token_hex(16)}"
+                f.write(f"{key}<<{delimiter}\n{value}\n{delimiter}\n")
             else:
                 f.write(f"{key}={value}\n")
 

@@ -30,6 +30,7 @@ from ..report import compare_view as report
 from ..report.fmt import fmt_pct
 from ..report.plan_view import selection_markdown
 from ..results import Results
+from ..scenarios import load_all
 from . import artifacts, runs
 from .api import STATUS_PR, GitHubAPI
 from .context import PLAN_FILE, RESULTS_FILE, Context, Outputs, append_summary, run_url
@@ -63,6 +64,18 @@ def load_artifacts(directory: Path) -> tuple[Results | None, dict[str, Any] | No
     if counts and merged is None:
         raise ResultsError(f"{directory}: counts without timed results")
     return (join_counts(merged, counts) if merged and counts else merged), plan
+
+
+def check_known(doc: Results | None, plan: Mapping[str, Any] | None, scenarios_dir: Path) -> None:
+    """Every scenario the artifacts name is one of the trusted checkout's: a job that ran the
+    pull request's code cannot add scenarios of its own to the report."""
+    known = {s.name for s in load_all(scenarios_dir)} if scenarios_dir.is_dir() else set()
+    named = {s.name for s in doc.scenarios} if doc is not None else set()
+    for entry in (plan or {}).get("selected", ()):
+        named.add(str(entry.get("scenario")))
+    unknown = sorted(named - known)
+    if unknown:
+        raise ResultsError(f"artifacts: scenario {unknown[0]!r} is not in {scenarios_dir}")
 
 
 def identify(
@@ -181,6 +194,7 @@ def report_flow(event: Event, ctx: Context) -> Outputs:
             folder = Path(tmp)
             runs.download(api, int(run["id"]), folder)
         doc, plan = load_artifacts(folder)  # before any write: bad data posts nothing
+    check_known(doc, plan, ctx.scenarios_dir)
     who = identify(run, api=api, default_branch=default_branch, plan=plan)
     problems = _problems(run, doc, plan)
     url = run_url(ctx.env, run.get("id")) or run.get("html_url")

@@ -316,7 +316,8 @@ def test_a_rerun_whose_pull_request_moved_on_posts_nothing(
     [
         (lambda d: d["scenarios"][0].update(verdict="pwned"), "verdict: 'pwned' is not one of"),
         (lambda d: d.update(version=99), "version: 1 was expected"),
-        (lambda d: d["scenarios"][0].update(name="x" * 500), "breaks maxLength = 200"),
+        (lambda d: d["scenarios"][0].update(name="x" * 500), "name: value breaks pattern"),
+        (lambda d: d["scenarios"][0].update(name="ok\n::error::forged"), "does not match"),
     ],
 )
 def test_malformed_results_are_rejected_and_nothing_posted(
@@ -400,7 +401,12 @@ def test_300_scenarios_fit_the_comment_limit(fake, actions_env, tmp_path, result
     doc["scenarios"] = [dict(one, name=f"s{i:03d}") for i in range(300)]
     plan = plan_doc(base, head, pr=number, selected=[f"s{i:03d}" for i in range(300)])
     actions_env("workflow_run", workflow_run(head))
-    assert gh("report", "--artifacts", str(artifacts(tmp_path, doc, plan))) == 0
+    trusted = tmp_path / "trusted-scenarios"  # the report accepts only scenarios it knows
+    trusted.mkdir()
+    for i in range(300):
+        (trusted / f"s{i:03d}.yaml").write_text(f"name: s{i:03d}\ncommand: [python, t.py]\n")
+    folder = str(artifacts(tmp_path, doc, plan))
+    assert gh("report", "--artifacts", folder, "--scenarios-dir", str(trusted)) == 0
     (comment,) = fake.comments(number)
     assert len(comment["body"]) <= 65536
     assert "https://github.example/octo/lab/actions/runs/123" in comment["body"]
@@ -465,3 +471,17 @@ def test_too_many_artifacts_are_refused_unopened(fake, actions_env, tmp_path, pr
     assert "65 artifacts match 'ttfb-*', over 64" in capsys.readouterr().err
     assert [c for c in fake.calls if c.path.endswith("/zip")] == []
     assert nothing_written(fake)
+
+
+def test_a_scenario_the_trusted_checkout_does_not_have_is_refused(
+    fake, actions_env, tmp_path, results, pr_at_head, capsys
+):
+    """A job that ran the pull request's code cannot add a scenario of its own to the report."""
+    number, base, head = pr_at_head
+    doc = results(0.25)
+    doc["scenarios"] = [dict(doc["scenarios"][0], name="planted-by-the-pr")]
+    plan = plan_doc(base, head, pr=number, selected=["planted-by-the-pr"])
+    actions_env("workflow_run", workflow_run(head))
+    assert gh("report", "--artifacts", str(artifacts(tmp_path, doc, plan))) == 2
+    assert "'planted-by-the-pr' is not in" in capsys.readouterr().err
+    assert fake.comments(number) == []
