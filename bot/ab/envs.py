@@ -9,6 +9,16 @@ the running interpreter), else ``venv`` + ``pip``; ``TTFB_LAB_ENV_TOOL=uv|pip`` 
 uv is given pip's package sources from the environment (``PIP_INDEX_URL``,
 ``PIP_EXTRA_INDEX_URL``, ``PIP_FIND_LINKS``, ``PIP_NO_INDEX``) unless its own are set.
 
+Measured code is untrusted, and a cached environment outlives the run that built it (on a
+persistent self-hosted runner, or a developer's machine): a head arm that wrote a ``.pth``
+file into it would run inside every later compare that reuses it. So once built, an
+environment is **sealed**: made read-only, and the digest of its whole content recorded
+beside it (``<key>.sha256``). Reuse recomputes the digest and rebuilds on any difference (a
+directory planted under a known key has none recorded and is rebuilt too), and the package
+list is queried from the environment itself, never read from a file in it. On GitHub
+Actions the cache lives under ``$RUNNER_TEMP`` (gone with the job) unless ``TTFB_LAB_CACHE``
+opts into a persistent one.
+
 ``layer(...)`` makes a throw-away venv on top of an environment, for a setup command
 (``pip install -e .``) to install into: a shared, cached environment is never written by one
 arm's setup. Its ``.pth`` adds the lower environment's site directories (their own ``.pth``
@@ -58,6 +68,7 @@ class EnvInfo:
     packages: Mapping[str, str]  # distribution name -> version
     tool: str
     built_s: float | None  # None: taken from the cache
+    note: str = ""  # why it was rebuilt, when it was found changed
 
     @property
     def python(self) -> str:
@@ -74,9 +85,13 @@ class EnvInfo:
 
 
 def cache_root() -> Path:
+    """``$TTFB_LAB_CACHE``, else ``$RUNNER_TEMP/ttfb-lab`` on GitHub Actions (the job's own
+    scratch space), else ``~/.cache/ttfb-lab``."""
     explicit = os.environ.get(ENV_CACHE)
     if explicit:
         return Path(explicit)
+    if os.environ.get("GITHUB_ACTIONS") == "true" and os.environ.get("RUNNER_TEMP"):
+        return Path(os.environ["RUNNER_TEMP"]) / "ttfb-lab"
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "ttfb-lab"
 
@@ -145,26 +160,76 @@ def environment(root: Path, spec: Environment, *, python: str) -> EnvInfo:
     envs = cache_root() / "envs"
     envs.mkdir(parents=True, exist_ok=True)
     path = envs / key
+    recorded = envs / f"{key}.sha256"
     with open(envs / f"{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one builder per key; the others wait and reuse it
-        if (path / MARKER).is_file():
-            return _load(path, key, files)
-        shutil.rmtree(path, ignore_errors=True)  # a build that died half-way
+        if (path / MARKER).is_file() and recorded.is_file():
+            if digest(path) == recorded.read_text().strip():
+                return _load(path, key, files)
+            changed = f"environment {key[:10]} changed since it was built: rebuilt"
+        else:
+            changed = ""
+        remove(path)  # a build that died half-way, a tampered or a planted one
+        recorded.unlink(missing_ok=True)
         started = time.monotonic()
         try:
             tool = _build(root, spec, python=python, path=path)
             packages = _packages(path)
         except BaseException:
-            shutil.rmtree(path, ignore_errors=True)
+            remove(path)
             raise
-        info = EnvInfo(key, path, files, packages, tool, time.monotonic() - started)
+        info = EnvInfo(key, path, files, packages, tool, time.monotonic() - started, changed)
         write_text_atomic(path / MARKER, json.dumps(info.to_json(), indent=2) + "\n")
+        write_text_atomic(recorded, seal(path) + "\n")
         return info
 
 
 def _load(path: Path, key: str, files: Mapping[str, str]) -> EnvInfo:
     data = json.loads((path / MARKER).read_text())
-    return EnvInfo(key, path, files, data["packages"], data["tool"], None)
+    return EnvInfo(key, path, files, _packages(path), data["tool"], None)
+
+
+def digest(path: Path) -> str:
+    """SHA-256 over every file's path, mode and bytes, and every link's target, in order."""
+    h = hashlib.sha256()
+    for dirpath, dirs, names in os.walk(path):
+        dirs.sort()
+        for name in sorted(names):
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, path)
+            st = os.lstat(full)
+            h.update(f"{rel}\0{st.st_mode:o}\0".encode())
+            if os.path.islink(full):
+                h.update(os.readlink(full).encode())
+                continue
+            with open(full, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+    return h.hexdigest()
+
+
+def seal(path: Path) -> str:
+    """Make the environment read-only (nothing it runs may write into it); its digest."""
+    for dirpath, dirs, names in os.walk(path):
+        for name in (*names, *dirs):
+            full = os.path.join(dirpath, name)
+            if not os.path.islink(full):
+                os.chmod(full, os.lstat(full).st_mode & ~0o222)
+    os.chmod(path, os.lstat(path).st_mode & ~0o222)
+    return digest(path)
+
+
+def remove(path: Path) -> None:
+    """Delete an environment, sealed or not."""
+    if not path.exists():
+        return
+    for dirpath, dirs, _ in os.walk(path):
+        os.chmod(dirpath, 0o755)
+        for name in dirs:
+            full = os.path.join(dirpath, name)
+            if not os.path.islink(full):
+                os.chmod(full, 0o755)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 # pip's package sources, as environment variables, and what uv calls them: an environment

@@ -205,6 +205,8 @@ class Preparer:
         if needs.environment is not None:
             info = envs.environment(arm.root, needs.environment, python=arm.python)
             how = f"built in {info.built_s:.1f} s ({info.tool})" if info.built_s else "reused"
+            if info.note:
+                self.progress(f"{where}: {info.note}")
             self.progress(f"{where}: environment {info.key[:10]} {how}")
             python, extra = info.python, envs.path_env(info.path / "bin")
         setup_s = None
