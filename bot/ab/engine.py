@@ -140,7 +140,7 @@ def compare(
             if counts is not None
             else None,
         )
-    finals = _final_analyses(active, primaries, policy, family=family)
+    finals = final_analyses(active, primaries, policy, family=family)
     with_findings = [t.name for t in active if (a := finals.get(t.name)) and a.finding]
     outcomes = []
     for t in targets:
@@ -178,7 +178,7 @@ def compare(
     return Comparison(tuple(outcomes), policy, time.monotonic() - started)
 
 
-def _final_analyses(
+def final_analyses(
     active: Sequence[Target], primaries: Mapping[str, ABRun], policy: Policy, *, family: int
 ) -> dict[str, Analysis]:
     """Each target's last look, judged with its final family factor: Holm across the targets

@@ -1,0 +1,108 @@
+"""A compare's verdicts recomputed from its raw samples: what a trusted job believes.
+
+A job that ran the measured code uploads its sample log and its results; both are claims, and
+``results.json`` is the easier one to forge. ``rejudge`` rebuilds each scenario's pairs from
+the log (the primary ABBA blocks, then the confirmation's BAAB blocks, in the order the
+scheduler wrote them) and decides again with the engine's own code and the trusted job's own
+policy and thresholds: the analysis at the look those pairs reached, the correction across the
+scenarios, the confirmation re-test, and the decision (instruction counts judged again from
+the raw counts). A forged verdict is then just a verdict that differs from the recomputed one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ..model import Pair, Sample
+from ..stats.instructions import Work
+from ..stats.verdict import Decision, Policy, analyze, confirm, decide
+from .engine import final_analyses, policy_for
+from .schedule import ABRun
+from .targets import Target
+
+
+@dataclass(frozen=True)
+class Logged:
+    """One scenario's samples as its log holds them, by stage."""
+
+    primary: tuple[Pair, ...]
+    confirm: tuple[Pair, ...]
+    failed: str | None  # a sample that was not ok: the scenario is broken
+
+
+def pairs_from_log(records: Sequence[Mapping[str, object]]) -> dict[str, Logged]:
+    """Pairs per scenario from a sample log's records (``scenario``, ``stage``, ``block``,
+    ``arm`` and the sample), base and head paired in the order each block ran them."""
+    blocks: dict[tuple[str, str, int], dict[str, list[Sample]]] = {}
+    failed: dict[str, str] = {}
+    for r in records:
+        name, stage, block = str(r.get("scenario", "")), str(r.get("stage", "")), r.get("block")
+        sample = Sample.from_json(r)
+        if not sample.ok and name not in failed:
+            failed[name] = f"{sample.arm or '?'} sample {sample.status}"
+        if stage not in ("primary", "confirm") or not isinstance(block, int):
+            continue
+        arms = blocks.setdefault((name, stage, block), {"base": [], "head": []})
+        if sample.arm in arms:
+            arms[sample.arm].append(sample)
+    out: dict[str, dict[str, list[Pair]]] = {}
+    for (name, stage, block), arms in sorted(blocks.items(), key=lambda kv: kv[0]):
+        pairs = [Pair(b, h, block) for b, h in zip(arms["base"], arms["head"], strict=False)]
+        out.setdefault(name, {"primary": [], "confirm": []})[stage].extend(pairs)
+    names = set(out) | set(failed)
+    return {
+        n: Logged(
+            tuple(out.get(n, {}).get("primary", ())),
+            tuple(out.get(n, {}).get("confirm", ())),
+            failed.get(n),
+        )
+        for n in names
+    }
+
+
+def look_reached(pairs: int, looks: Sequence[int]) -> int:
+    """The planned look a schedule was at with ``pairs`` pairs (the last, past the plan)."""
+    return next((i for i, target in enumerate(looks) if target >= pairs), len(looks) - 1)
+
+
+def rejudge(
+    logged: Mapping[str, Logged],
+    policy: Policy,
+    thresholds: Mapping[str, tuple[float, str]],
+    *,
+    family_size: int | None = None,
+    work: Mapping[str, Work | None] | None = None,
+) -> dict[str, Decision]:
+    """Each scenario's decision from its logged pairs (see the module docstring)."""
+    work = work or {}
+    targets = {
+        name: Target(name, None, None, pct, note) for name, (pct, note) in thresholds.items()
+    }
+    active = [t for name, t in targets.items() if name in logged and not logged[name].failed]
+    family = max(1, len(active), family_size or 0)
+    primaries = {}
+    for t in active:
+        pairs = logged[t.name].primary
+        analysis = None
+        if pairs:
+            look = look_reached(len(pairs), policy.looks)
+            analysis = analyze(pairs, policy_for(policy, t), look=look, family_factor=family)
+        primaries[t.name] = ABRun(pairs, analysis, "from the sample log")
+    finals = final_analyses(active, primaries, policy, family=family)
+    decisions: dict[str, Decision] = {}
+    for name, t in targets.items():
+        p = policy_for(policy, t)
+        entry = logged.get(name)
+        if entry is None:
+            decisions[name] = decide(None, policy=p, broken="no samples in the log")
+            continue
+        if entry.failed:
+            decisions[name] = decide(None, policy=p, broken=entry.failed)
+            continue
+        final = finals.get(name)
+        conf = None
+        if final is not None and final.finding is not None and len(entry.confirm) >= 4:
+            conf = confirm(final.finding, entry.confirm, p)
+        decisions[name] = decide(final, policy=p, confirmation=conf, work=work.get(name))
+    return decisions
