@@ -88,62 +88,77 @@ class ProcessExecutor:
         notes = [f"processes of the sample survived SIGKILL: {survivors}"] if survivors else []
         if over:
             return Sample(status="crashed", wall_s=wall, error=over, notes=tuple(notes))
-        if ended_early:
-            notes.append(
-                f"the command had not exited {REPORT_GRACE_S:g} s after the first batch was "
-                "reported (by another rank, say); the rest of the job was ended"
-            )
-            code = 0
-        report = read_report(out, notes)
-        stderr_tail = tail(stderr_path)
-        if timed_out:
-            return Sample(
-                status="timeout",
-                wall_s=wall,
-                error=f"no exit within the {job.timeout_s:g} s timeout; process group killed",
-                notes=tuple(notes),
-            )
-        if code != 0:
-            why = f"exit code {code}" if code is not None and code > 0 else signal_name(code)
-            hint = interpreter_hint(job.argv, stderr_tail)
-            why = f"{why}: {hint}" if hint else why
-            return Sample(
-                status="crashed",
-                wall_s=wall,
-                exit_code=code,
-                error=f"{why}: {stderr_tail}" if stderr_tail else why,
-                phases=report.get("phases", {}) if report else {},
-                notes=tuple(notes),
-            )
-        if not report or report.get("first_batch_s") is None:
-            return Sample(
-                status="no_first_batch",
-                wall_s=wall,
-                exit_code=code,
-                error=(
-                    f"exited with 0 but no first batch was seen (detect mode {job.detect!r}); "
-                    "is this a torch training command?"
-                ),
-                phases=report.get("phases", {}) if report else {},
-                notes=tuple(notes),
-            )
+        return _sample(job, tmp, code, wall, notes, timed_out=timed_out, ended_early=ended_early)
+
+
+def _sample(
+    job: Job,
+    tmp: Path,
+    code: int | None,
+    wall: float,
+    notes: list[str],
+    *,
+    timed_out: bool,
+    ended_early: bool,
+) -> Sample:
+    """The sample a finished run makes, from its exit, its report and its stderr."""
+    out, stderr_path = tmp / "probe.json", tmp / "stderr"
+    if ended_early:
+        notes.append(
+            f"the command had not exited {REPORT_GRACE_S:g} s after the first batch was "
+            "reported (by another rank, say); the rest of the job was ended"
+        )
+        code = 0
+    report = read_report(out, notes)
+    stderr_tail = tail(stderr_path)
+    if timed_out:
         return Sample(
-            status="ok",
-            ttfb_s=float(report["first_batch_s"]),
-            cpu_s=report.get("cpu_s"),
-            peak_rss_mb=report.get("peak_rss_mb"),
-            phases={k: float(v) for k, v in report.get("phases", {}).items()},
+            status="timeout",
+            wall_s=wall,
+            error=f"no exit within the {job.timeout_s:g} s timeout; process group killed",
+            notes=tuple(notes),
+        )
+    if code != 0:
+        why = f"exit code {code}" if code is not None and code > 0 else signal_name(code)
+        hint = interpreter_hint(job.argv, stderr_tail)
+        why = f"{why}: {hint}" if hint else why
+        return Sample(
+            status="crashed",
             wall_s=wall,
             exit_code=code,
-            detected_by=report.get("detected_by"),
-            imported_files=tuple(report.get("imported_files", ())),
-            opened_files=tuple(report.get("opened_files", ())),
-            notes=tuple(notes + list(report.get("notes", ()))),
-            probe_self_s=report.get("probe_self_s"),
-            torch=report.get("torch"),
-            eval_forwards=int(report.get("eval_forwards") or 0),
-            importtime=importtime_lines(stderr_path) if job.importtime else None,
+            error=f"{why}: {stderr_tail}" if stderr_tail else why,
+            phases=report.get("phases", {}) if report else {},
+            notes=tuple(notes),
         )
+    if not report or report.get("first_batch_s") is None:
+        return Sample(
+            status="no_first_batch",
+            wall_s=wall,
+            exit_code=code,
+            error=(
+                f"exited with 0 but no first batch was seen (detect mode {job.detect!r}); "
+                "is this a torch training command?"
+            ),
+            phases=report.get("phases", {}) if report else {},
+            notes=tuple(notes),
+        )
+    return Sample(
+        status="ok",
+        ttfb_s=float(report["first_batch_s"]),
+        cpu_s=report.get("cpu_s"),
+        peak_rss_mb=report.get("peak_rss_mb"),
+        phases={k: float(v) for k, v in report.get("phases", {}).items()},
+        wall_s=wall,
+        exit_code=code,
+        detected_by=report.get("detected_by"),
+        imported_files=tuple(report.get("imported_files", ())),
+        opened_files=tuple(report.get("opened_files", ())),
+        notes=tuple(notes + list(report.get("notes", ()))),
+        probe_self_s=report.get("probe_self_s"),
+        torch=report.get("torch"),
+        eval_forwards=int(report.get("eval_forwards") or 0),
+        importtime=importtime_lines(stderr_path) if job.importtime else None,
+    )
 
 
 def _wait(
