@@ -22,6 +22,7 @@ PURE = (
     "bot.model",
     "bot.errors",
     "bot.results",
+    "bot.jsondoc",
     "bot.stats",
     "bot.selection",
     "bot.shrink.rules",
@@ -44,8 +45,10 @@ ALLOWED = {
     "bot.model": {"bot.errors"},
     "bot.git": {"bot.errors"},
     "bot.stats": {"bot.errors", "bot.model"},
+    # typed JSON documents (read checked, written back as they were read)
+    "bot.jsondoc": {"bot.errors", "bot.model"},
     # the results document's typed model: written by bot.ab, read by reports and the dashboard
-    "bot.results": {"bot.errors", "bot.model", "bot.stats"},
+    "bot.results": {"bot.errors", "bot.model", "bot.stats", "bot.jsondoc"},
     "bot.shrink": {"bot.errors", "bot.model", "bot.probe", "bot.atomic", "bot.credentials"},
     "bot.scenarios": {"bot.errors", "bot.model", "bot.shrink"},
     "bot.selection": {"bot.errors", "bot.model", "bot.scenarios", "bot.shrink"},
