@@ -151,11 +151,14 @@ def test_self_hosted_runners_serve_same_repository_pull_requests_only():
 
 def test_the_action_gives_the_token_only_to_modes_that_call_the_api():
     action = load(REPO / "action.yml")
-    by_mode = {s.get("if", "always"): s for s in action["runs"]["steps"]}
-    bench = by_mode["inputs.mode == 'run' || inputs.mode == 'count'"]
-    assert "GITHUB_TOKEN" not in bench["env"] and "github-token" not in json.dumps(bench)
-    api = by_mode["inputs.mode != 'run' && inputs.mode != 'count'"]
+    by_id = {s.get("id", "install"): s for s in action["runs"]["steps"]}
+    untrusted, api = by_id["untrusted"], by_id["api"]
+    assert "GITHUB_TOKEN" not in untrusted["env"] and "github-token" not in json.dumps(untrusted)
     assert api["env"]["GITHUB_TOKEN"] == "${{ inputs.github-token }}"
+    # the modes that run measured code take the token-free step, and never the other one
+    for mode in ("run", "count", "release-plan", "release-measure"):
+        assert f"inputs.mode == '{mode}'" in untrusted["if"]
+        assert f"inputs.mode != '{mode}'" in api["if"]
     install = action["runs"]["steps"][0]["run"]
     assert "--require-hashes" in install and "requirements/action.txt" in install
 
@@ -193,13 +196,37 @@ def test_release_workflow_gates_release_branches():
     wf = load(REPO / ".github" / "workflows" / "ttfb-release.yml")
     assert wf["on"]["push"]["branches"] == ["release/**"]
     assert "workflow_dispatch" in wf["on"]
-    job = wf["jobs"]["release"]
-    assert job["permissions"]["statuses"] == "write"
-    assert job["permissions"]["contents"] == "read"
-    checkout = next(s for s in steps(job) if s.get("uses", "").startswith("actions/checkout"))
-    assert checkout["with"]["fetch-depth"] == 0  # the previous release tag must be reachable
-    modes = [s["with"]["mode"] for s in steps(job) if s.get("uses") == "./"]
-    assert modes == ["history", "release"]  # thresholds from the calibrate artifact, not a cache
+    jobs = wf["jobs"]
+    plan, measure, gate = jobs["plan"], jobs["measure"], jobs["gate"]
+    for job in (plan, measure):
+        checkout = next(s for s in steps(job) if s.get("uses", "").startswith("actions/checkout"))
+        assert checkout["with"]["fetch-depth"] == 0  # the previous release tag is reachable
+    # every runner pool the plan finds is a matrix entry, on its own runner labels
+    assert measure["strategy"]["matrix"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
+    assert measure["runs-on"] == "${{ matrix.runs-on }}"
+    assert measure["permissions"] == {"contents": "read"}  # measured code: nothing to steal
+    # the gate: the default branch's bot, every pool joined, and it alone writes
+    assert gate["needs"] == ["plan", "measure"] and gate["if"].startswith("always()")
+    assert gate["permissions"]["statuses"] == "write"
+    trusted = next(s for s in steps(gate) if s.get("uses", "").startswith("actions/checkout"))
+    assert trusted["with"]["ref"] == "${{ github.event.repository.default_branch }}"
+    modes = [s["with"]["mode"] for s in steps(gate) if s.get("uses") == "./"]
+    assert modes == ["history", "release-gate"]  # thresholds from the calibrate artifact
+    assert not any("pip install" in s.get("run", "") for s in steps(gate))  # installs nothing
+
+
+MEASURED_MODES = {"run", "count", "release-measure"}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_job_that_runs_measured_code_holds_a_write_permission_or_a_secret(path):
+    for name, job in load(path).get("jobs", {}).items():
+        modes = {s.get("with", {}).get("mode") for s in steps(job) if "with" in s}
+        if not modes & MEASURED_MODES:
+            continue
+        granted = job.get("permissions", {})
+        assert all(v in ("read", "none") for v in granted.values()), (path.name, name, granted)
+        assert "secrets." not in json.dumps(job) and "id-token" not in granted
 
 
 PUBLISHERS = ("actions/deploy-pages", "actions/upload-pages-artifact")
@@ -224,7 +251,12 @@ def test_only_default_branch_and_release_workflows_publish_the_dashboard_from_on
                 assert "pages" not in perms and "id-token" not in perms, f"{path.name}: {name}"
     for name in ("ttfb-calibrate.yml", "ttfb-release.yml"):
         wf = load(REPO / ".github" / "workflows" / name)
-        builder = next(j for j in wf["jobs"].values() if "pages" not in j.get("permissions", {}))
+        builder = next(
+            j
+            for j in wf["jobs"].values()
+            if any(s.get("uses", "").startswith(PUBLISHERS[1]) for s in steps(j))
+        )
+        assert "pages" not in builder.get("permissions", {}), name
         built = [s for s in steps(builder) if "action.py dashboard" in s.get("run", "")]
         assert len(built) == 1 and "pipefail" in built[0]["run"], name
         assert any(s.get("uses", "").startswith(PUBLISHERS[1]) for s in steps(builder)), name

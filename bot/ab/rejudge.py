@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from ..model import Pair, Sample
 from ..stats.instructions import Work
 from ..stats.verdict import Decision, Policy, analyze, confirm, decide
-from .engine import final_analyses, policy_for
+from .counting import WorkRun
+from .engine import ScenarioOutcome, final_analyses, policy_for
 from .schedule import ABRun
 from .targets import Target
 
@@ -75,6 +76,25 @@ def rejudge(
     work: Mapping[str, Work | None] | None = None,
 ) -> dict[str, Decision]:
     """Each scenario's decision from its logged pairs (see the module docstring)."""
+    return {
+        name: o.decision
+        for name, o in outcomes(
+            logged, policy, thresholds, family_size=family_size, work=work
+        ).items()
+    }
+
+
+def outcomes(
+    logged: Mapping[str, Logged],
+    policy: Policy,
+    thresholds: Mapping[str, tuple[float, str]],
+    *,
+    family_size: int | None = None,
+    work: Mapping[str, Work | None] | None = None,
+) -> dict[str, ScenarioOutcome]:
+    """Each scenario's outcome, as the engine would have made it from these pairs: for the
+    one serializer and the one recorder, so a trusted job's report and history come from
+    the recomputed decisions."""
     work = work or {}
     targets = {
         name: Target(name, None, None, pct, note) for name, (pct, note) in thresholds.items()
@@ -90,19 +110,27 @@ def rejudge(
             analysis = analyze(pairs, policy_for(policy, t), look=look, family_factor=family)
         primaries[t.name] = ABRun(pairs, analysis, "from the sample log")
     finals = final_analyses(active, primaries, policy, family=family)
-    decisions: dict[str, Decision] = {}
+    out: dict[str, ScenarioOutcome] = {}
     for name, t in targets.items():
         p = policy_for(policy, t)
         entry = logged.get(name)
-        if entry is None:
-            decisions[name] = decide(None, policy=p, broken="no samples in the log")
-            continue
-        if entry.failed:
-            decisions[name] = decide(None, policy=p, broken=entry.failed)
+        if entry is None or entry.failed:
+            why = entry.failed if entry is not None else "no samples in the log"
+            out[name] = ScenarioOutcome(t, decide(None, policy=p, broken=why), None, None)
             continue
         final = finals.get(name)
         conf = None
         if final is not None and final.finding is not None and len(entry.confirm) >= 4:
             conf = confirm(final.finding, entry.confirm, p)
-        decisions[name] = decide(final, policy=p, confirmation=conf, work=work.get(name))
-    return decisions
+        counted = work.get(name)
+        decision = decide(final, policy=p, confirmation=conf, work=counted)
+        out[name] = ScenarioOutcome(
+            t,
+            decision,
+            primaries[name],
+            final,
+            entry.confirm,
+            f"{len(entry.confirm)} pairs" if entry.confirm else "",
+            WorkRun(counted) if counted is not None else None,
+        )
+    return out

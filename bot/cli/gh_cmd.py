@@ -25,6 +25,7 @@ from ..gh.context import Context, Outputs, ReleaseSettings, write_outputs
 from ..gh.events import Event, load_event
 from ..gh.flows import router
 from ..gh.history_artifact import fetch_history
+from ..gh.release_jobs import gate_release, measure_release, plan_release, read_pools
 from ..gh.text import log_safe
 from ..model import CounterBackend, CountingMode
 from ..pipeline.counting_run import CountOptions, count_only
@@ -102,6 +103,20 @@ class Release(Shared, common.Alpha):
         default=False,
         action="store_true",
         help="no GitHub: skip notifications and the status (local runs)",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeasureRelease(Release):
+    scenarios: str = option(
+        "--scenarios", required=True, help="the pool's scenarios, space-separated (from the plan)"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateRelease(Release):
+    matrix: str = option(
+        "--matrix", required=True, help="the release plan's matrix (JSON, from the plan job)"
     )
 
 
@@ -284,6 +299,28 @@ def count(o: CountJobOptions) -> int:
     return _finish(Outputs({}, f"{o.scenario}: {message}"), env)
 
 
+def release_plan(o: Release) -> int:
+    env = dict(os.environ)
+    return _finish(plan_release(_event("release", env), context(o, env)), env)
+
+
+def release_measure(o: MeasureRelease) -> int:
+    env = dict(os.environ)
+    if not o.baseline or not o.head:
+        raise UsageError("release-measure: --baseline and --head (the plan's) are required")
+    ctx = context(o, env)
+    return _finish(measure_release(ctx, o.baseline, o.head, o.scenarios.split()), env)
+
+
+def release_gate(o: GateRelease) -> int:
+    env = dict(os.environ)
+    if not o.baseline or not o.head:
+        raise UsageError("release-gate: --baseline and --head (the plan's) are required")
+    ctx = context(o, env)
+    event = _event("release", env)
+    return _finish(gate_release(event, ctx, o.baseline, o.head, read_pools(o.matrix)), env)
+
+
 NAME = "gh"
 HELP = "GitHub Actions entry points (select, run, report, command)"
 
@@ -305,6 +342,21 @@ def arguments(g: argparse.ArgumentParser) -> None:
     register(b, BenchOptions, bench)
     c = gsub.add_parser("count", help="one counting job: count one scenario's CPU work")
     register(c, CountJobOptions, count)
+    register(
+        gsub.add_parser("release-plan", help="release: the ends and the runner pools"),
+        Release,
+        release_plan,
+    )
+    register(
+        gsub.add_parser("release-measure", help="release: one pool, no token (measured code)"),
+        MeasureRelease,
+        release_measure,
+    )
+    register(
+        gsub.add_parser("release-gate", help="release: judge the raw samples, notify, gate"),
+        GateRelease,
+        release_gate,
+    )
     h = gsub.add_parser(
         "history",
         help="merge the latest default-branch calibration history (an artifact) into --db",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .. import git
@@ -86,30 +87,51 @@ def run_release(
     executor: Executor | None = None,
     progress: Progress | None = None,
 ) -> ReleaseResult:
-    """The whole release flow (see the module docstring); writes release.json/.md."""
+    """The whole release flow in one process (see the module docstring): for a local run
+    (``ttfb gh release --offline``); CI splits it into jobs (``bot.gh.release_jobs``)."""
     opts.out_dir.mkdir(parents=True, exist_ok=True)
     suite = run_suite(opts, progress=progress, executor=executor)
-    attribution = notify(suite.bisects, api=api, release=release, run_url=run_url)
-    state, description = gate_state(suite.compare.verdicts)
-    if api is not None:
-        api.set_status(
-            opts.head,
-            state=state,
-            context=STATUS_RELEASE,
-            description=description,
-            target_url=run_url,
-        )
-    doc = release_json(
+    return finish_release(
+        suite.compare.doc,
+        list(suite.bisects),
+        api=api,
         baseline=opts.baseline,
         head=opts.head,
-        compare_doc=suite.compare.doc,
-        bisects=suite.bisects,
+        out_dir=opts.out_dir,
+        url=run_url,
+    )
+
+
+def finish_release(
+    compare_doc: Mapping[str, Any],
+    bisects: Sequence[Mapping[str, Any]],
+    *,
+    api: GitHubAPI | None,
+    baseline: str,
+    head: str,
+    out_dir: Path,
+    url: str | None,
+) -> ReleaseResult:
+    """Notify each culprit's author, set the gate from the verdicts, write release.json/.md."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    attribution = notify(bisects, api=api, release=head, run_url=url)
+    verdicts = [(s["name"], Verdict(s["verdict"])) for s in compare_doc["scenarios"]]
+    state, description = gate_state(verdicts)
+    if api is not None:
+        api.set_status(
+            head, state=state, context=STATUS_RELEASE, description=description, target_url=url
+        )
+    doc = release_json(
+        baseline=baseline,
+        head=head,
+        compare_doc=compare_doc,
+        bisects=bisects,
         attribution=attribution,
         gate={"state": state, "description": description, "context": STATUS_RELEASE},
     )
     markdown = render_release(doc)
-    write_json(opts.out_dir / "release.json", doc)
-    write_text_atomic(opts.out_dir / "release.md", markdown)
+    write_json(out_dir / "release.json", doc)
+    write_text_atomic(out_dir / "release.md", markdown)
     return ReleaseResult(doc, markdown, state == "failure")
 
 
@@ -189,7 +211,7 @@ def _suite_requested(event: Event) -> tuple[bool, str]:
     return True, "release suite requested"
 
 
-def _ends(event: Event, ctx: Context) -> tuple[str, str]:
+def release_ends(event: Event, ctx: Context) -> tuple[str, str]:
     """(baseline, head commit): the flags, else the event, else the previous release tag."""
     s = ctx.release
     pushed = event.payload.get("after") if event.name == "push" else None
@@ -216,7 +238,7 @@ def _progress(line: str) -> None:
 def release_flow(event: Event, ctx: Context) -> Outputs:
     """Run the release suite for the pushed release branch (or the one asked for)."""
     s = ctx.release
-    baseline, head = _ends(event, ctx)
+    baseline, head = release_ends(event, ctx)
     scenarios = tuple(x for x in load_all(ctx.scenarios_dir) if s.tag in x.tags)
     if not scenarios:
         raise UsageError(f"release: no scenario tagged {s.tag!r} in {ctx.scenarios_dir}")
