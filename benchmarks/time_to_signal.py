@@ -86,7 +86,7 @@ def build(dest: Path) -> tuple[Path, str]:
     """A git repository of the example (examples/, scenarios/, pyproject.toml); its base."""
     repo = dest / "repo"
     repo.mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", "runs", "data", "*.bin", "*.pkl")
+    ignore = shutil.ignore_patterns("__pycache__", "runs", "*.bin", "*.pkl")
     shutil.copytree(REPO / "examples", repo / "examples", ignore=ignore)
     shutil.copytree(REPO / "scenarios", repo / "scenarios")
     shutil.copy2(REPO / "pyproject.toml", repo / "pyproject.toml")
@@ -95,7 +95,7 @@ def build(dest: Path) -> tuple[Path, str]:
     (repo / "scenarios" / "gpt-eval.yaml").write_text(
         gpt.replace("name: gpt-cpu", "name: gpt-eval").replace("--device=cpu]", eval_cmd)
     )
-    (repo / ".gitignore").write_text("runs/\n__pycache__/\ndata/\n*.bin\n*.pkl\n")
+    (repo / ".gitignore").write_text("runs/\n__pycache__/\n*.bin\n*.pkl\n")
     git.init_repo(repo)
     return repo, git.commit_all(repo, "Example trainer")
 
@@ -207,8 +207,35 @@ def hook_iterations(repo: Path, base: str, args, out: Path) -> int:
     )
     probe.unlink()
     finds = int(found.stdout.strip().splitlines()[-1])
-    per_iteration = 30.0  # CPython 3.11: about 30 instructions per `for ... n += 1` turn
+    per_iteration = loop_instructions(out)
+    print(
+        f"ranker-hook: {finds} imports, {per_iteration:.1f} instructions a loop turn, "
+        f"base {base_count:,.0f}",
+        file=sys.stderr,
+    )
     return max(1, round(0.03 * base_count / finds / per_iteration))
+
+
+def loop_instructions(out: Path) -> float:
+    """Instructions per turn of the hook's loop: two counts of a tiny script, 0 and 10^6
+    turns, under cachegrind (a few seconds each)."""
+    from bot.exec import counters
+    from bot.model import Job
+
+    counter = counters.Counter(counters.CACHEGRIND, workdir=out / "loop-counts")
+    script = out / "loop.py"
+    script.write_text(
+        "import sys\nimport ttfb_lab\nn = 0\nfor _ in range(int(sys.argv[1])):\n"
+        "    n += 1\nttfb_lab.first_batch()\n"
+    )
+    got = []
+    for turns in (0, 1_000_000):
+        job = Job(argv=(sys.executable, str(script), str(turns)), cwd=out, detect="mark")
+        count = counter.count(job)
+        if count.instructions is None:
+            raise SystemExit(f"loop count failed: {count.status}: {count.error}")
+        got.append(count.instructions)
+    return (got[1] - got[0]) / 1_000_000
 
 
 def pr_case(repo: Path, base: str, args, out: Path) -> dict:
