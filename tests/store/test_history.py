@@ -229,18 +229,20 @@ def test_compare_uses_the_stored_threshold_and_says_so(tmp_path, capsys):
             "ci-box",
             "--db",
             str(db),
+            # the smallest simulation that still chooses: the subject is what compare does
+            # with the stored threshold (tests/ab/test_calibrate.py checks the choice)
             "--thresholds",
             "2,6",
             "--shifts",
             "10",
             "--aa-trials",
-            "20",
-            "--shift-trials",
             "4",
+            "--shift-trials",
+            "2",
             "--compares-per-week",
             "4",
             "--max-pairs",
-            "20",
+            "8",
         ]
     )
     assert code == 0
