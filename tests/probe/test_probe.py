@@ -91,9 +91,27 @@ def run_probe(
     return report, proc
 
 
-def test_unmodified_script_first_forward_and_phases_in_order(write_script, tmp_path):
-    script = write_script("train.py", TRAIN)
-    report, proc = run_probe(script, "0", "fork", str(tmp_path / "pid"))
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """``trained(WORKERS, CONTEXT)``: TRAIN run once under the probe with those DataLoader
+    arguments, in a directory of its own; (report, completed process, directory). Each run
+    starts torch (and spawned workers start it again), so tests that only read one share it."""
+    runs: dict[tuple[str, str], tuple[dict, subprocess.CompletedProcess, Path]] = {}
+
+    def run(workers: str, ctx: str) -> tuple[dict, subprocess.CompletedProcess, Path]:
+        if (workers, ctx) not in runs:
+            where = tmp_path_factory.mktemp(f"train-{workers}-{ctx}")
+            script = where / "train.py"
+            script.write_text(TRAIN)
+            report, proc = run_probe(script, workers, ctx, str(where / "pid"))
+            runs[workers, ctx] = (report, proc, where)
+        return runs[workers, ctx]
+
+    return run
+
+
+def test_unmodified_script_first_forward_and_phases_in_order(trained):
+    report, proc, _ = trained("0", "fork")
     assert proc.returncode == 0, proc.stderr
     assert "done" not in proc.stdout  # stopped at the first batch, not run to the end
     assert report["detected_by"] == "forward"
@@ -107,27 +125,23 @@ def test_unmodified_script_first_forward_and_phases_in_order(write_script, tmp_p
 
 
 @pytest.mark.parametrize("ctx", ["fork", "spawn"])
-def test_dataloader_workers_never_report(write_script, tmp_path, ctx):
+def test_dataloader_workers_never_report(trained, ctx):
     """Workers call nn.Module forward in __getitem__; only the main process may report."""
-    script = write_script("train.py", TRAIN)
-    report, proc = run_probe(script, "2", ctx, str(tmp_path / "pid"))
+    report, proc, where = trained("2", ctx)
     assert proc.returncode == 0, proc.stderr
-    main_pid = int((tmp_path / "pid").read_text())
+    main_pid = int((where / "pid").read_text())
     assert report["pid"] == main_pid
-    assert (tmp_path / "probe.json.claim").read_text() == str(main_pid)
+    assert (where / "probe.json.claim").read_text() == str(main_pid)
     assert report["detected_by"] == "forward"
     # The main process's first forward comes after its first batch; a worker's would not.
     assert report["phases"]["first_forward"] >= report["phases"]["first_dataloader_batch"]
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    leftovers = [p.name for p in where.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
 
 
-def test_spawn_workers_cpu_counted(write_script, tmp_path):
-    script = write_script("train.py", TRAIN)
-    alone, _ = run_probe(script, "0", "fork", str(tmp_path / "pid"))
-    (tmp_path / "probe.json").unlink()
-    (tmp_path / "probe.json.claim").unlink()
-    with_workers, _ = run_probe(script, "2", "spawn", str(tmp_path / "pid"))
+def test_spawn_workers_cpu_counted(trained):
+    alone, _, _ = trained("0", "fork")
+    with_workers, _, _ = trained("2", "spawn")
     # Two spawned workers each import torch again: their CPU is in the total.
     assert with_workers["cpu_s"] > 1.5 * alone["cpu_s"], (alone["cpu_s"], with_workers["cpu_s"])
 
