@@ -265,3 +265,15 @@ def test_only_default_branch_and_release_workflows_publish_the_dashboard_from_on
             for j in wf["jobs"].values()
             for s in steps(j)
         ), name
+
+
+def test_calibration_runs_the_measured_code_apart_from_the_history():
+    jobs = load(REPO / ".github" / "workflows" / "ttfb-calibrate.yml")["jobs"]
+    aa, calibrate = jobs["aa"], jobs["calibrate"]
+    assert aa["permissions"] == {"contents": "read"}  # no token, no history
+    aa_runs = " ".join(s.get("run", "") for s in steps(aa))
+    assert "--record-only" in aa_runs and "TTFB_LAB_DB" not in json.dumps(aa)
+    assert calibrate["needs"] == "aa"
+    runs = " ".join(s.get("run", "") for s in steps(calibrate))
+    assert "--aa-log" in runs and "torch" not in runs  # imports samples; installs no scenario deps
+    assert all(v in ("read", "none") for v in calibrate["permissions"].values())

@@ -34,6 +34,7 @@ from ..stats.calibration import (
 from ..stats.sequential import plan_looks
 from ..stats.verdict import Policy
 from ..store.records import SampleRow, pair_rows
+from ..store.versioned import SampleLog
 from .engine import compare
 from .schedule import Scheduler
 from .targets import Target
@@ -60,10 +61,16 @@ class Settings:
 
 
 def record_aa(
-    job: Job, *, pairs: int, executor: Executor, progress: Progress | None = None
+    job: Job,
+    *,
+    pairs: int,
+    executor: Executor,
+    progress: Progress | None = None,
+    log: SampleLog | None = None,
 ) -> tuple[SampleRow, ...]:
-    """A/A pairs of ``job`` in ABBA blocks; a failed sample is a one-line error."""
-    sched = Scheduler(job, job, executor=executor, name=job.scenario)
+    """A/A pairs of ``job`` in ABBA blocks (each sample also appended to ``log``); a failed
+    sample is a one-line error."""
+    sched = Scheduler(job, job, executor=executor, name=job.scenario, log=log)
     _, broken = sched.warm_up()
     if broken:
         raise UsageError(f"calibrate: {job.scenario}: {broken}")

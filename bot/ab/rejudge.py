@@ -32,32 +32,39 @@ class Logged:
     failed: str | None  # a sample that was not ok: the scenario is broken
 
 
-def pairs_from_log(records: Sequence[Mapping[str, object]]) -> dict[str, Logged]:
-    """Pairs per scenario from a sample log's records (``scenario``, ``stage``, ``block``,
-    ``arm`` and the sample), base and head paired in the order each block ran them."""
-    blocks: dict[tuple[str, str, int], dict[str, list[Sample]]] = {}
-    failed: dict[str, str] = {}
+def stage_pairs(records: Sequence[Mapping[str, object]], stage: str) -> dict[str, list[Pair]]:
+    """The pairs of one stage (``primary``, ``confirm``, ``aa``) per scenario from a sample
+    log's records, base and head paired in the order each block ran them."""
+    blocks: dict[tuple[str, int], dict[str, list[Sample]]] = {}
     for r in records:
-        name, stage, block = str(r.get("scenario", "")), str(r.get("stage", "")), r.get("block")
-        sample = Sample.from_json(r)
-        if not sample.ok and name not in failed:
-            failed[name] = f"{sample.arm or '?'} sample {sample.status}"
-        if stage not in ("primary", "confirm") or not isinstance(block, int):
+        block = r.get("block")
+        if r.get("stage") != stage or not isinstance(block, int):
             continue
-        arms = blocks.setdefault((name, stage, block), {"base": [], "head": []})
+        sample = Sample.from_json(r)
+        arms = blocks.setdefault((str(r.get("scenario", "")), block), {"base": [], "head": []})
         if sample.arm in arms:
             arms[sample.arm].append(sample)
-    out: dict[str, dict[str, list[Pair]]] = {}
-    for (name, stage, block), arms in sorted(blocks.items(), key=lambda kv: kv[0]):
-        pairs = [Pair(b, h, block) for b, h in zip(arms["base"], arms["head"], strict=False)]
-        out.setdefault(name, {"primary": [], "confirm": []})[stage].extend(pairs)
-    names = set(out) | set(failed)
-    return {
-        n: Logged(
-            tuple(out.get(n, {}).get("primary", ())),
-            tuple(out.get(n, {}).get("confirm", ())),
-            failed.get(n),
+    out: dict[str, list[Pair]] = {}
+    for (name, block), arms in sorted(blocks.items(), key=lambda kv: kv[0]):
+        out.setdefault(name, []).extend(
+            Pair(b, h, block) for b, h in zip(arms["base"], arms["head"], strict=False)
         )
+    return out
+
+
+def pairs_from_log(records: Sequence[Mapping[str, object]]) -> dict[str, Logged]:
+    """Each scenario's primary and confirmation pairs from a sample log's records, and the
+    first sample that was not ok, if any."""
+    failed: dict[str, str] = {}
+    for r in records:
+        sample = Sample.from_json(r)
+        name = str(r.get("scenario", ""))
+        if not sample.ok and name not in failed:
+            failed[name] = f"{sample.arm or '?'} sample {sample.status}"
+    primary, confirm = stage_pairs(records, "primary"), stage_pairs(records, "confirm")
+    names = set(primary) | set(confirm) | set(failed)
+    return {
+        n: Logged(tuple(primary.get(n, ())), tuple(confirm.get(n, ())), failed.get(n))
         for n in names
     }
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from ..pipeline.calibrating import METHOD, calibrate, calibration_json
 from ..pipeline.options import (
@@ -11,6 +12,7 @@ from ..pipeline.options import (
     DEFAULT_THRESHOLDS,
     CalibrateOptions,
     CalibrationSettings,
+    OutputPaths,
 )
 from ..report.calibration_view import calibration_text
 from ..store.versioned import write_json
@@ -70,6 +72,21 @@ class Options(Common, common.Alpha, common.Db, common.Runner):
     )
     max_pairs: int = option("--max-pairs", type=common.positive_int, default=80)
     seed: int = option("--seed", type=int, default=0)
+    record_only: bool = option(
+        "--record-only",
+        default=False,
+        action="store_true",
+        help="record the A/A pairs (into --samples) and stop: for the CI job that runs the "
+        "measured code, which never holds the history",
+    )
+    samples: str | None = option("--samples", metavar="PATH", help="JSONL sample log")
+    aa_log: list[str] | None = option(
+        "--aa-log",
+        action="append",
+        metavar="PATH",
+        help="import the A/A pairs of a sample log another job recorded (repeatable), then "
+        "calibrate: for the trusted CI job",
+    )
 
 
 def calibrate_options(o: Options) -> CalibrateOptions:
@@ -79,10 +96,16 @@ def calibrate_options(o: Options) -> CalibrateOptions:
     return CalibrateOptions(
         root=root,
         scenarios=common.chosen_scenarios(o, names, o.all, root, what="calibrate"),
-        store=common.store(root, db=o, runner=o),
+        # a job that only records runs the measured code: it holds no history
+        store=replace(common.store(root, db=o, runner=o), record=not o.record_only, learn=False)
+        if o.record_only
+        else common.store(root, db=o, runner=o),
         every=o.all,
         pairs=o.pairs,
         compares_per_week=o.compares_per_week,
+        record_only=o.record_only,
+        aa_logs=tuple(Path(x) for x in o.aa_log or ()),
+        outputs=OutputPaths(samples=common.path_or_none(o.samples)),
         settings=CalibrationSettings(
             fp_per_week=o.fp_per_week,
             thresholds=o.thresholds,

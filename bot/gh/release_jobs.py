@@ -44,7 +44,7 @@ from ..scenarios import DEFAULT_FLOOR_PCT, Scenario, load_all
 from ..stats.instructions import Work
 from ..stats.sequential import plan_looks
 from ..stats.verdict import Policy, decide
-from ..store.versioned import load_json, write_json
+from ..store.versioned import load_json, read_records, write_json
 from . import artifacts, runs
 from .context import Context, Outputs, run_url
 from .events import Event
@@ -56,7 +56,6 @@ def say(line: str) -> None:
 
 
 POOL_ARTIFACT = "ttfb-release-"  # + the pool's name
-MAX_LOG_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -99,26 +98,6 @@ def read_pools(matrix: str) -> list[Pool]:
         raise UsageError("--matrix: not the release plan's matrix") from None
 
 
-def read_log(path: Path) -> list[dict[str, Any]]:
-    """A measure job's sample log as records: size-limited, each line one JSON object."""
-    size = path.stat().st_size
-    if size > MAX_LOG_BYTES:
-        raise ResultsError(f"{path}: {size} bytes is over the {MAX_LOG_BYTES}-byte limit")
-    lines = path.read_text(errors="replace").splitlines()
-    records = []
-    for number, line in enumerate(lines[1:], start=2):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            if number == len(lines):
-                break  # a killed job's torn last line
-            raise ResultsError(f"{path}:{number}: not JSON") from None
-        if not isinstance(record, dict) or not isinstance(record.get("scenario"), str):
-            raise ResultsError(f"{path}:{number}: not a sample record")
-        records.append(record)
-    return records
-
-
 @dataclass(frozen=True)
 class Measured:
     """What the measure jobs uploaded, read as data: per scenario the logged pairs and raw
@@ -143,7 +122,7 @@ def read_measured(folder: Path, plan: Sequence[Pool]) -> Measured:
             why = f"runner pool {pool.name} ({', '.join(pool.runs_on)}) uploaded no samples"
             missing.update(dict.fromkeys(pool.scenarios, why))
             continue
-        found = pairs_from_log(read_log(where / "samples.jsonl"))
+        found = pairs_from_log(read_records(where / "samples.jsonl"))
         logged.update({n: found[n] for n in pool.scenarios if n in found})
         if (where / "results.json").is_file():
             for s in artifacts.read_results(where / "results.json").scenarios:

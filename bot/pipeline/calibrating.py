@@ -7,8 +7,9 @@ inputs, setup and shrinking apply as in a compare.
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import git
@@ -16,7 +17,8 @@ from ..ab import calibration_sim
 from ..ab.arms import Arm
 from ..ab.calibration_sim import calibrate as simulate
 from ..ab.calibration_sim import record_aa
-from ..ab.targets import build_target, floor_threshold
+from ..ab.rejudge import stage_pairs
+from ..ab.targets import build_target, floor_threshold, gpu_skip_reason
 from ..ab.workspace import Workspace
 from ..errors import UsageError
 from ..model import Executor, Progress
@@ -24,7 +26,8 @@ from ..scenarios import Scenario
 from ..stats.calibration import Calibration
 from ..store import thresholds
 from ..store.history_db import History
-from ..store.records import RunRecord
+from ..store.records import RunRecord, pair_rows
+from ..store.versioned import SampleLog, read_records
 from .options import CalibrateOptions, executor_for
 
 CALIBRATE_VERSION = 1
@@ -43,32 +46,69 @@ class Calibrated:
 def calibrate(
     opts: CalibrateOptions, *, progress: Progress | None = None, executor: Executor | None = None
 ) -> list[Calibrated]:
-    """Record A/A pairs (``opts.pairs``; 0 reuses the stored ones), simulate, choose, store."""
-    executor = executor or executor_for(opts.fake)
+    """Record A/A pairs (``opts.pairs``; 0 reuses the stored ones), or import them from
+    ``opts.aa_logs``; then simulate, choose and store, unless ``opts.record_only``. With
+    ``opts.every``, a scenario this machine cannot run is skipped and says why."""
+    skipped: list[Calibrated] = []
+    runnable = []
+    for s in opts.scenarios:
+        why = gpu_skip_reason(s)
+        if why and not opts.every:
+            raise UsageError(f"calibrate: {s.name}: {why}")
+        if why:
+            skipped.append(Calibrated(s.name, None, f"skipped, {why}", {}))
+        else:
+            runnable.append(s)
+    scoped = replace(opts, scenarios=tuple(runnable))
+    if opts.aa_logs:
+        _import_aa(scoped, progress)
+    elif opts.pairs:
+        _record_aa(scoped, progress, executor or executor_for(opts.fake))
+    if opts.record_only:
+        note = f"recorded {opts.pairs} A/A pairs"
+        return skipped + [Calibrated(s.name, None, note, {}) for s in runnable]
+    runner = opts.store.runner_label
+    return skipped + [_calibrate_one(scoped, s, runner, progress) for s in runnable]
+
+
+def _record_aa(opts: CalibrateOptions, progress: Progress | None, executor: Executor) -> None:
+    """A/A pairs of every scenario, into the history (and the sample log, when one is named:
+    what a trusted job imports)."""
     recorder = opts.store.recorder()
-    done = []
-    with Workspace(progress=progress) as ws:
+    log_path = opts.outputs.samples
+    with Workspace(progress=progress) as ws, contextlib.ExitStack() as stack:
+        log = (
+            stack.enter_context(SampleLog(log_path, {"command": "calibrate"})) if log_path else None
+        )
         for scenario in opts.scenarios:
             arm = Arm("aa", scenario.name, opts.root, sys.executable)
             target = build_target(
                 scenario, arm, arm, threshold=floor_threshold, workspace=ws, name=scenario.name
             )
-            if target.skipped and opts.every:
-                done.append(Calibrated(scenario.name, None, f"skipped, {target.skipped}", {}))
-                continue
             if target.skipped or target.broken or target.base is None:
                 raise UsageError(f"calibrate: {scenario.name}: {target.skipped or target.broken}")
-            if opts.pairs:
-                rows = record_aa(
-                    target.base, pairs=opts.pairs, executor=executor, progress=progress
-                )
-                revision = git.head_revision(opts.root)
-                # A/A runs on the default branch: the best time to learn what the scenario reads
-                recorder.record(
-                    RunRecord("calibrate", scenario.name, revision, revision, samples=rows)
-                )
-            done.append(_calibrate_one(opts, scenario, recorder.runner, progress))
-    return done
+            rows = record_aa(
+                target.base, pairs=opts.pairs, executor=executor, progress=progress, log=log
+            )
+            revision = git.head_revision(opts.root)
+            # A/A runs on the default branch: the best time to learn what the scenario reads
+            recorder.record(RunRecord("calibrate", scenario.name, revision, revision, samples=rows))
+
+
+def _import_aa(opts: CalibrateOptions, progress: Progress | None) -> None:
+    """A/A pairs from sample logs another job wrote, read as untrusted data: only the
+    scenarios asked for, only A/A blocks, into the history."""
+    recorder = opts.store.recorder()
+    revision = git.head_revision(opts.root)
+    wanted = {s.name for s in opts.scenarios}
+    for path in opts.aa_logs:
+        for name, pairs in stage_pairs(read_records(path), "aa").items():
+            if name not in wanted:
+                raise UsageError(f"--aa-log: {path}: scenario {name!r} was not asked for")
+            if progress:
+                progress(f"{name}: {len(pairs)} A/A pairs from {path}")
+            rows = pair_rows(pairs, stage="aa")
+            recorder.record(RunRecord("calibrate", name, revision, revision, samples=rows))
 
 
 def _calibrate_one(

@@ -24,7 +24,7 @@ from ..errors import UsageError
 from ..exec import host
 from ..exec.process import ProcessExecutor
 from ..exec.scripted import ScriptedExecutor
-from ..model import CounterBackend, CountingMode, Executor
+from ..model import CounterBackend, CountingMode, Executor, ProfileSettings
 from ..scenarios import Scenario
 from ..stats.verdict import Policy
 from ..store import depmap_db, history_db, thresholds
@@ -91,6 +91,15 @@ class CountingOptions:
 
 
 @dataclass(frozen=True)
+class ProfileOptions:
+    """Whether to take a differential profile (``wanted`` None: a scenario's own ``profile:``,
+    else when a finding is confirmed; True: ``--profile``; False: ``--no-profile``) and how."""
+
+    wanted: bool | None = None
+    settings: ProfileSettings = field(default_factory=ProfileSettings)
+
+
+@dataclass(frozen=True)
 class CompareOptions:
     """One comparison: the arms, the scenarios (None: the arms' own commands), how strictly."""
 
@@ -107,6 +116,7 @@ class CompareOptions:
     family_size: int | None = None
     counting: CountingOptions = CountingOptions()
     attribute: bool | None = None  # None: for a scenario with a finding
+    profile: ProfileOptions = ProfileOptions()
     outputs: OutputPaths = OutputPaths()
     kind: RunKind = "compare"
     where: str = "."  # where the arms' own commands run, relative to the root
@@ -130,6 +140,8 @@ class MeasureOptions:
     instructions: bool = False
     backend: CounterBackend = "auto"
     importtime: bool = False
+    profile: ProfileSettings | None = None  # --profile: the flame graph and top functions
+    profile_out: Path | None = None  # where its flame graph goes (default under .ttfb/)
     outputs: OutputPaths = OutputPaths()
     fake: Path | None = None
     kind: Literal["measure", "depmap"] = "measure"  # what the history records it as
@@ -162,6 +174,10 @@ class CalibrateOptions:
     settings: CalibrationSettings = field(default_factory=CalibrationSettings)
     outputs: OutputPaths = OutputPaths()
     fake: Path | None = None
+    # Split for CI: a job that runs the measured code records A/A pairs only (``record_only``,
+    # into the sample log); a trusted job imports those logs (``aa_logs``) and calibrates.
+    record_only: bool = False
+    aa_logs: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,30 @@ class SampleLog:
         self.close()
 
 
+def read_records(path: str | Path, *, max_bytes: int = 64 * 1024 * 1024) -> list[dict[str, Any]]:
+    """A sample log's records (its header left out), read as untrusted data: size-limited,
+    each line one JSON object naming its scenario; a torn last line (a killed run) dropped."""
+    path = Path(path)
+    size = path.stat().st_size if path.exists() else -1
+    if size < 0:
+        raise ResultsError(f"{path}: no such file")
+    if size > max_bytes:
+        raise ResultsError(f"{path}: {size} bytes is over the {max_bytes}-byte limit")
+    lines = path.read_text(errors="replace").splitlines()
+    records = []
+    for number, line in enumerate(lines[1:], start=2):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            if number == len(lines):
+                break
+            raise ResultsError(f"{path}:{number}: not JSON") from None
+        if not isinstance(record, dict) or not isinstance(record.get("scenario"), str):
+            raise ResultsError(f"{path}:{number}: not a sample record")
+        records.append(record)
+    return records
+
+
 def read_sample_log(path: str | Path) -> tuple[dict[str, Any], list[Sample]]:
     """The header and samples of a JSONL log. A torn last line (a killed run) is dropped."""
     path = Path(path)
