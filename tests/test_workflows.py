@@ -13,6 +13,8 @@ import jsonschema
 import pytest
 import yaml
 
+from bot.gh.api import rerun_title
+
 from .conftest import REPO
 
 SCHEMAS = Path(__file__).with_name("schemas")
@@ -138,6 +140,16 @@ def test_pr_workflow_runs_pr_code_read_only_with_trusted_bot():
         for step in steps(job):
             assert "secrets." not in json.dumps(step)
     assert wf["concurrency"]["cancel-in-progress"] is True
+
+
+def test_a_dispatched_rerun_is_named_as_the_report_job_expects():
+    """The report binds a dispatched run to its pull request by the run's name: the workflow's
+    ``run-name`` must spell it exactly as ``rerun_title`` does, from the dispatch's inputs."""
+    wf = load(REPO / ".github" / "workflows" / "ttfb-pr.yml")
+    m = re.search(r"format\('([^']*)', inputs\.pr, inputs\.sha\)", wf["run-name"])
+    assert m is not None and "workflow_dispatch" in wf["run-name"]
+    assert m.group(1).format("7", "ab" * 20) == rerun_title("7", "ab" * 20)
+    assert set(wf["on"]["workflow_dispatch"]["inputs"]) >= {"pr", "sha"}
 
 
 def test_self_hosted_runners_serve_same_repository_pull_requests_only():

@@ -26,7 +26,16 @@ DEFAULT_API_URL = "https://api.github.com"
 ACTIONS_BOT = "github-actions[bot]"
 WRITE_ROLES = ("admin", "maintain", "write")
 STATUS_PR = "ttfb/pr"
+# A fork's results come from jobs the fork's own code ran in (it may even edit ttfb-pr.yml in its
+# branch): they are shown, but never under the context a branch protection rule can require.
+STATUS_PR_FORK = "ttfb/pr (fork, advisory)"
 STATUS_RELEASE = "ttfb/release-gate"
+
+
+def rerun_title(pr: int | str, sha: str) -> str:
+    """The ``run-name`` ttfb-pr.yml gives a dispatched rerun; the report job reads it back from
+    the event (``display_title``) to bind the run to the pull request and head it measured."""
+    return f"ttfb rerun of #{pr} at {sha}"
 
 
 class BoundedRetry(GithubRetry):

@@ -9,7 +9,11 @@ run, and a fork can even edit ``ttfb-pr.yml`` in its own branch. So:
   status goes on that ``head_sha`` only. A ``workflow_dispatch`` run (a ``/ttfb rerun`` of a
   same-repository pull request) must be a run of the default branch of this repository, and
   its plan's pull request must be open, from this repository, and still at the head the plan
-  names. The artifacts' own ``pr``/``head`` are claims: when they disagree, nothing is posted.
+  names; the run's name (``display_title``, set by the trusted workflow from the dispatch's
+  inputs) must name that pull request and head. The artifacts' own ``pr``/``head`` are claims:
+  when they disagree, nothing is posted.
+- **A fork's verdict is advisory.** It goes under its own context, ``ttfb/pr (fork, advisory)``,
+  never under ``ttfb/pr``, so a required ``ttfb/pr`` cannot be turned green by a fork's jobs.
 - **Fail closed.** Anything short of "the run succeeded and every planned scenario left a valid
   result" sets ``ttfb/pr`` to ``error`` (the check could not judge) or ``failure`` (a regression
   or a broken scenario), with a description that says which.
@@ -32,7 +36,7 @@ from ..report.plan_view import selection_markdown
 from ..results import Results
 from ..scenarios import load_all
 from . import artifacts, runs
-from .api import STATUS_PR, GitHubAPI
+from .api import STATUS_PR, STATUS_PR_FORK, GitHubAPI, rerun_title
 from .context import PLAN_FILE, RESULTS_FILE, Context, Outputs, append_summary, run_url
 from .counts_join import join_counts, load_counts
 from .events import Event
@@ -105,6 +109,12 @@ def identify(
             )
         if not plan:
             raise ResultsError(f"run {run.get('id')}: a dispatched run left no plan")
+        title = rerun_title(plan.get("pr", ""), str(plan.get("head", "")))
+        if run.get("display_title") != title:
+            raise ResultsError(
+                f"run {run.get('id')} is named {str(run.get('display_title'))[:80]!r}, but its "
+                f"artifacts claim {title!r}; nothing posted"
+            )
         pr = api.pull(int(plan["pr"]))
         if pr.state != "open" or pr.head_repo != api.repository:
             raise GitHubError(f"#{pr.number} is not an open same-repository pull request")
@@ -208,11 +218,12 @@ def report_flow(event: Event, ctx: Context) -> Outputs:
         append_summary(ctx.env, report.render_summary(doc, context=context))
     _, created = api.upsert_comment(who.number, body, marker=report.COMMENT_MARKER)
     state, description = status_for(doc, problems, advisory=who.fork)
+    status = STATUS_PR_FORK if who.fork else STATUS_PR
     api.set_status(
-        who.head_sha, state=state, context=STATUS_PR, description=description, target_url=url
+        who.head_sha, state=state, context=status, description=description, target_url=url
     )
     verb = "created" if created else "updated"
     return Outputs(
         {"pr": str(who.number), "state": state},
-        f"#{who.number}: comment {verb}; {STATUS_PR} = {state} ({description})",
+        f"#{who.number}: comment {verb}; {status} = {state} ({description})",
     )

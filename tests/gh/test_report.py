@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from bot.cli import main
+from bot.gh.api import rerun_title
 from bot.report import compare_view as report
 
 from ..conftest import SEGMENTS, commit, git
@@ -122,6 +123,7 @@ def workflow_run(
     event: str = "pull_request",
     conclusion: str = "success",
     run_id: int = 123,
+    title: str = "Speed up the ranker",
 ) -> dict:
     return {
         "action": "completed",
@@ -131,6 +133,7 @@ def workflow_run(
             "event": event,
             "head_sha": head_sha,
             "head_branch": branch,
+            "display_title": title,
             "conclusion": conclusion,
             "html_url": f"https://x/run/{run_id}",
             "head_repository": {"full_name": f"{owner}/lab", "owner": {"login": owner}},
@@ -209,6 +212,8 @@ def test_a_fork_s_own_results_are_posted_as_advisory(
     )
     assert len(fake.comments(8)) == 1
     (status,) = fake.statuses(head)
+    # never under ttfb/pr, which branch protection may require: the fork's jobs made the data
+    assert status["context"] == "ttfb/pr (fork, advisory)"
     assert "advisory" in status["description"]
 
 
@@ -288,15 +293,35 @@ def test_a_dispatched_rerun_is_checked_against_the_pull_request_as_it_is_now(
     doc = results(0.0)
     art = artifacts(tmp_path, doc, plan_doc(base, head, pr=number, requested_by="writer"))
     main_sha = "e" * 40
-    actions_env("workflow_run", workflow_run(main_sha, branch="main", event="workflow_dispatch"))
+    rerun = {"branch": "main", "event": "workflow_dispatch", "title": rerun_title(number, head)}
+    actions_env("workflow_run", workflow_run(main_sha, **rerun))
     assert gh("report", "--artifacts", str(art)) == 0
     (status,) = fake.statuses(head)  # on the pull request's head, not the dispatch's main
     assert status["state"] == "success"
     assert "Rerun requested by `writer`" in fake.comments(number)[0]["body"]
     # a dispatch from another branch than the default one is not ours to trust
-    actions_env("workflow_run", workflow_run(main_sha, branch="evil", event="workflow_dispatch"))
+    actions_env("workflow_run", workflow_run(main_sha, **{**rerun, "branch": "evil"}))
     assert gh("report", "--artifacts", str(art)) == 2
     assert "not of octo/lab:main" in capsys.readouterr().err
+
+
+def test_a_dispatched_run_named_for_another_pull_request_posts_nothing(
+    fake, actions_env, tmp_path, results, pr_at_head, capsys
+):
+    """The run's name comes from the dispatch's inputs (the trusted workflow sets it); a plan
+    that claims #6 in a run dispatched for #7 is the measured code speaking, not the event."""
+    number, base, head = pr_at_head
+    art = artifacts(tmp_path, results(0.0), plan_doc(base, head, pr=number))
+    title = rerun_title(number + 1, head)
+    actions_env(
+        "workflow_run",
+        workflow_run("e" * 40, branch="main", event="workflow_dispatch", title=title),
+    )
+    capsys.readouterr()
+    assert gh("report", "--artifacts", str(art)) == 2
+    err = capsys.readouterr().err
+    assert f"is named '{title}'" in err and err.count("\n") == 1
+    assert nothing_written(fake)
 
 
 def test_a_rerun_whose_pull_request_moved_on_posts_nothing(
@@ -305,7 +330,11 @@ def test_a_rerun_whose_pull_request_moved_on_posts_nothing(
     number, base, _ = pr_at_head
     doc = results(0.0)
     older = plan_doc(base, "d" * 40, pr=number)  # the plan measured a head #6 no longer has
-    actions_env("workflow_run", workflow_run("e" * 40, branch="main", event="workflow_dispatch"))
+    title = rerun_title(number, "d" * 40)
+    actions_env(
+        "workflow_run",
+        workflow_run("e" * 40, branch="main", event="workflow_dispatch", title=title),
+    )
     assert gh("report", "--artifacts", str(artifacts(tmp_path, doc, older))) == 2
     assert "moved on to" in capsys.readouterr().err
     assert nothing_written(fake)
