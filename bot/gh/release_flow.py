@@ -64,8 +64,10 @@ def release_json(
     bisects: Sequence[Mapping[str, Any]],
     attribution: Sequence[Mapping[str, Any]],
     gate: Mapping[str, str],
+    runners: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
-    return {
+    """``runners``: each scenario's runner labels, when the suite ran on several pools."""
+    doc = {
         "version": RELEASE_VERSION,
         "kind": "ttfb-release",
         "baseline": baseline,
@@ -76,6 +78,9 @@ def release_json(
         "bisects": list(bisects),
         "attribution": list(attribution),
     }
+    if runners:
+        doc["runners"] = {name: list(labels) for name, labels in runners.items()}
+    return doc
 
 
 def run_release(
@@ -111,8 +116,10 @@ def finish_release(
     head: str,
     out_dir: Path,
     url: str | None,
+    runners: Mapping[str, Sequence[str]] | None = None,
 ) -> ReleaseResult:
-    """Notify each culprit's author, set the gate from the verdicts, write release.json/.md."""
+    """Notify each culprit's author, set the gate from the verdicts, write release.json/.md;
+    ``runners`` (scenario → runner labels) shows where each scenario ran."""
     out_dir.mkdir(parents=True, exist_ok=True)
     attribution = notify(bisects, api=api, release=head, run_url=url)
     verdicts = [(s["name"], Verdict(s["verdict"])) for s in compare_doc["scenarios"]]
@@ -128,6 +135,7 @@ def finish_release(
         bisects=bisects,
         attribution=attribution,
         gate={"state": state, "description": description, "context": STATUS_RELEASE},
+        runners=runners,
     )
     markdown = render_release(doc)
     write_json(out_dir / "release.json", doc)

@@ -278,6 +278,7 @@ def gate_release(
         head=head,
         out_dir=ctx.out_dir,
         url=run_url(ctx.env),
+        runners={n: p.runs_on for p in plan for n in p.scenarios},
     )
     gate = result.doc["gate"]
     lines = [gate["description"]]

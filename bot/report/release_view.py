@@ -68,9 +68,13 @@ def release_scenarios(doc: Mapping[str, Any]) -> list[ScenarioResult]:
 
 def render_release(doc: Mapping[str, Any]) -> str:
     """The release report: the gate, each scenario's verdict and sentence, every bisect."""
-    rows = [
-        [md_code(s.name), badge(s.verdict), md_text(sentence(s))] for s in release_scenarios(doc)
-    ]
+    runners = doc.get("runners") or {}  # several runner pools: say where each one ran
+    rows = []
+    for s in release_scenarios(doc):
+        row = [md_code(s.name), badge(s.verdict), md_text(sentence(s))]
+        if runners:
+            row.append(md_code(", ".join(runners[s.name])) if s.name in runners else "—")
+        rows.append(row)
     bisects = [
         {
             "scenario": md_code(b["scenario"]),
@@ -82,7 +86,14 @@ def render_release(doc: Mapping[str, Any]) -> str:
         }
         for b in doc["bisects"]
     ]
-    return render("release.md.j2", doc=doc, rows=rows, bisects=bisects, marker=RELEASE_MARKER)
+    return render(
+        "release.md.j2",
+        doc=doc,
+        rows=rows,
+        runners=bool(runners),
+        bisects=bisects,
+        marker=RELEASE_MARKER,
+    )
 
 
 def render_notification(

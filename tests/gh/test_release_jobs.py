@@ -115,6 +115,9 @@ def test_plan_measure_gate(history, fake, tmp_path):
     assert verdicts == {"cpu-one": "regression", "gpu-one": "broken"}  # recomputed; GPU missing
     gpu = next(s for s in doc["scenarios"] if s["name"] == "gpu-one")
     assert "self-hosted-gpu" in gpu["reason"] and "uploaded no samples" in gpu["reason"]
+    assert doc["runners"] == {"cpu-one": ["ubuntu-latest"], "gpu-one": ["self-hosted", "gpu"]}
+    report = (gate / "release.md").read_text()
+    assert "| `gpu-one` | " in report and report.count("| `self-hosted, gpu` |") == 1
     (status,) = fake.statuses(shas[-1])
     assert status["state"] == "failure" and status["context"] == "ttfb/release-gate"
     (note,) = fake.comments(42)
