@@ -171,6 +171,9 @@ def test_the_action_gives_the_token_only_to_modes_that_call_the_api():
     for mode in ("run", "count", "release-plan", "release-measure"):
         assert f"inputs.mode == '{mode}'" in untrusted["if"]
         assert f"inputs.mode != '{mode}'" in api["if"]
+    # nor does the token step run anything that measures: no all-in-one release, run or count
+    assert not re.search(r"action\.py\" gh (run|count|release)\b(?!-)", api["run"])
+    assert not re.search(r"\bttfb gh (run|count|release)\b(?!-)", api["run"])
     install = action["runs"]["steps"][0]["run"]
     assert "--require-hashes" in install and "requirements/action.txt" in install
 
