@@ -231,6 +231,8 @@ def release_markdown(release: Release, entries: Mapping[str, Entry]) -> str:
     doc = compare_document(release.session, entries)
     return render_release(
         {
+    runners = {str(r["scenario"]): [str(r["runner"])] for r in release.session.runs}
+    several = len({tuple(v) for v in runners.values()}) > 1
             "version": 1,
             "kind": "ttfb-release",
             "baseline": release.session.base_rev or "",
@@ -242,3 +244,4 @@ def release_markdown(release: Release, entries: Mapping[str, Entry]) -> str:
             "attribution": [],
         }
     )
+            "runners": runners if several else {},

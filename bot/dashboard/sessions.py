@@ -63,7 +63,9 @@ def group(runs: Sequence[Mapping[str, Any]]) -> list[Session]:
     for r in runs:
         if r["kind"] not in COMPARE_KINDS or r.get("verdict") is None or not r["scenario"]:
             continue
-        key = (r["kind"], r["base_rev"], r["head_rev"], r["runner"])
+        # a release suite spans runner pools (hosted CPU, self-hosted GPU): one session
+        pool = None if r["kind"] == "release" else r["runner"]
+        key = (r["kind"], r["base_rev"], r["head_rev"], pool)
         current = open_.get(key)
         if current is None or any(x["scenario"] == r["scenario"] for x in current):
             current = []
@@ -76,7 +78,7 @@ def group(runs: Sequence[Mapping[str, Any]]) -> list[Session]:
             kind=str(rs[0]["kind"]),
             base_rev=rs[0]["base_rev"],
             head_rev=rs[0]["head_rev"],
-            runner=rs[0]["runner"],
+            runner=", ".join(sorted({str(r["runner"]) for r in rs if r["runner"]})) or None,
             created=str(rs[0]["created"]),
             runs=tuple(rs),
         )

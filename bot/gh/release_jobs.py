@@ -25,7 +25,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -258,11 +258,19 @@ def gate_release(
             runs.download(api, int(run_id), folder, pattern=f"{POOL_ARTIFACT}*")
         measured = read_measured(folder, plan)
     policy = Policy(alpha=s.alpha, looks=plan_looks(s.pairs, s.max_pairs))
-    thresholds = thresholds_for(names, ctx.scenarios_dir, ctx.store.threshold())
+    # each pool's samples are judged by, and recorded under, that pool's runner label (the
+    # calibrations' key), not the gate's own machine, which measured nothing
+    stores = {p.name: replace(ctx.store, runner=p.name) for p in plan}
+    thresholds: dict[str, tuple[float, str]] = {}
+    for pool in plan:
+        found = thresholds_for(pool.scenarios, ctx.scenarios_dir, stores[pool.name].threshold())
+        thresholds.update(found)
     outs = recompute(measured, policy, thresholds)
-    record = Recording(ctx.store.recorder(), kind="release", base_rev=baseline, head_rev=head)
-    for name in names:
-        record(outs[name], policy_for(policy, outs[name].target))
+    for pool in plan:
+        recorder = replace(stores[pool.name].recorder(), machine={"runs-on": list(pool.runs_on)})
+        record = Recording(recorder, kind="release", base_rev=baseline, head_rev=head)
+        for name in pool.scenarios:
+            record(outs[name], policy_for(policy, outs[name].target))
     comparison = Comparison(tuple(outs[n] for n in names), policy, 0.0)
     arm = lambda name, sha: Arm(name, sha[:10], ctx.root, revision=sha)  # noqa: E731
     doc = results_document(comparison, base=arm("base", baseline), head=arm("head", head))

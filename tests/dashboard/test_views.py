@@ -8,7 +8,13 @@ import pytest
 
 from bot.dashboard import pages, sessions, trend
 from bot.dashboard.markdown import to_html
-from bot.dashboard.reports import compare_document, compare_markdown, phase_rows, scenario_entry
+from bot.dashboard.reports import (
+    compare_document,
+    compare_markdown,
+    phase_rows,
+    release_markdown,
+    scenario_entry,
+)
 from bot.dashboard.site import js_json
 from bot.model import Verdict
 from bot.stats.summary import median_ci_ranks
@@ -117,6 +123,32 @@ def test_the_last_release_has_its_bisects_and_gate(history):
     assert [b["scenario"] for b in release.bisects] == ["lm-cpu"]
     state, description = release.gate
     assert state == "failure" and "lm-cpu (regression)" in description
+
+
+def test_a_release_across_runner_pools_is_one_session_with_a_runner_column():
+    def run(i, scenario, runner, kind="release"):
+        return {
+            "id": i,
+            "uid": f"u{i}",
+            "kind": kind,
+            "created": f"t{i}",
+            "scenario": scenario,
+            "base_rev": "b",
+            "head_rev": "h",
+            "runner": runner,
+            "verdict": "no_change",
+        }
+
+    runs = [run(1, "cpu-one", "ubuntu-latest"), run(2, "gpu-one", "self-hosted-gpu")]
+    (session,) = sessions.group(runs)  # the gate records each pool under its own label
+    assert session.scenarios == ["cpu-one", "gpu-one"]
+    release = sessions.latest_release([session], runs)
+    assert release is not None
+    text = release_markdown(release, {r["uid"]: scenario_entry(r, []) for r in runs})
+    assert "| `gpu-one` |" in text and text.count("| `self-hosted-gpu` |") == 1
+    # compares on two runners stay two sessions: each its own report
+    compares = [run(1, "a", "r1", "compare"), run(2, "a", "r2", "compare")]
+    assert len(sessions.group(compares)) == 2
 
 
 def test_no_release_without_release_runs():

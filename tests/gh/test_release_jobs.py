@@ -4,6 +4,7 @@ measured code, judges the raw samples itself, and a pool that ran nothing fails 
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,9 @@ def test_plan_measure_gate(history, fake, tmp_path):
     gpu = next(s for s in doc["scenarios"] if s["name"] == "gpu-one")
     assert "self-hosted-gpu" in gpu["reason"] and "uploaded no samples" in gpu["reason"]
     assert doc["runners"] == {"cpu-one": ["ubuntu-latest"], "gpu-one": ["self-hosted", "gpu"]}
+    with sqlite3.connect(tmp_path / "h.sqlite") as db:  # recorded under the pool's runner label
+        rows = db.execute("SELECT scenario, runner FROM runs WHERE kind = 'release'").fetchall()
+    assert sorted(rows) == [("cpu-one", "ubuntu-latest"), ("gpu-one", "self-hosted-gpu")]
     report = (gate / "release.md").read_text()
     assert "| `gpu-one` | " in report and report.count("| `self-hosted, gpu` |") == 1
     (status,) = fake.statuses(shas[-1])
