@@ -190,12 +190,51 @@ class Counter(Protocol):
     def count(self, job: Job) -> Count: ...
 
 
+ProfilerTool = Literal["auto", "py-spy", "sampler"]
+"""Which sampling profiler: ``auto`` takes py-spy where it attaches, else the probe's own."""
+PROFILER_TOOLS: tuple[ProfilerTool, ...] = ("auto", "py-spy", "sampler")
+
+
+@dataclass(frozen=True)
+class ProfileSettings:
+    """How profiling samples are taken: ``runs`` per arm (ABBA order), the sampling rate, and
+    whether native frames and the job's other processes (DataLoader workers) are included."""
+
+    runs: int = 5
+    rate_hz: int = 250
+    native: bool = False
+    subprocesses: bool = False
+    tool: ProfilerTool = "auto"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One profiling sample: the sample as timed under the profiler, and its collapsed stacks
+    (``"fn (path:line);…"`` root to leaf, the main thread of the process that reported the
+    first batch) with their weights; ``error`` when no stacks came back."""
+
+    sample: Sample
+    stacks: Mapping[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+class Profiler(Protocol):
+    """Runs a job under a sampling profiler until its first batch (``bot.exec.profiler``, or
+    scripted stacks)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def profile(self, job: Job) -> Profile: ...
+
+
 class Executor(Protocol):
     """Runs a job and returns its sample: real processes, or scripted timings in tests.
 
     What an executor can do beyond timed samples is part of the protocol, so the engine never
     asks which kind it holds: ``attributes_imports`` (its samples can carry ``-X importtime``
-    lines) and ``counter`` (an instruction counter for its jobs, or None with the reason).
+    lines), ``counter`` (an instruction counter for its jobs, or None with the reason) and
+    ``profiler`` (a sampling profiler for its jobs, or None with the reason).
     """
 
     def run(self, job: Job) -> Sample: ...
@@ -211,10 +250,16 @@ class Executor(Protocol):
         (with the reason) where none is available."""
         ...
 
+    def profiler(self, settings: ProfileSettings) -> tuple[Profiler | None, str]:
+        """The sampling profiler for this executor's jobs and one line that says which and
+        why; None (with the reason) where none is available."""
+        ...
+
 
 class TimedOnly:
     """A base for executors that return timed samples and nothing more (replays of recorded
-    samples, test doubles): no import times, no instruction counter, no block state."""
+    samples, test doubles): no import times, no instruction counter, no profiler, no block
+    state."""
 
     attributes_imports = False
 
@@ -223,6 +268,9 @@ class TimedOnly:
 
     def counter(self, backend: CounterBackend, workdir: Path) -> tuple[Counter | None, str]:
         return None, f"{type(self).__name__} has no instruction counter"
+
+    def profiler(self, settings: ProfileSettings) -> tuple[Profiler | None, str]:
+        return None, f"{type(self).__name__} has no profiler"
 
 
 def check_version(data: Any, *, source: str | Path, known: int) -> dict[str, Any]:

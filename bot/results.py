@@ -194,6 +194,45 @@ class AttributionResult(Json):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ProfileRow(Json):
+    """A function whose time to first batch changed: mean inclusive milliseconds per profiling
+    sample, the change with its 95% CI, and its share of the whole TTFB's change."""
+
+    function: str
+    file: str  # the repository's path, else the module
+    line: int = 0  # its first line
+    repo: bool = False  # the repository's own code
+    base_ms: float
+    head_ms: float
+    delta_ms: float
+    ci_low_ms: float
+    ci_high_ms: float
+    threshold_ms: float = 0.0  # its CI lies beyond ± this: the floor, a quarter of base_ms
+    share_pct: Omittable[float] = None
+    library: Omittable[str] = None  # the library frame its change is spent in: "fn (module)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfileResult(Json):
+    """Which functions the time went to: the differential profile of dedicated profiling
+    samples (``bot.stats.profile``), or why there is none (``error``, ``skipped``)."""
+
+    profiler: Omittable[str] = None
+    runs: Omittable[int] = None  # profiling samples per arm
+    elapsed_s: Omittable[float] = None  # what the profiling samples took
+    base_ttfb_ms: Omittable[float] = None  # median TTFB of the profiling samples
+    head_ttfb_ms: Omittable[float] = None
+    floor_ms: Omittable[float] = None  # the smallest change tested
+    tested: Omittable[int] = None  # frames whose change reached the floor
+    rows: tuple[ProfileRow, ...] = ()  # the significant ones, largest change first
+    # the merged call tree: [parent index (-1: a root), function, file, line, repo, base ms,
+    # head ms], parents first
+    flame: tuple[tuple[Any, ...], ...] = ()
+    error: Omittable[str] = None
+    skipped: Omittable[str] = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ScenarioResult(Json):
     """One scenario: verdict, whole-TTFB numbers, endpoints, evidence, CPU work, setup, pairs."""
 
@@ -233,6 +272,7 @@ class ScenarioResult(Json):
     instructions: InstructionsResult | None = None
     attribution: AttributionResult | None = None
     instructions_note: Omittable[str] = None
+    profile: Omittable[ProfileResult] = None
     extra: Rest = field(default_factory=dict)
 
 

@@ -105,6 +105,7 @@ class Scenario:
     first_batch: str = "auto"
     instructions: CountingMode = "auto"  # count CPU work to first batch
     instructions_until: CountUntil = "first_forward"  # where a count ends
+    profile: bool | None = None  # differential profile: None when a finding is confirmed
     timeout_s: float = DEFAULT_TIMEOUT_S
     floor_pct: float = DEFAULT_FLOOR_PCT
     instructions_pct: float = DEFAULT_INSTRUCTIONS_PCT
@@ -207,6 +208,7 @@ def parse_scenario(data: Any, *, source: str | Path = "<scenario>") -> Scenario:
         instructions_pct=float(
             data.get("threshold", {}).get("instructions_pct", DEFAULT_INSTRUCTIONS_PCT)
         ),
+        profile=data.get("profile"),
         timeout_s=float(data.get("timeout_s", DEFAULT_TIMEOUT_S)),
         floor_pct=float(data.get("threshold", {}).get("floor_pct", DEFAULT_FLOOR_PCT)),
         tags=tuple(data.get("tags", ())),

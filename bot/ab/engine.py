@@ -16,7 +16,8 @@ undecided timed look at which the planned count fits (unchanged counts then let 
 stop at a look with nothing moved), else once the decision is known, unless wall time
 confirmed a finding (the count would add nothing). A confirmed finding on the counts decides
 where wall time cannot. A finding also gets attribution samples under ``-X importtime``
-(``bot.ab.attribution``; ``attribute=True``: every target).
+(``bot.ab.attribution``; ``attribute=True``: every target), and a confirmed one profiling
+samples under a sampling profiler (``bot.ab.profiling``: which function the time went to).
 
 The time budget is shared: each target may use the remaining budget divided by the number of
 targets still to run: at most half of it for counting, 60% for the primary schedule and the
@@ -34,7 +35,7 @@ from ..model import Executor, Pair, Progress, Verdict
 from ..stats import paired
 from ..stats.verdict import Analysis, Confirmation, Decision, Policy, confirm, decide, with_family
 from ..store.versioned import SampleLog
-from . import attribution
+from . import attribution, profiling
 from .counting import Counting, TargetCounts, WorkRun
 from .schedule import ABRun, Scheduler, confirmation_size, run_confirmation, run_primary
 from .targets import Target
@@ -55,6 +56,7 @@ class ScenarioOutcome:
     confirmation_note: str = ""
     work: WorkRun | None = None  # instruction counts, when counted
     attribution: Mapping[str, Any] | None = None  # which imports changed, when attributed
+    profile: Mapping[str, Any] | None = None  # which functions' time changed, when profiled
 
     @property
     def verdict(self) -> Verdict:
@@ -110,6 +112,7 @@ def compare(
     record: Record | None = None,
     counting: Counting | None = None,
     attribute: bool | None = None,
+    profile: profiling.Profiling | None = None,
 ) -> Comparison:
     """Compare every target's base and head (see the module docstring).
 
@@ -170,6 +173,7 @@ def compare(
             if work is not None:
                 outcome = _with_work(outcome, work, policy_for(policy, t))
             outcome = _attributed(outcome, executor, attribute, progress)
+            outcome = _profiled(outcome, executor, profile, progress, deadlines.share(1))
         else:
             outcome = _not_run(t, policy)
         if record is not None:
@@ -273,3 +277,19 @@ def _attributed(
         return outcome
     doc = attribution.attribute(t.base, t.head, executor, name=t.name, progress=progress)
     return replace(outcome, attribution=doc)
+
+
+def _profiled(
+    outcome: ScenarioOutcome,
+    executor: Executor,
+    choice: profiling.Profiling | None,
+    progress: Progress | None,
+    deadline: float | None,
+) -> ScenarioOutcome:
+    """A differential profile for a confirmed finding, or as ``choice`` and the scenario say."""
+    if choice is None or not profiling.wants(outcome.target, outcome.verdict, choice):
+        return outcome
+    doc = profiling.profile_outcome(
+        outcome.target, outcome.primary, executor, choice, progress, deadline=deadline
+    )
+    return replace(outcome, profile=doc)

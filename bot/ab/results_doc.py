@@ -32,6 +32,7 @@ from ..results import (
     PackageChange,
     PolicyResult,
     PrepareResult,
+    ProfileResult,
     Results,
     SampleRow,
     ScenarioResult,
@@ -312,6 +313,11 @@ def scenario_result(o: ScenarioOutcome, policy: Policy) -> ScenarioResult:
             else None
         ),
         instructions_note=o.work.note if o.work and o.work.note else None,
+        profile=(
+            ProfileResult.from_json(dict(o.profile), source=f"{o.name}: profile")
+            if o.profile is not None
+            else None
+        ),
     )
     return _evaluation(s, o)
 

@@ -16,6 +16,7 @@ from ..store.versioned import SampleLog
 from . import arms
 from .counting import CountingChoice
 from .engine import Comparison, compare
+from .profiling import Profiling
 from .record import Recording
 from .targets import Overrides, Threshold, build_target
 from .workspace import Workspace
@@ -70,6 +71,7 @@ def run(
     progress: Progress | None = None,
     counting: CountingChoice | None = None,
     attribute: bool | None = None,
+    profile: Profiling | None = None,
 ) -> Session:
     """Resolve both arms (worktrees in ``workspace``), compare them on every scenario, record.
 
@@ -115,5 +117,6 @@ def run(
             record=record,
             counting=counting.counting,
             attribute=attribute,
+            profile=profile,
         )
     return Session(comparison, base, head, log_path)

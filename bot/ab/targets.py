@@ -51,6 +51,7 @@ class Target:
     instructions: CountingMode = "auto"  # count CPU work (the scenario's setting)
     instructions_pct: float = 1.0  # its threshold
     instructions_until: CountUntil = "first_forward"  # where a count ends
+    profile: bool | None = None  # the scenario's ``profile:`` (None: when it has a finding)
 
     @property
     def runnable(self) -> bool:
@@ -266,6 +267,7 @@ def build_target(
         instructions=overrides.instructions or (scenario.instructions if scenario else "auto"),
         instructions_pct=scenario.instructions_pct if scenario else DEFAULT_INSTRUCTIONS_PCT,
         instructions_until=scenario.instructions_until if scenario else "first_forward",
+        profile=scenario.profile if scenario else None,
     )
 
 

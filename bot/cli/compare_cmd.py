@@ -15,6 +15,7 @@ from ..pipeline.options import (
     CompareOptions,
     CountingOptions,
     OutputPaths,
+    ProfileOptions,
     default_base,
     split_command,
     where_in,
@@ -23,7 +24,7 @@ from ..report.compare_view import render_compare_text
 from ..scenarios import Scenario
 from ..stats.sequential import plan_looks
 from ..stats.verdict import Policy
-from . import args, common
+from . import args, common, profile_args
 from .args import Common, option
 
 
@@ -90,6 +91,7 @@ class Options(
     common.Db,
     common.NoHistory,
     common.Runner,
+    profile_args.ProfileFlags,
 ):
     name: str | None = option("--name", help="name of the ad-hoc command comparison")
     instructions: CountingMode | None = option(
@@ -126,8 +128,14 @@ class Options(
         help="attribute import-time changes for every scenario (--no-attribute: never; "
         "default: the scenarios with a finding)",
     )
+    profile: bool | None = option(
+        "--profile",
+        action=argparse.BooleanOptionalAction,
+        help="a differential profile (which function the time went to) for every scenario "
+        "(--no-profile: never; default: a scenario's profile:, else the confirmed findings)",
+    )
     out_dir: str | None = option(
-        "--out-dir", metavar="DIR", help="write results.json, comment.md and plots"
+        "--out-dir", metavar="DIR", help="write results.json, comment.md, plots, flame graphs"
     )
     samples: str | None = option("--samples", metavar="PATH", help="JSONL sample log")
     gate: bool = option(
@@ -196,6 +204,7 @@ def compare_options(o: Options) -> CompareOptions:
             o.instructions, o.instructions_backend, o.count_cap_s, o.count_jobs
         ),
         attribute=o.attribute,
+        profile=ProfileOptions(o.profile, profile_args.settings(o)),
         outputs=OutputPaths(
             out_dir=common.path_or_none(o.out_dir),
             json=common.path_or_none(o.json),

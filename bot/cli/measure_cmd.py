@@ -11,7 +11,7 @@ from ..model import CounterBackend
 from ..pipeline.measuring import measure
 from ..pipeline.options import MeasureOptions, OutputPaths
 from ..report.measure_view import render_measure
-from . import args, common
+from . import args, common, profile_args
 from .args import Common, option
 
 
@@ -24,6 +24,7 @@ class Options(
     common.Learn,
     common.Db,
     common.NoHistory,
+    profile_args.ProfileFlags,
 ):
     runs: int = option(
         "--runs", type=common.positive_int, default=5, help="measured samples (default 5)"
@@ -49,6 +50,17 @@ class Options(
         default=False,
         action="store_true",
         help="also list the 15 slowest imports",
+    )
+    profile: bool = option(
+        "--profile",
+        default=False,
+        action="store_true",
+        help="also profile the path to the first batch: its top functions and a flame graph",
+    )
+    profile_out: str | None = option(
+        "--profile-out",
+        metavar="PATH",
+        help="the flame graph's HTML file (default under .ttfb/profiles/)",
     )
     python: str | None = option(
         "--python", metavar="PATH", help="interpreter `python` means in a scenario or command"
@@ -83,6 +95,8 @@ def measure_options(o: Options) -> MeasureOptions:
         instructions=o.instructions,
         backend=o.instructions_backend,
         importtime=o.importtime,
+        profile=profile_args.settings(o) if o.profile else None,
+        profile_out=common.path_or_none(o.profile_out),
         outputs=OutputPaths(
             json=common.path_or_none(o.json), samples=common.path_or_none(o.samples)
         ),

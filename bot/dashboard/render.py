@@ -18,11 +18,12 @@ from markupsafe import Markup
 
 from ..atomic import write_text_atomic
 from ..errors import ResultsError
+from ..report.flame import render_svg
 from ..report.fmt import fmt_ds, fmt_pct, fmt_s
 from .commits import HEX, Commit
 from .markdown import escape, to_html
 from .pages import session_heading, short
-from .reports import Entry, SegmentRow, compare_markdown, release_markdown
+from .reports import Entry, SegmentRow, compare_markdown, flame_graphs, release_markdown
 from .sessions import Release, Session
 
 URL = re.compile(r"^https?://[^\s\"'<>\\]+$")
@@ -122,6 +123,11 @@ class ReportPages:
             ],
             body=Markup(body),
             phases=phases,
+            # rendered with autoescaping from the stored profile (bot.report.flame)
+            flames=[
+                {"name": name, "svg": Markup(render_svg(graph))}
+                for name, graph in flame_graphs(s, self.entries)
+            ],
             rebuilt=any(not self.entries[str(r["uid"])].stored for r in s.runs),
         )
         write_text_atomic(out / "reports" / f"{s.id}.html", page)

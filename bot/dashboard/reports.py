@@ -21,6 +21,8 @@ from typing import Any
 from ..errors import ResultsError
 from ..model import Pair, Sample, Verdict
 from ..report.compare_view import render_summary
+from ..report.flame import Flame
+from ..report.profile_view import flame_graph
 from ..report.release_view import render_release
 from ..results import (
     ArmMedians,
@@ -229,10 +231,10 @@ def release_markdown(release: Release, entries: Mapping[str, Entry]) -> str:
     """The release report of the last release suite (its notifications are not recorded)."""
     state, description = release.gate
     doc = compare_document(release.session, entries)
-    return render_release(
-        {
     runners = {str(r["scenario"]): [str(r["runner"])] for r in release.session.runs}
     several = len({tuple(v) for v in runners.values()}) > 1
+    return render_release(
+        {
             "version": 1,
             "kind": "ttfb-release",
             "baseline": release.session.base_rev or "",
@@ -242,6 +244,23 @@ def release_markdown(release: Release, entries: Mapping[str, Entry]) -> str:
             "policy": doc.policy,
             "bisects": [dict(b) for b in release.bisects],
             "attribution": [],
+            "runners": runners if several else {},
         }
     )
-            "runners": runners if several else {},
+
+
+def flame_graphs(s: Session, entries: Mapping[str, Entry]) -> list[tuple[str, Flame]]:
+    """The differential flame graph of each profiled scenario of a session, by name."""
+    out = []
+    for r in s.runs:
+        entry = entries.get(str(r["uid"]))
+        scenario = entry.scenario if entry is not None else None
+        if scenario is None:
+            continue
+        base, head = (
+            rev[:12] if rev else arm for rev, arm in ((s.base_rev, "base"), (s.head_rev, "head"))
+        )
+        graph = flame_graph(scenario, base=base, head=head)
+        if graph is not None:
+            out.append((scenario.name, graph))
+    return out

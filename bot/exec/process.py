@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..model import CounterBackend, Job, Sample
-from . import counters
+from ..model import CounterBackend, Job, Profiler, ProfileSettings, Sample
+from . import counters, profiler
 from .contain import Containment
 from .spawn import (
     POLL_S,
@@ -53,6 +53,11 @@ class ProcessExecutor:
         if chosen is None:
             return None, why
         return counters.Counter(chosen, workdir=workdir), why
+
+    def profiler(self, settings: ProfileSettings) -> tuple[Profiler | None, str]:
+        """py-spy where it attaches, else the probe's in-process sampler
+        (``bot.exec.profiler.choose``), and the line that says which."""
+        return profiler.choose(settings, self.run)
 
     def run(self, job: Job) -> Sample:
         with tempfile.TemporaryDirectory(prefix="ttfb-sample-") as tmp:

@@ -20,6 +20,10 @@ arms of a pair (which is what pairing cancels on real shared runners)::
         fail_error: "ValueError: boom"
         eval_forwards: 40       # optional: eval forwards before the training one (with a
                                 # first_eval_forward segment)
+        profile:                # optional: stacks for profiling samples, as shares of the
+          sd_pct: 5             # sample's TTFB (lognormal noise per stack); {root} is the
+          stacks:               # job's checkout
+            "<module> ({root}/train.py:1);load ({root}/train.py:9)": 0.3
         instructions: 2.0e9     # optional: CPU work to first batch for `--instructions`
         instructions_sd_pct: 0.002
     count_slowdown: 30          # optional: how much slower a scripted count is said to run
@@ -43,7 +47,7 @@ import numpy as np
 import yaml
 
 from ..errors import ResultsError
-from ..model import Counter, CounterBackend, Job, Sample
+from ..model import Counter, CounterBackend, Job, Profile, Profiler, ProfileSettings, Sample
 
 FAKE_VERSION = 1
 
@@ -98,6 +102,13 @@ class ScriptedExecutor:
         if counts_instructions(self):
             return ScriptedCounter(self), "scripted counts (fake spec)"
         return None, "the fake spec scripts no instruction counts"
+
+    def profiler(self, settings: ProfileSettings) -> tuple[Profiler | None, str]:
+        """Scripted stacks where the spec scripts a ``profile`` for an arm."""
+        tables = [self.arms, *self.scenarios.values()]
+        if any("profile" in arm for table in tables for arm in table.values()):
+            return ScriptedProfiler(self), "scripted stacks (fake spec)"
+        return None, "the fake spec scripts no profile"
 
     def arm_name(self, job: Job) -> str:
         """The spec's arm for ``job``: by its commit (``revisions``), else by its label."""
@@ -181,3 +192,27 @@ def counts_instructions(spec: ScriptedExecutor) -> bool:
     """Whether the spec scripts instruction counts for any arm."""
     tables = [spec.arms, *spec.scenarios.values()]
     return any("instructions" in arm for table in tables for arm in table.values())
+
+
+class ScriptedProfiler:
+    """Profiling samples: a scripted sample, and the arm's ``profile.stacks`` as weights (the
+    share times the sample's TTFB in ms, each with lognormal ``profile.sd_pct`` noise)."""
+
+    name = "scripted stacks"
+
+    def __init__(self, executor: ScriptedExecutor) -> None:
+        self.executor = executor
+
+    def profile(self, job: Job) -> Profile:
+        sample = self.executor.run(job)
+        _, arm = self.executor._arm(job)
+        spec = arm.get("profile") or {}
+        if not sample.ok or sample.ttfb_s is None or not spec.get("stacks"):
+            return Profile(sample, error=sample.error or "fake spec: no profile for this arm")
+        sd = float(spec.get("sd_pct", 0.0)) / 100
+        root = str(job.root or job.cwd)
+        stacks = {}
+        for stack, share in spec["stacks"].items():
+            noise = float(np.exp(self.executor.rng.normal(0.0, sd))) if sd else 1.0
+            stacks[str(stack).replace("{root}", root)] = float(share) * sample.ttfb_s * 1e3 * noise
+        return Profile(sample, stacks)

@@ -9,10 +9,11 @@ PR path did both). In order:
 2. the instruction counter, from ``--instructions``, else ``$TTFB_LAB_INSTRUCTIONS``, else each
    scenario's own setting (``bot.ab.counting.resolve_counting``);
 3. the session (``bot.ab.session``): arms, targets, the engine's ``compare``, attribution of a
-   finding's imports, and a history record of every outcome as it is decided;
+   finding's imports, its differential profile (``--profile``/``--no-profile``, each
+   scenario's ``profile:``), and a history record of every outcome as it is decided;
 4. the results document (``bot.ab.results_doc``) and its files: ``--json``, and in
-   ``--out-dir`` ``results.json``, ``comment.md``, ``summary.md``, one plot per scenario and
-   the JSONL sample log.
+   ``--out-dir`` ``results.json``, ``comment.md``, ``summary.md``, one plot per scenario, a
+   differential flame graph per profiled scenario and the JSONL sample log.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 
 from ..ab import session
 from ..ab.counting import resolve_counting
+from ..ab.profiling import Profiling
 from ..ab.results_doc import results_document
 from ..ab.workspace import Workspace
 from ..errors import UsageError
@@ -128,6 +130,7 @@ def compare(
             progress=progress,
             counting=counting,
             attribute=opts.attribute,
+            profile=Profiling(opts.profile.wanted, opts.profile.settings, seed=opts.policy.seed),
         )
     doc = results_document(
         result.comparison,

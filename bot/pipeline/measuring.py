@@ -9,9 +9,11 @@ history; ``--instructions`` and ``--importtime`` add a line each.
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +21,13 @@ from pathlib import Path
 from .. import git
 from ..ab.arms import Arm
 from ..ab.counting import counted_job, resolve_counting
+from ..ab.profiling import profile_one
 from ..ab.sampling import count_instructions, import_profile, measurement_json, run_samples
 from ..ab.targets import Target, build_target, floor_threshold
 from ..ab.workspace import Workspace
+from ..atomic import write_text_atomic
 from ..model import CountUntil, Executor, Job, Progress, Sample
+from ..report.flame import flame, render_html
 from ..stats.summary import Summary, summarize
 from ..store.records import RunRecord, SampleRow
 from ..store.versioned import SampleLog, write_json
@@ -165,4 +170,31 @@ def _extras(
             lines.append(count_instructions(choice.counting.counter, counted_job(job, until)))
     if opts.importtime:
         lines.append(import_profile(executor, job))
+    if opts.profile is not None:
+        lines.extend(_profile(opts, executor, job, progress))
     return tuple(lines)
+
+
+def _profile(
+    opts: MeasureOptions, executor: Executor, job: Job, progress: Progress | None
+) -> list[str]:
+    """``--profile``: the top functions, and the flame graph written to ``--profile-out``
+    (else a time-stamped file under ``.ttfb/profiles/``)."""
+    assert opts.profile is not None
+    if progress:
+        progress(f"{job.scenario}: profiling, {opts.profile.runs} samples to the first batch")
+    lines, nodes = profile_one(job, executor, opts.profile)
+    if nodes:
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", job.scenario).strip("_") or "command"
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        path = opts.profile_out or Path(".ttfb") / "profiles" / f"{safe}-{stamp}.html"
+        graph = flame(
+            nodes,
+            title=f"{job.scenario}: where the time to first batch went",
+            subtitle=lines[0],
+            differential=False,
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, render_html(graph))
+        lines.append(f"flame graph: {path}")
+    return lines

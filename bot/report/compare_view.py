@@ -13,6 +13,7 @@ from typing import Any
 
 from ..model import SEVERITY, Verdict
 from ..results import InstructionsResult, Results, ScenarioResult
+from . import profile_view
 from .fmt import badge, fmt_ci, fmt_ds, fmt_p, fmt_pct, fmt_s, md_code, md_text, p_is, word
 from .notes import dependency_groups, dependency_note, scenario_notes
 from .templates import render
@@ -211,6 +212,7 @@ def compare_view(
                 "rows": phase_rows(s),
                 "mde": md_text(mde_line(s)),
                 "notes": [md_text(n) for n in scenario_notes(s)],
+                "profile": profile_view.section(s, context),
             }
             for s in with_phases
         ],
@@ -302,7 +304,11 @@ def render_compare_text(doc: Results | Mapping[str, Any]) -> str:
             "mde": mde_line(s),
             "base": fmt_s(s.base.median_s),
             "head": fmt_s(s.head.median_s),
-            "notes": [n for n in (dependency_note(s), *scenario_notes(s)) if n],
+            "notes": [
+                n
+                for n in (dependency_note(s), *scenario_notes(s), *profile_view.text_lines(s))
+                if n
+            ],
         }
         for s in sorted(results.scenarios, key=lambda s: (severity(s), s.name))
     ]

@@ -11,10 +11,13 @@ from ..results import Results
 from ..store.versioned import write_json
 from . import plots
 from .compare_view import as_results, render_comment, render_summary
+from .flame import render_html
+from .profile_view import flame_file, flame_graph
 
 
 def write_compare_outputs(doc: Results | Mapping[str, Any], out_dir: str | Path) -> list[Path]:
-    """Write the results document, the PR comment, the job summary and one plot per scenario."""
+    """Write the results document, the PR comment, the job summary, one plot per scenario and
+    a differential flame graph per profiled scenario."""
     results = as_results(doc)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -23,6 +26,11 @@ def write_compare_outputs(doc: Results | Mapping[str, Any], out_dir: str | Path)
     write_text_atomic(written[1], render_comment(results))
     write_text_atomic(written[2], render_summary(results))
     written.extend(plots.write_plots(results, out))
+    for s in results.scenarios:
+        graph = flame_graph(s, base=results.base.label, head=results.head.label)
+        if graph is not None:
+            written.append(out / flame_file(s.name))
+            write_text_atomic(written[-1], render_html(graph))
     return written
 
 

@@ -64,6 +64,10 @@ ENV_ROOT = "TTFB_LAB_ROOT"
 ENV_DETERMINISTIC = "TTFB_LAB_DETERMINISTIC"
 ENV_SELF_TIME = "TTFB_LAB_SELF_TIME"  # "1": account the time spent in probe code (benchmarks)
 ENV_OUTER_RANKS = "TTFB_LAB_OUTER_RANKS"  # the runner's own rank variables, NAME=VALUE,…
+# A profiling sample: the directory where the reporting process writes its pid ("pid") and,
+# with the in-process sampler (ENV_PROFILE_SAMPLER: its interval in ms), its stacks.
+ENV_PROFILE = "TTFB_LAB_PROFILE"
+ENV_PROFILE_SAMPLER = "TTFB_LAB_PROFILE_SAMPLER"
 
 _TRIGGERS = {  # detect mode -> the phases that count as the first batch
     "auto": ("first_batch", "first_forward"),
@@ -276,6 +280,7 @@ def _first_batch(trigger: str) -> None:
     if not _claim(st.out):
         return
     st.reported = True
+    _profile_done()
     _write_report(trigger, at_exit=False)
     if st.stop_mode == "first_batch":
         _exit_now()
@@ -313,6 +318,7 @@ def _at_exit() -> None:
         st.phases.setdefault("first_batch", st.phases[trigger])
     if _claim(st.out):
         st.reported = True
+        _profile_done()
         _write_report(trigger, at_exit=True)
 
 
@@ -573,6 +579,7 @@ def install() -> None:
         root=os.environ.get(ENV_ROOT, ""),
     )
     _state.phases["interpreter_ready"] = _state.now()
+    _start_sampler(_state)
     if "torch" in sys.modules:  # pragma: no cover - cannot happen from sitecustomize
         _torch_ready(sys.modules["torch"])
     else:
@@ -620,3 +627,38 @@ def _self_time_fields(st: _State) -> dict[str, object]:
         "probe_self_breakdown_s": {k: v / 1e9 for k, v in parts.items()},
         "probe_audit_events": st.audit_events,
     }
+
+
+# --- profiling samples -----------------------------------------------------------------------
+
+_sampler = None  # the in-process sampler of a profiling sample (``_ttfb_sampler``), if asked
+
+
+def _start_sampler(st: _State) -> None:
+    """Start the in-process sampler when the runner asked for it, in the job's own process."""
+    global _sampler
+    interval = os.environ.get(ENV_PROFILE_SAMPLER)
+    if not interval or not os.environ.get(ENV_PROFILE) or st.mp_child or st.other_rank:
+        return
+    try:
+        import _ttfb_sampler
+
+        _sampler = _ttfb_sampler.Sampler(float(interval) / 1000.0)
+    except Exception as exc:  # the probe must never break the job
+        st.notes.append(f"in-process sampler not started: {exc!r}")
+
+
+def _profile_done() -> None:
+    """In the process that reports the first batch: write its pid (which process and thread
+    an outside sampler's stacks are kept from) and the in-process sampler's stacks."""
+    folder = os.environ.get(ENV_PROFILE)
+    if not folder:
+        return
+    try:
+        if _sampler is not None and os.getpid() == _state.pid:  # type: ignore[union-attr]
+            _sampler.write(os.path.join(folder, "stacks.txt"))
+        with open(os.path.join(folder, "pid"), "w") as f:
+            f.write(str(os.getpid()))
+    except Exception as exc:
+        if _state is not None:
+            _state.notes.append(f"profile not written: {exc!r}")

@@ -1,0 +1,237 @@
+"""Profiling samples: a job run under a sampling profiler until its first batch.
+
+Never the timed samples: a profiler adds its own cost. ``choose`` picks, once per run:
+
+- **py-spy** (``record --format raw``: collapsed stacks, ``--idle`` so that waits count as
+  wall time, ``--function`` so a frame is a function, full file names, ``--native`` on
+  request). It starts the job itself, so the job needs no change. It records the main
+  process; a job whose command is not a Python interpreter (``torchrun``, a shell script) is
+  recorded with its subprocesses, and the stacks kept are those of the process that reported
+  the first batch (rank 0 under torchrun). ``--profile-subprocesses`` keeps every process's
+  main thread (DataLoader workers included).
+- Where py-spy is missing or cannot attach (no ptrace), the probe's **in-process sampler**
+  (``bot/probe/site/_ttfb_sampler.py``): a thread of the measured process that samples its
+  main thread.
+
+Either way the stacks are those of the main thread of the process that reported the first
+batch (the probe writes its pid), up to the first batch, and the run says which profiler took
+them. ``TTFB_LAB_PROFILER`` (``auto``, ``py-spy``, ``sampler``) overrides the choice.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
+
+from .. import probe
+from ..errors import UsageError
+from ..model import PROFILER_TOOLS, Job, Profile, Profiler, ProfileSettings, Sample
+
+Run = Callable[[Job], Sample]
+TOOL_ENV = "TTFB_LAB_PROFILER"
+ATTACH_TIMEOUT_S = 30.0
+ATTACH_TRIES = 3
+_THREAD = re.compile(r"(?:^|;)thread \((?P<tid>\w+)\)(?::[^;]*)?(?=;|$)")
+_PROCESS = re.compile(r'(?:^|;)process (?P<pid>\d+):"')
+_PYTHON = re.compile(r"(?:python|pypy)[0-9.]*[mtd]?(?:\.exe)?")
+
+
+def find_py_spy() -> str | None:
+    """py-spy on ``PATH``, else beside this interpreter (a virtual environment's ``bin``)."""
+    found = shutil.which("py-spy")
+    if found:
+        return found
+    beside = Path(sys.executable).with_name("py-spy")
+    return str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None
+
+
+@cache
+def attaches(exe: str) -> tuple[str, str]:
+    """(py-spy's version, "") where it records a tiny Python process here, else ("", why)."""
+    with tempfile.TemporaryDirectory(prefix="ttfb-pyspy-check-") as tmp:
+        out = Path(tmp) / "raw.txt"
+        argv = [exe, "record", "--format", "raw", "--rate", "200", "--idle", "--output"]
+        argv += [str(out), "--", sys.executable, "-c", "import time; time.sleep(0.2)"]
+        try:
+            proc = subprocess.run(
+                argv, capture_output=True, text=True, timeout=ATTACH_TIMEOUT_S, check=False
+            )
+            version = subprocess.run(
+                [exe, "--version"], capture_output=True, text=True, timeout=10, check=False
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError) as exc:
+            return "", f"py-spy cannot run: {exc}"
+        if proc.returncode != 0 or not out.exists() or not out.read_text().strip():
+            lines = [x for x in (proc.stderr or "").splitlines() if x.strip()]
+            return "", f"py-spy cannot attach here: {lines[-1] if lines else proc.returncode}"
+        return version or "py-spy", ""
+
+
+def tool_from_env() -> str | None:
+    value = os.environ.get(TOOL_ENV, "").strip()
+    if value and value not in PROFILER_TOOLS:
+        raise UsageError(f"${TOOL_ENV}: expected auto, py-spy or sampler, got {value!r}")
+    return value or None
+
+
+def choose(settings: ProfileSettings, run: Run) -> tuple[Profiler | None, str]:
+    """The profiler for this host (see the module docstring) and one line saying which."""
+    tool = tool_from_env() or settings.tool
+    why = "asked for"
+    if tool != "sampler":
+        exe = find_py_spy()
+        version, why = attaches(exe) if exe else ("", "py-spy not found (pip install py-spy)")
+        if exe and not why:
+            spy = PySpy(exe, version, settings, run)
+            return spy, spy.name
+        if tool == "py-spy":
+            return None, why
+    sampler = InProcess(settings, run, why)
+    return sampler, sampler.name
+
+
+def records(text: str) -> Iterator[tuple[str, int]]:
+    """``(stack, count)`` per record of a raw (collapsed) file; a process frame's command
+    line may hold newlines, so a record ends at the first line that ends with a count."""
+    held = ""
+    for line in text.split("\n"):
+        held = f"{held}\n{line}" if held else line
+        stack, _, count = held.rpartition(" ")
+        if count.isdigit() and stack:
+            yield stack, int(count)
+            held = ""
+
+
+def main_thread_stacks(text: str, pid: int | None, *, every_process: bool) -> dict[str, float]:
+    """The Python frames of each record of py-spy's raw output (``--threads``) that belong to
+    the main thread of process ``pid`` (every process's main thread with ``every_process``);
+    py-spy's own process and thread frames removed."""
+    if pid is None:  # the probe's pid file is missing: the lowest thread id is the main one
+        tids = [int(m["tid"]) for m in _THREAD.finditer(text) if m["tid"].isdigit()]
+        pid = min(tids) if tids else None
+    out: dict[str, float] = {}
+    for stack, count in records(text):
+        threads = list(_THREAD.finditer(stack))
+        if not threads:
+            continue
+        thread = threads[-1]
+        owners = [int(m["pid"]) for m in _PROCESS.finditer(stack[: thread.start() + 1])]
+        owner = owners[-1] if owners else pid
+        tid = thread["tid"]
+        if not tid.isdigit() or owner is None or int(tid) != owner:
+            continue  # not a main thread (or thread ids this reader cannot match)
+        if not every_process and pid is not None and owner != pid:
+            continue
+        frames = stack[thread.end() + 1 :]
+        out[frames] = out.get(frames, 0.0) + count
+    return out
+
+
+def collapsed(text: str) -> dict[str, float]:
+    """The in-process sampler's file: ``stack weight`` per line."""
+    return {stack: float(count) for stack, count in records(text)}
+
+
+def _pid(folder: Path) -> int | None:
+    try:
+        return int((folder / "pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _attach_failed(sample: Sample) -> bool:
+    """Whether py-spy itself failed (it could not attach), rather than the job."""
+    error = sample.error or ""
+    return not sample.ok and ("py_spy::" in error or "Error: Failed to" in error)
+
+
+def is_python(argv0: str) -> bool:
+    return bool(_PYTHON.fullmatch(Path(argv0).name))
+
+
+def _profiled_job(job: Job, folder: str, env: dict[str, str]) -> Job:
+    """The job as a profiling sample: stopped at its first batch, no import-time output."""
+    return replace(
+        job,
+        env={**job.env, probe.ENV_PROFILE: folder, **env},
+        stop="first_batch",
+        importtime=False,
+    )
+
+
+class PySpy:
+    """Profiling samples under py-spy (see the module docstring)."""
+
+    def __init__(self, exe: str, version: str, settings: ProfileSettings, run: Run) -> None:
+        self.exe, self.settings, self.run = exe, settings, run
+        parts = [version, f"{settings.rate_hz} Hz", "wall clock (idle included)"]
+        parts.append("every process's main thread" if settings.subprocesses else "main thread")
+        if settings.native:
+            parts.append("native frames")
+        self.name = ", ".join(parts)
+
+    def argv(self, job: Job, out: Path) -> tuple[str, ...]:
+        argv = [self.exe, "record", "--format", "raw", "--rate", str(self.settings.rate_hz)]
+        argv += ["--idle", "--threads", "--full-filenames", "--function", "--output", str(out)]
+        if self.settings.subprocesses or not is_python(job.argv[0]):
+            argv.append("--subprocesses")
+        if self.settings.native:
+            argv.append("--native")
+        return (*argv, "--", *job.argv)
+
+    def profile(self, job: Job) -> Profile:
+        """One profiling sample; py-spy losing the race to attach to a process that starts
+        (and, for a short job, ends) at once is retried."""
+        probe.site_dir(job.argv[0])  # the probe compiled for the job's own interpreter
+        for _ in range(ATTACH_TRIES - 1):
+            got = self._once(job)
+            if not _attach_failed(got.sample):
+                return got
+        return self._once(job)
+
+    def _once(self, job: Job) -> Profile:
+        with tempfile.TemporaryDirectory(prefix="ttfb-profile-") as tmp:
+            folder = Path(tmp)
+            raw = folder / "py-spy.txt"
+            wrapped = replace(_profiled_job(job, tmp, {}), argv=self.argv(job, raw))
+            sample = self.run(wrapped)
+            if not sample.ok:
+                return Profile(sample, error=sample.error or sample.status)
+            text = raw.read_text(errors="replace") if raw.exists() else ""
+            pid = _pid(folder)
+            stacks = main_thread_stacks(text, pid, every_process=self.settings.subprocesses)
+        if not stacks:
+            return Profile(sample, error=f"py-spy recorded no stacks of process {pid}")
+        return Profile(sample, stacks)
+
+
+class InProcess:
+    """Profiling samples taken by the probe's own sampler thread."""
+
+    def __init__(self, settings: ProfileSettings, run: Run, why: str) -> None:
+        self.settings, self.run = settings, run
+        self.interval_ms = 1000.0 / max(1, settings.rate_hz)
+        self.name = (
+            f"in-process sampler (a probe thread, every {self.interval_ms:g} ms, "
+            f"time-weighted, main thread; py-spy: {why})"
+        )
+
+    def profile(self, job: Job) -> Profile:
+        env = {probe.ENV_PROFILE_SAMPLER: f"{self.interval_ms:g}"}
+        with tempfile.TemporaryDirectory(prefix="ttfb-profile-") as tmp:
+            sample = self.run(_profiled_job(job, tmp, env))
+            if not sample.ok:
+                return Profile(sample, error=sample.error or sample.status)
+            path = Path(tmp) / "stacks.txt"
+            stacks = collapsed(path.read_text(errors="replace")) if path.exists() else {}
+        if not stacks:
+            return Profile(sample, error="the in-process sampler wrote no stacks")
+        return Profile(sample, stacks)

@@ -1,0 +1,183 @@
+"""The differential profile on real processes: torch-free scripts, a real git repository, the
+real profiler (py-spy where it attaches, else the probe's in-process sampler).
+
+One repository: ``main`` loads a config, builds an index and marks the first batch; the
+``planted`` commit adds a busy function (``tokenize_vocab``, ~0.4 s of CPU) and a wait in a
+named function (``wait_for_collector``, 0.25 s of sleep). Each compare is forced with
+``--profile``, so the profile is tested whatever the timed verdict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot import git as gitlib
+from bot.cli import main
+from bot.exec import profiler
+
+pytestmark = pytest.mark.slow
+
+TRAIN = """\
+import sys
+import time
+
+import ttfb_lab
+
+
+def load_config():
+    import json, decimal, email.parser, html.parser  # noqa: F401  (some import work)
+
+    time.sleep(0.1)
+    return {{"rows": 2000}}
+
+
+def build_index(rows):
+    total = 0
+    for i in range(rows * 400):
+        total += i % 7
+    return total
+{planted}
+
+def main():
+    cfg = load_config()
+    build_index(cfg["rows"])
+{calls}    ttfb_lab.first_batch()
+
+
+if __name__ == "__main__":
+    main()
+"""
+PLANTED = '''
+
+def tokenize_vocab(rows):
+    """Builds the vocabulary the slow way."""
+    words = {}
+    for i in range(rows * 1200):
+        words[i % 5003] = words.get(i % 5003, 0) + 1
+    return words
+
+
+def wait_for_collector():
+    """Waits for the metrics collector to acknowledge."""
+    time.sleep(0.25)
+'''
+CALLS = "    tokenize_vocab(cfg['rows'])\n    wait_for_collector()\n"
+SCENARIO = "name: toy\ncommand: [python, train.py]\nfirst_batch: mark\ntimeout_s: 60\n"
+FAST = ["--pairs", "4", "--max-pairs", "4", "--no-attribute", "--no-history", "--profile"]
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> tuple[Path, str, str]:
+    root = tmp_path_factory.mktemp("profile-real") / "repo"
+    (root / "scenarios").mkdir(parents=True)
+    (root / "scenarios" / "toy.yaml").write_text(SCENARIO)
+    (root / "train.py").write_text(TRAIN.format(planted="", calls=""))
+    gitlib.init_repo(root)
+    base = gitlib.commit_all(root, "Toy trainer")
+    (root / "train.py").write_text(TRAIN.format(planted=PLANTED, calls=CALLS))
+    head = gitlib.commit_all(root, "Tokenize the vocabulary, report to the collector")
+    return root, base, head
+
+
+def compare(root: Path, base: str, head: str, out: Path) -> dict:
+    argv = ["compare", "--root", str(root), "--scenario", "toy", "--base", base, "--head", head]
+    assert main([*argv, *FAST, "--out-dir", str(out)]) == 0
+    (s,) = json.loads((out / "results.json").read_text())["scenarios"]
+    return s
+
+
+@pytest.fixture(scope="module")
+def planted(repo, tmp_path_factory) -> tuple[dict, Path]:
+    root, base, head = repo
+    out = tmp_path_factory.mktemp("planted-out")
+    return compare(root, base, head, out), out
+
+
+def test_a_planted_busy_function_is_the_top_row_and_a_planted_sleep_is_found(planted):
+    s, out = planted
+    p = s["profile"]
+    assert p["runs"] == 5 and "error" not in p, p
+    names = [r["function"] for r in p["rows"]]
+    assert names[:2] == ["tokenize_vocab", "wait_for_collector"], p["rows"]
+    busy, wait = p["rows"][:2]
+    assert (busy["file"], busy["line"], busy["repo"]) == ("train.py", 21, True)
+    assert 150 < wait["delta_ms"] < 500 and wait["ci_low_ms"] > 0
+    assert (out / "flame-toy.html").exists()
+    assert "`tokenize_vocab`" in (out / "comment.md").read_text()
+
+
+def test_an_aa_has_no_significant_row(repo, tmp_path):
+    root, _, head = repo
+    s = compare(root, head, head, tmp_path / "out")
+    assert s["profile"]["runs"] == 5
+    assert s["profile"]["rows"] == [], s["profile"]["rows"]
+
+
+def test_without_py_spy_the_in_process_sampler_is_used_and_named(repo, tmp_path, monkeypatch):
+    root, base, head = repo
+    monkeypatch.setattr(profiler, "find_py_spy", lambda: None)
+    s = compare(root, base, head, tmp_path / "out")
+    p = s["profile"]
+    assert p["profiler"].startswith("in-process sampler") and "py-spy not found" in p["profiler"]
+    assert [r["function"] for r in p["rows"]][:1] == ["tokenize_vocab"], p["rows"]
+    assert "in-process sampler" in (tmp_path / "out" / "comment.md").read_text()
+
+
+def test_measure_profile_prints_top_functions_and_writes_the_flame_graph(repo, tmp_path, run_ttfb):
+    root, _, head = repo
+    gitlib.run(["checkout", "-q", head], cwd=root)
+    flame = tmp_path / "flame.html"
+    ran = run_ttfb(
+        "measure",
+        "--runs",
+        "1",
+        "--no-history",
+        "--first-batch",
+        "mark",
+        "--profile",
+        "--profile-runs",
+        "2",
+        "--profile-out",
+        str(flame),
+        "--",
+        "python",
+        "train.py",
+        cwd=root,
+    )
+    assert ran.code == 0, ran.output
+    assert "top functions by self time (ms per sample):" in ran.stdout
+    assert "tokenize_vocab  train.py:21" in ran.stdout
+    assert f"flame graph: {flame}" in ran.stdout
+    assert "tokenize_vocab" in flame.read_text()
+
+
+def test_the_flame_graph_renders_in_chromium_and_names_the_function(planted):
+    sync = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    from ..dashboard.conftest import chromium_path
+
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("no Chromium: apt-get install chromium (or set TTFB_LAB_CHROMIUM)")
+    _, out = planted
+    problems: list[str] = []
+    with sync.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable)
+        page = browser.new_page()
+        page.on("pageerror", lambda e: problems.append(f"exception: {e}"))
+        page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+        page.on("requestfailed", lambda r: problems.append(f"fetched: {r.url}"))
+        page.goto((out / "flame-toy.html").as_uri())
+        page.wait_for_load_state("load")
+        frame = page.locator('g.frame[data-function="tokenize_vocab"]')
+        assert frame.count() == 1
+        box = frame.locator("rect").bounding_box()
+        assert box is not None and box["width"] > 20
+        assert frame.locator("rect").get_attribute("fill").startswith("#")
+        frame.hover()
+        assert "tokenize_vocab — train.py:21" in page.locator("#details").inner_text()
+        page.fill("#find", "wait_for")
+        assert page.locator("g.frame.match").count() >= 1
+        browser.close()
+    assert problems == []
