@@ -206,7 +206,7 @@ def local_wheels(tmp_path: Path) -> str:
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     wheel(wheels, "slowpkg", "1.0", "VERSION = '1.0'\n")
-    wheel(wheels, "slowpkg", "2.0", "import time\ntime.sleep(0.1)  # imports more\n")
+    wheel(wheels, "slowpkg", "2.0", "import time\ntime.sleep(0.3)  # imports more\n")
     return f"--no-index\n--find-links {wheels}\nslowpkg==%s\n"
 
 
