@@ -4,11 +4,12 @@ Never the timed samples: a profiler adds its own cost. ``choose`` picks, once pe
 
 - **py-spy** (``record --format raw``: collapsed stacks, ``--idle`` so that waits count as
   wall time, ``--function`` so a frame is a function, full file names, ``--native`` on
-  request). It starts the job itself, so the job needs no change. It records the main
-  process; a job whose command is not a Python interpreter (``torchrun``, a shell script) is
-  recorded with its subprocesses, and the stacks kept are those of the process that reported
-  the first batch (rank 0 under torchrun). ``--profile-subprocesses`` keeps every process's
-  main thread (DataLoader workers included).
+  request). It starts the job itself, so the job needs no change. It records the job's
+  processes (``--subprocesses``) and keeps the main thread of the one that reported the first
+  batch: the job's own process, or rank 0 under ``torchrun`` or any other launcher; a
+  DataLoader worker is left out. ``--profile-subprocesses`` keeps every process's main thread.
+  Where that process was not seen (a shell wrapper that runs Python with ``exec`` hides it from
+  py-spy's view of subprocesses), the sample is taken again of the main process alone.
 - Where py-spy is missing or cannot attach (no ptrace), the probe's **in-process sampler**
   (``bot/probe/site/_ttfb_sampler.py``): a thread of the measured process that samples its
   main thread.
@@ -41,7 +42,6 @@ ATTACH_TIMEOUT_S = 30.0
 ATTACH_TRIES = 3
 _THREAD = re.compile(r"(?:^|;)thread \((?P<tid>\w+)\)(?::[^;]*)?(?=;|$)")
 _PROCESS = re.compile(r'(?:^|;)process (?P<pid>\d+):"')
-_PYTHON = re.compile(r"(?:python|pypy)[0-9.]*[mtd]?(?:\.exe)?")
 
 
 def find_py_spy() -> str | None:
@@ -153,10 +153,6 @@ def _attach_failed(sample: Sample) -> bool:
     return not sample.ok and ("py_spy::" in error or "Error: Failed to" in error)
 
 
-def is_python(argv0: str) -> bool:
-    return bool(_PYTHON.fullmatch(Path(argv0).name))
-
-
 def _profiled_job(job: Job, folder: str, env: dict[str, str]) -> Job:
     """The job as a profiling sample: stopped at its first batch, no import-time output."""
     return replace(
@@ -173,15 +169,19 @@ class PySpy:
     def __init__(self, exe: str, version: str, settings: ProfileSettings, run: Run) -> None:
         self.exe, self.settings, self.run = exe, settings, run
         parts = [version, f"{settings.rate_hz} Hz", "wall clock (idle included)"]
-        parts.append("every process's main thread" if settings.subprocesses else "main thread")
+        parts.append(
+            "every process's main thread"
+            if settings.subprocesses
+            else "the main thread of the process that reached the first batch"
+        )
         if settings.native:
             parts.append("native frames")
         self.name = ", ".join(parts)
 
-    def argv(self, job: Job, out: Path) -> tuple[str, ...]:
+    def argv(self, job: Job, out: Path, *, children: bool = True) -> tuple[str, ...]:
         argv = [self.exe, "record", "--format", "raw", "--rate", str(self.settings.rate_hz)]
         argv += ["--idle", "--threads", "--full-filenames", "--function", "--output", str(out)]
-        if self.settings.subprocesses or not is_python(job.argv[0]):
+        if children:
             argv.append("--subprocesses")
         if self.settings.native:
             argv.append("--native")
@@ -194,14 +194,20 @@ class PySpy:
         for _ in range(ATTACH_TRIES - 1):
             got = self._once(job)
             if not _attach_failed(got.sample):
-                return got
-        return self._once(job)
+                break
+        else:
+            got = self._once(job)
+        if got.sample.ok and not got.stacks and not self.settings.subprocesses:
+            return self._once(job, children=False)
+        return got
 
-    def _once(self, job: Job) -> Profile:
+    def _once(self, job: Job, *, children: bool = True) -> Profile:
         with tempfile.TemporaryDirectory(prefix="ttfb-profile-") as tmp:
             folder = Path(tmp)
             raw = folder / "py-spy.txt"
-            wrapped = replace(_profiled_job(job, tmp, {}), argv=self.argv(job, raw))
+            argv = self.argv(job, raw, children=children)
+            stop = {probe.ENV_PROFILE_STOP: Path(self.exe).name[:15]}  # its /proc comm
+            wrapped = replace(_profiled_job(job, tmp, stop), argv=argv)
             sample = self.run(wrapped)
             if not sample.ok:
                 return Profile(sample, error=sample.error or sample.status)

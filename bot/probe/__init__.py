@@ -41,6 +41,7 @@ ENV_SELF_TIME: str = _engine.ENV_SELF_TIME
 ENV_OUTER_RANKS: str = _engine.ENV_OUTER_RANKS
 ENV_PROFILE: str = _engine.ENV_PROFILE
 ENV_PROFILE_SAMPLER: str = _engine.ENV_PROFILE_SAMPLER
+ENV_PROFILE_STOP: str = _engine.ENV_PROFILE_STOP
 RANK_VARS: tuple[str, ...] = _engine.RANK_VARS
 REPORT_VERSION: int = _engine.VERSION
 DETECT_MODES: tuple[str, ...] = tuple(_engine._TRIGGERS)

@@ -9,6 +9,7 @@ named function (``wait_for_collector``, 0.25 s of sleep). Each compare is forced
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,145 @@ def test_the_flame_graph_renders_in_chromium_and_names_the_function(planted):
         assert page.locator("g.frame.match").count() >= 1
         browser.close()
     assert problems == []
+
+
+LAUNCHER = """\
+import os
+import subprocess
+import sys
+
+
+def launch():
+    ranks = [
+        subprocess.Popen([sys.executable, "worker.py"], env={**os.environ, "RANK": str(rank)})
+        for rank in (0, 1)
+    ]
+    for p in ranks:
+        p.wait()
+
+
+launch()
+"""
+WORKER = """\
+import os
+import time
+
+import ttfb_lab
+
+
+def rank_zero_setup():
+    total = 0
+    for i in range(1_500_000):
+        total += i % 3
+
+
+def other_rank_setup():
+    time.sleep(0.4)
+
+
+if os.environ["RANK"] == "0":
+    rank_zero_setup()
+else:
+    other_rank_setup()
+ttfb_lab.first_batch()
+time.sleep(30)  # the other rank trains on; the sample ends with the first batch
+"""
+
+
+def test_under_a_launcher_the_profile_is_rank_zeros(tmp_path, run_ttfb):
+    (tmp_path / "launcher.py").write_text(LAUNCHER)
+    (tmp_path / "worker.py").write_text(WORKER)
+    gitlib.init_repo(tmp_path)
+    ran = run_ttfb(
+        "measure",
+        "--runs",
+        "1",
+        "--no-history",
+        "--first-batch",
+        "mark",
+        "--profile",
+        "--profile-runs",
+        "2",
+        "--profile-out",
+        str(tmp_path / "f.html"),
+        "--",
+        "python",
+        "launcher.py",
+        cwd=tmp_path,
+    )
+    assert ran.code == 0, ran.output
+    top = ran.stdout.split("top functions by inclusive time")[1]
+    assert "rank_zero_setup  worker.py:7" in top
+    assert "other_rank_setup" not in ran.stdout and "launch  launcher.py" not in ran.stdout
+
+
+ARMS = """\
+import os
+import time
+
+import ttfb_lab
+
+
+def parse_records():
+    return [str(i).zfill(8) for i in range(200_000)]
+
+
+def slow_path():
+    time.sleep(0.3)
+
+
+parse_records()
+if os.environ.get("SLOW") == "1":
+    slow_path()
+ttfb_lab.first_batch()
+"""
+OTHER_PYTHON = Path("/root/.pyenv/versions/3.13.0/bin/python3")
+
+
+def test_env_arms_and_interpreter_arms_are_profiled(tmp_path, run_ttfb):
+    (tmp_path / "train.py").write_text(ARMS)
+    gitlib.init_repo(tmp_path)
+    common = ["--first-batch", "mark", *FAST]
+    ran = run_ttfb(
+        "compare",
+        "--name",
+        "env",
+        "--base-env",
+        "SLOW=0",
+        "--head-env",
+        "SLOW=1",
+        *common,
+        "--out-dir",
+        str(tmp_path / "env"),
+        "--",
+        "python",
+        "train.py",
+        cwd=tmp_path,
+    )
+    assert ran.code == 0, ran.output
+    (s,) = json.loads((tmp_path / "env" / "results.json").read_text())["scenarios"]
+    assert [r["function"] for r in s["profile"]["rows"]][:1] == ["slow_path"]
+    if not OTHER_PYTHON.exists():
+        pytest.skip(f"no second interpreter at {OTHER_PYTHON}")
+    ran = run_ttfb(
+        "compare",
+        "--name",
+        "py",
+        "--base-python",
+        sys.executable,
+        "--head-python",
+        str(OTHER_PYTHON),
+        *common,
+        "--out-dir",
+        str(tmp_path / "py"),
+        "--",
+        "python",
+        "train.py",
+        cwd=tmp_path,
+    )
+    assert ran.code == 0, ran.output
+    (s,) = json.loads((tmp_path / "py" / "results.json").read_text())["scenarios"]
+    p = s["profile"]
+    assert "error" not in p and p["flame"], p.get("error")
+    # one frame per function across both interpreters: the standard library by module
+    assert any(n[1] == "parse_records" and n[5] > 0 and n[6] > 0 for n in p["flame"])

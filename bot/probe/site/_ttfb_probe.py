@@ -68,6 +68,9 @@ ENV_OUTER_RANKS = "TTFB_LAB_OUTER_RANKS"  # the runner's own rank variables, NAM
 # with the in-process sampler (ENV_PROFILE_SAMPLER: its interval in ms), its stacks.
 ENV_PROFILE = "TTFB_LAB_PROFILE"
 ENV_PROFILE_SAMPLER = "TTFB_LAB_PROFILE_SAMPLER"
+# An outside sampler that leads the sample's process group (its command name): interrupted
+# once the first batch is reported, so it writes its stacks though a launcher runs on.
+ENV_PROFILE_STOP = "TTFB_LAB_PROFILE_STOP"
 
 _TRIGGERS = {  # detect mode -> the phases that count as the first batch
     "auto": ("first_batch", "first_forward"),
@@ -282,6 +285,7 @@ def _first_batch(trigger: str) -> None:
     st.reported = True
     _profile_done()
     _write_report(trigger, at_exit=False)
+    _stop_profiler()
     if st.stop_mode == "first_batch":
         _exit_now()
 
@@ -320,6 +324,7 @@ def _at_exit() -> None:
         st.reported = True
         _profile_done()
         _write_report(trigger, at_exit=True)
+        _stop_profiler()
 
 
 # --- report --------------------------------------------------------------------------------
@@ -662,3 +667,24 @@ def _profile_done() -> None:
     except Exception as exc:
         if _state is not None:
             _state.notes.append(f"profile not written: {exc!r}")
+
+
+def _stop_profiler() -> None:
+    """Interrupt the outside sampler that leads this process group (SIGINT: it stops and
+    writes its stacks), when the runner named one and this process is not its own child (that
+    one's exit ends the sampler): the rank 0 of a launcher whose other ranks run on."""
+    name = os.environ.get(ENV_PROFILE_STOP)
+    if not name:
+        return
+    try:
+        leader = os.getpgid(0)
+        if os.getppid() == leader:
+            return
+        with open(f"/proc/{leader}/comm") as f:
+            if f.read().strip() == name:
+                import signal
+
+                os.kill(leader, signal.SIGINT)
+    except Exception as exc:  # the probe must never break the job
+        if _state is not None:
+            _state.notes.append(f"profiler not stopped: {exc!r}")
