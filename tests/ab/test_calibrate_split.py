@@ -45,8 +45,11 @@ def test_recorded_pairs_are_imported_and_calibrated_by_another_job(tmp_path, cap
     code = main(
         [
             *("calibrate", *common, "--scenario", "tiny", "--pairs", "0"),
-            *("--aa-log", str(log), "--db", str(db), "--runner", "ci", "--aa-trials", "20"),
-            *("--shift-trials", "4", "--json", str(tmp_path / "cal.json")),
+            *("--aa-log", str(log), "--db", str(db), "--runner", "ci", "--aa-trials", "4"),
+            # the smallest simulation that still chooses: the subject is the import of the
+            # pairs, not the choice (tests/ab/test_calibrate.py checks that)
+            *("--thresholds", "2,6", "--shifts", "10", "--shift-trials", "2"),
+            *("--json", str(tmp_path / "cal.json")),
         ]
     )
     assert code == 0, capsys.readouterr().err
