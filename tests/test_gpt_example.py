@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 
@@ -19,7 +17,9 @@ from .conftest import REPO, commit, git
 pytestmark = pytest.mark.slow
 
 
-def test_gpt_scenario_prepares_shrinks_and_finds_the_first_training_step(tmp_path, capsys):
+def test_gpt_scenario_prepares_shrinks_and_finds_the_first_training_step(
+    tmp_path, capsys, run_ttfb
+):
     repo = tmp_path / "repo"
     shutil.copytree(REPO / "examples" / "gpt", repo / "examples" / "gpt")
     (repo / "scenarios").mkdir()
@@ -41,13 +41,8 @@ def test_gpt_scenario_prepares_shrinks_and_finds_the_first_training_step(tmp_pat
     assert phases["first_eval_forward"] < phases["first_forward"] == phases["first_batch"]
 
     command = ["python", "train.py", "config/train_chars.py", "--compile=False", "--device=cpu"]
-    shrunk = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "shrink", "--auto", "--", *command],
-        cwd=repo / "examples" / "gpt",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    shrunk = run_ttfb("shrink", "--auto", "--", *command, cwd=repo / "examples" / "gpt")
     argv = shrunk.stdout.split()
+    assert shrunk.code == 0, shrunk.output
     assert argv[:5] == command  # every argument no rule touched, byte for byte
     assert "--max_iters=2" in argv and "--n_layer=2" in argv, shrunk.stdout
