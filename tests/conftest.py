@@ -144,8 +144,9 @@ def plant_config_sleep(repo: Path, seconds: float, comment: str) -> None:
 
 
 # A torch-free "trainer" for real bisects and release runs: a sample takes tens of
-# milliseconds, so a planted sleep of 100 ms is a slowdown of several times that no load on a
-# shared 2-core runner hides, and a whole bisect of a few commits takes seconds.
+# milliseconds, so a planted sleep of 200 ms is a slowdown of several times that a loaded
+# 2-core runner's scheduling delays (up to ~100 ms seen at load 6) do not hide, and a whole
+# bisect of a few commits takes seconds.
 CONFIG_CHECK_TRAIN = """\
 import ttfb_lab
 import config

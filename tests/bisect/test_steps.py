@@ -2,7 +2,7 @@
 
 One bisect runs real processes: a torch-free script that imports a config module and marks
 ``config_loaded`` (``conftest.init_config_check_repo``), so a sample takes tens of milliseconds
-and a planted 100 ms sleep is a slowdown of several times that no load on a shared 2-core
+and a planted 200 ms sleep is a slowdown of several times that no load on a shared 2-core
 runner hides. The other checks the command line's wiring (a command after ``--``,
 ``--first-batch``) with scripted samples whose arm is picked by the commit a job's checkout is
 at.
@@ -48,7 +48,7 @@ def history(tmp_path_factory) -> tuple[Path, list[str]]:
     shas = [commit(repo, "good: the script as it ships")]
     for i in range(1, COMMITS + 1):
         if i == PLANTED:
-            plant_config_check_sleep(repo, 0.1, "fetch the schema registry")
+            plant_config_check_sleep(repo, 0.2, "fetch the schema registry")
             shas.append(commit(repo, "Validate configs against the schema registry"))
         else:
             changed = repo / ("notes.txt" if i % 2 else "train.py")

@@ -35,14 +35,14 @@ PLANTED = 3
 
 @pytest.fixture(scope="module")
 def release_repo(tmp_path_factory) -> tuple[Path, list[str]]:
-    """v1.0 and four commits of the torch-free config check; the third makes it ~100 ms
+    """v1.0 and four commits of the torch-free config check; the third makes it ~200 ms
     slower (several times its start-up: robust on a loaded runner)."""
     repo = init_config_check_repo(tmp_path_factory.mktemp("release") / "repo", SCENARIO)
     shas = [commit(repo, "v1.0")]
     git(repo, "tag", "v1.0")
     for i in range(1, 5):
         if i == PLANTED:
-            plant_config_check_sleep(repo, 0.1, "sync audit log")
+            plant_config_check_sleep(repo, 0.2, "sync audit log")
             shas.append(commit(repo, "Log every config load to the audit service"))
         else:
             notes = repo / "notes.txt"
@@ -85,7 +85,7 @@ def test_release_bisects_notifies_the_author_and_gates(release_repo, fake, tmp_p
         "--pairs",
         "6",
         "--max-pairs",
-        "6",
+        "12",  # a second look only when the first was disturbed
         "--bisect-max-pairs",
         "6",
         "--out-dir",

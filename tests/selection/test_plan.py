@@ -457,9 +457,9 @@ ttfb_lab.mark("ready")
 
 
 @pytest.mark.slow
-@pytest.mark.timing  # "moved" is the real compare's verdict on a planted 100 ms sleep
+@pytest.mark.timing  # "moved" is the real compare's verdict on a planted 200 ms sleep
 def test_a_revision_compare_records_which_changed_files_moved_the_scenario(tmp_path):
-    """A real compare of two revisions: slow.py gains a 100 ms sleep (several times the
+    """A real compare of two revisions: slow.py gains a 200 ms sleep (several times the
     script's start-up), notes.txt changes too.
     The map counts the verdict against slow.py (which the scenario imported), not against
     notes.txt (which it never used), and `ttfb select` reads it back."""
@@ -474,7 +474,7 @@ def test_a_revision_compare_records_which_changed_files_moved_the_scenario(tmp_p
     )
     git(repo, "init", "-q", "-b", "main")
     base = commit(repo, "base")
-    (repo / "slow.py").write_text("import time\ntime.sleep(0.1)\nX = 1\n")
+    (repo / "slow.py").write_text("import time\ntime.sleep(0.2)\nX = 1\n")
     (repo / "notes.txt").write_text("b\n")
     head = commit(repo, "slow import")
     db = tmp_path / "history.sqlite"
@@ -494,7 +494,7 @@ def test_a_revision_compare_records_which_changed_files_moved_the_scenario(tmp_p
             "--pairs",
             "6",
             "--max-pairs",
-            "6",
+            "12",  # a second look only when the first was disturbed
             "--seed",
             "1",
             "--no-attribute",
