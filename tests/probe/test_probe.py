@@ -239,7 +239,10 @@ def test_forward_mode_keeps_any_forward(write_script):
     assert report["detected_by"] == "forward"
     assert report["eval_forwards"] == 0 and "first_eval_forward" not in report["phases"]
     assert report["first_batch_s"] == report["phases"]["first_forward"]
-    assert report["phases"]["first_forward"] < report["phases"]["import_torch"] + 5
+    # stopped at that forward (the evaluation's first): no eval forwards counted above, and
+    # the script never ran on to its end; a wall-time bound here (first forward within 5 s of
+    # torch's import) failed at 6 s on a loaded 2-core box while saying nothing more
+    assert "done" not in proc.stdout
 
 
 def test_dataloader_mode_skips_a_loader_iterated_under_no_grad(write_script):
