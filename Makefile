@@ -36,12 +36,14 @@ typecheck: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir out/docs-site
 
-# Two lanes: tests that judge wall time of real processes run alone (one process, nothing
-# beside them on the CPUs), then the rest on two workers, each module on one worker so its
-# module-scoped fixtures (example repos, recorded histories) are built once.
+# Two lanes: tests that judge wall time of real processes (marker 'timing') run alone, one
+# process with nothing beside it on the CPUs; then the rest on two workers, each module on one
+# worker so its module-scoped fixtures (example repos, recorded histories) are built once.
+# Both lanes always run; either one failing fails the target.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:xdist -m timing
-	$(BIN)/python -m pytest -q -n 2 --dist loadscope -m "not timing"
+	$(BIN)/python -m pytest -q -p no:xdist -m timing; timing=$$?; \
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope -m "not timing"; rest=$$?; \
+	test $$timing -eq 0 && test $$rest -eq 0
 
 test: lint typecheck docs unit
 
