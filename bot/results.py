@@ -207,7 +207,7 @@ class ProfileRow(Json):
     delta_ms: float
     ci_low_ms: float
     ci_high_ms: float
-    threshold_ms: float = 0.0  # its CI lies beyond ± this: the floor, a quarter of base_ms
+    threshold_ms: float = 0.0  # its CI lies beyond ± this: the floor, half of base_ms
     share_pct: Omittable[float] = None
     library: Omittable[str] = None  # the library frame its change is spent in: "fn (module)"
 

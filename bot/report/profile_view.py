@@ -83,7 +83,7 @@ def note(p: ProfileResult) -> str:
     )
     return (
         f"differential profile: {p.runs}+{p.runs} profiling samples under {p.profiler}; {what}"
-        f" (the 95% bootstrap CI of its median change beyond ±{fmt_ms(p.floor_ms)} and ±¼ of "
+        f" (the 95% bootstrap CI of its median change beyond ±{fmt_ms(p.floor_ms)} and ±½ of "
         f"its base time; {p.tested} moved by ≥{fmt_ms(p.floor_ms)}); ms per sample, inclusive"
     )
 

@@ -9,14 +9,15 @@ make a pair, and per frame:
   95% CI of that median over the pairs (as the phase segments have), and its share of the
   median change of the whole TTFB; base and head are the arms' medians;
 - **significance**: the CI lies wholly beyond ± the frame's threshold: the floor (``floor_pct``
-  of the base TTFB, at least ``floor_ms``) and a quarter of the frame's own base time
+  of the base TTFB, at least ``floor_ms``) and half of the frame's own base time
   (``RELATIVE``). With five pairs that CI spans the smallest to the largest difference, so
   every pair must show the change. A test on a minimum effect rather than on zero: a start-up
   has hundreds of frames, and the largest (``import torch``) move by more than the floor from
   one sample to the next; one sample slowed by a neighbour's burst moves all of its frames
-  at once. A function that appears, disappears, or changes by a good part of its own time is
-  where a change lives; a frame whose time moves by less than a quarter is only carrying it
-  (its callees show it).
+  at once (a module of ``torch`` whose import takes 200 ms in one sample takes 100 ms in the
+  next). A function that appears, disappears, or changes by half of its own time is where a
+  change lives; a frame whose time moves by less is carrying it (its callees show it), or
+  is noise.
 
 The rows name where the change lives: a significant frame is left out when a deeper
 significant frame carries at least half of its change in the same direction (most of that
@@ -38,7 +39,7 @@ from .stacks import FlameNode, Frame, Sampled, flame_tree
 
 FLOOR_PCT = 1.0
 FLOOR_MS = 20.0  # 5 samples at 250 Hz
-RELATIVE = 0.25
+RELATIVE = 0.5
 RESAMPLES = 2000
 CARRIES = 0.5  # a deeper frame carrying this share of a frame's change explains it
 LIBRARY_SHARE = 0.25  # a library child carrying this share of a row's change is named beside it

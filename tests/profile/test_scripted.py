@@ -79,3 +79,12 @@ def test_a_scenarios_profile_true_profiles_without_a_finding(tmp_path):
 def _dir(where: Path, make) -> Path:  # type: ignore[no-untyped-def]
     where.mkdir(parents=True, exist_ok=True)
     return make(where)
+
+
+def test_profiling_that_would_pass_the_budget_is_skipped_and_says_so(tmp_path):
+    (s,) = compare(tmp_path, spec(tmp_path), "--budget-s", "3")["scenarios"]
+    skipped = s["profile"]["skipped"]
+    assert skipped.startswith("not profiled: 5+5 samples would take ~") and "budget" in skipped
+    assert "rows" not in s["profile"] or s["profile"]["rows"] == []
+    comment = render_comment(json.loads((tmp_path / "out" / "results.json").read_text()))
+    assert "not profiled: 5" in comment and "of the budget left" in comment
