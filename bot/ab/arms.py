@@ -76,9 +76,7 @@ def split_command(text: str, *, option: str) -> tuple[str, ...]:
     return argv
 
 
-def _label(
-    spec: ArmSpec, env: Mapping[str, str], sha: str | None, root: Path, where: str
-) -> str:
+def _label(spec: ArmSpec, env: Mapping[str, str], sha: str | None, root: Path, where: str) -> str:
     parts = []
     if sha:
         parts.append(f"{git.short(sha, cwd=root)} {git.subject(sha, cwd=root)}".strip())
