@@ -165,20 +165,29 @@ def count_sample(
         env = {**spawn.probe_env(job, out, t0), **det.env, **contained.env()}
         argv = [*det.prefix, *counter.wrap(job.argv, workdir)]
         streams: dict[str, Any] = dict(stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
-        try:
-            proc = subprocess.Popen(argv, cwd=job.cwd, env=env, start_new_session=True, **streams)
-        except OSError as exc:
-            return Count(status="crashed", error=f"cannot start {counter.name}: {exc}")
-        contained.adopt(proc.pid)
-        code = _wait(proc, out, timeout_s, spawn.REPORT_GRACE_S * counter.slowdown)
-        wall = (spawn.clock_ns() - t0) / 1e9
-        # Settle only after the command exited: one still running keeps the group busy.
-        settle_s = waits.get("settle_s", SETTLE_S) if code is not None else 0.0
-        term_wait_s = waits.get("term_wait_s", TERM_WAIT_S)
-        notes = end_group_gently(proc.pid, settle_s=settle_s, term_wait_s=term_wait_s)
-        if code is None:
-            proc.wait()
-        left = contained.end()  # what left the group (setsid, double fork) ends here too
+        proc: subprocess.Popen[bytes] | None = None
+        code: int | None = None
+        notes: list[str] = []
+        try:  # interrupted or not, nothing of the count outlives it (the token finds it)
+            try:
+                proc = subprocess.Popen(
+                    argv, cwd=job.cwd, env=env, start_new_session=True, **streams
+                )
+            except OSError as exc:
+                return Count(status="crashed", error=f"cannot start {counter.name}: {exc}")
+            contained.adopt(proc.pid)
+            code = _wait(proc, out, timeout_s, spawn.REPORT_GRACE_S * counter.slowdown)
+            wall = (spawn.clock_ns() - t0) / 1e9
+            # Settle only after the command exited: one still running keeps the group busy.
+            settle_s = waits.get("settle_s", SETTLE_S) if code is not None else 0.0
+            term_wait_s = waits.get("term_wait_s", TERM_WAIT_S)
+            notes = end_group_gently(proc.pid, settle_s=settle_s, term_wait_s=term_wait_s)
+        finally:
+            if proc is not None:
+                spawn.end_group(proc.pid)
+                if code is None:
+                    proc.wait()
+            left = contained.end()  # what left the group (setsid, double fork) ends here too
         notes += [f"processes of the count survived SIGKILL: {left}"] * bool(left)
     common: dict[str, Any] = dict(wall_s=wall, backend=counter.name, settings=det.settings)
     if code is None and not out.exists():
@@ -206,12 +215,14 @@ def _wait(proc: subprocess.Popen[bytes], out: Path, timeout_s: float, grace_s: f
     ``grace_s`` of a first-batch report (written by another rank, say)."""
     deadline = time.monotonic() + timeout_s
     reported_at: float | None = None
+    watch = spawn.FirstBatchWatch(out)  # a report written at exit does not end the wait
     while True:
         try:
             return proc.wait(timeout=spawn.POLL_S)
         except subprocess.TimeoutExpired:
             now = time.monotonic()
-        reported_at = reported_at if reported_at is not None or not out.exists() else now
+        if reported_at is None and watch.reported():
+            reported_at = now
         if now >= deadline or (reported_at is not None and now - reported_at >= grace_s):
             return None
 

@@ -25,6 +25,7 @@ from .contain import Containment
 from .spawn import (
     POLL_S,
     REPORT_GRACE_S,
+    FirstBatchWatch,
     clock_ns,
     end_group,
     importtime_lines,
@@ -70,26 +71,32 @@ class ProcessExecutor:
         with open(tmp / "stdout", "wb") as stdout, open(stderr_path, "wb") as stderr:
             t0 = clock_ns()
             env = {**probe_env(job, out, t0), **contained.env()}
+            proc: subprocess.Popen[bytes] | None = None
+            code: int | None = None
+            # An interrupted ttfb (Ctrl-C, SIGTERM) leaves nothing of the sample, even when the
+            # signal lands before the child is adopted: it carries the containment's token.
             try:
-                proc = subprocess.Popen(
-                    list(job.argv),
-                    cwd=job.cwd,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=stdout,
-                    stderr=stderr,
-                    start_new_session=True,
-                )
-            except OSError as exc:
-                return Sample(status="crashed", error=f"cannot start {job.argv[0]}: {exc}")
-            contained.adopt(proc.pid)
-            code, ended_early, over = _wait(proc, job, out, tmp)
+                try:
+                    proc = subprocess.Popen(
+                        list(job.argv),
+                        cwd=job.cwd,
+                        env=env,
+                        stdin=subprocess.DEVNULL,
+                        stdout=stdout,
+                        stderr=stderr,
+                        start_new_session=True,
+                    )
+                except OSError as exc:
+                    return Sample(status="crashed", error=f"cannot start {job.argv[0]}: {exc}")
+                contained.adopt(proc.pid)
+                code, ended_early, over = _wait(proc, job, out, tmp)
+                wall = (clock_ns() - t0) / 1e9
+            finally:
+                survivors = end_group(proc.pid) if proc is not None else []
+                if proc is not None and code is None:
+                    proc.wait()
+                survivors += contained.end()  # setsid daemons and double forks end here too
             timed_out = code is None and not ended_early and not over
-            wall = (clock_ns() - t0) / 1e9
-            survivors = end_group(proc.pid)
-            if code is None:
-                proc.wait()
-            survivors += contained.end()  # setsid daemons and double forks end here too
         notes = [f"processes of the sample survived SIGKILL: {survivors}"] if survivors else []
         if over:
             return Sample(status="crashed", wall_s=wall, error=over, notes=tuple(notes))
@@ -173,6 +180,7 @@ def _wait(
     why the sample's output went over its cap, or "")."""
     deadline = time.monotonic() + job.timeout_s
     reported_at: float | None = None
+    watch = FirstBatchWatch(out)
     checked = time.monotonic()
     while True:
         try:
@@ -180,10 +188,10 @@ def _wait(
         except subprocess.TimeoutExpired:
             pass
         now = time.monotonic()
-        if job.stop == "first_batch" and out.exists():
-            reported_at = reported_at if reported_at is not None else now
-            if now - reported_at >= REPORT_GRACE_S:
-                return None, True, ""
+        if job.stop == "first_batch" and reported_at is None and watch.reported():
+            reported_at = now
+        if reported_at is not None and now - reported_at >= REPORT_GRACE_S:
+            return None, True, ""
         if now - checked >= 1.0:
             checked = now
             over = over_cap(scratch)

@@ -80,6 +80,34 @@ def read_report(path: Path, notes: list[str]) -> dict[str, Any] | None:
     return data
 
 
+class FirstBatchWatch:
+    """Whether the probe has reported a first batch while the job still runs (another rank's,
+    say): only then may the wait end before the job exits. The report the probe writes at exit
+    does not count: the job is ending, perhaps with a crash whose exit code must be kept."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen: int | None = None  # the mtime last read
+
+    def reported(self) -> bool:
+        try:
+            mtime = self.path.stat().st_mtime_ns
+        except OSError:
+            return False
+        if mtime == self._seen:
+            return False
+        self._seen = mtime
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return False
+        return (
+            isinstance(data, dict)
+            and not data.get("at_exit")
+            and data.get("first_batch_s") is not None
+        )
+
+
 IMPORTTIME_MAX_BYTES = 16 * 1024 * 1024
 
 

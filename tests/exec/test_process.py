@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import time
 
 import pytest
@@ -10,7 +13,7 @@ import pytest
 from bot.exec.process import ProcessExecutor
 from bot.model import Job, Sample
 
-from ..conftest import PYTHON, pid_alive
+from ..conftest import PYTHON, REPO, pid_alive
 
 pytestmark = pytest.mark.slow
 
@@ -187,3 +190,59 @@ def test_a_shrink_validation_sees_no_credential_either(tmp_path, monkeypatch):
         name="s",
     )
     assert shrunk.validated
+
+
+def test_a_crash_after_the_report_at_exit_keeps_its_exit_code(write_script, tmp_path):
+    """The probe writes a report at exit (its first batch taken from a fallback trigger); a job
+    that crashed and takes a while to exit after it is a crash, not an ok sample with exit 0."""
+    script = write_script(
+        "late.py",
+        """
+        import time
+        from ttfb_lab import mark
+
+        class SlowToTearDown:
+            def __del__(self):
+                time.sleep(2.5)  # torch's own teardown can take this long on a busy host
+
+        keep = SlowToTearDown()
+        mark("first_batch")  # a fallback trigger: the detect mode below never fires
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+        """,
+    )
+    sample = run(script, tmp_path, detect="mark:never")
+    assert sample.status == "crashed", sample
+    assert sample.exit_code == 1 and "shapes cannot be multiplied" in sample.error
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_an_interrupted_ttfb_leaves_no_sample_running(write_script, tmp_path, sig):
+    """A cancelled CI job or a Ctrl-C ends ttfb: the sample it was running ends with it."""
+    script = write_script(
+        "sleepy.py",
+        """
+        import os, time
+        open("pid", "w").write(str(os.getpid()))
+        time.sleep(120)
+        """,
+    )
+    argv = [PYTHON, "-m", "bot.cli", "measure", "--runs", "1", "--warmup", "0", "--no-history"]
+    proc = subprocess.Popen(
+        [*argv, "--", PYTHON, str(script)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pid = int((tmp_path / "pid").read_text())
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == (143 if sig == signal.SIGTERM else 130), err
+    assert err.strip().splitlines()[-1] in ("terminated", "interrupted")
+    deadline = time.monotonic() + 5
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pid_alive(pid), err
