@@ -218,7 +218,9 @@ AUTO_KINDS: tuple[AutoKind, ...] = (
         ),
         {"max": 4096},
     ),
-    AutoKind("image size", ("imagesize", "imgsize", "resolution", "inputsize"), {"max": 32}),
+    # Not "input_size": in MLPs and recurrent models it is the feature count the data
+    # fixes (784 for flattened MNIST), and capping it breaks the first forward pass.
+    AutoKind("image size", ("imagesize", "imgsize", "resolution"), {"max": 32}),
     AutoKind(
         "workers",
         ("numworkers", "workers", "dataloadernumworkers", "nworkers"),

@@ -150,6 +150,15 @@ def test_auto_never_touches_unrecognised_keys():
     assert shrink(config, auto=True).changes == ()
 
 
+def test_auto_leaves_an_input_size_alone():
+    # lightning-hydra-template's MNIST MLP: input_size is the flattened image (28 * 28), which
+    # the data fixes; capping it like an image side broke the first forward pass.
+    config = {"model": {"net": {"input_size": 784, "lin1_size": 64}}, "data": {"image_size": 224}}
+    r = shrink(config, auto=True)
+    assert r.config["model"]["net"]["input_size"] == 784
+    assert r.config["data"]["image_size"] == 32
+
+
 def test_explicit_rules_win_over_auto_and_seeds_are_fixed():
     r = shrink(CONFIG, rules={"trainer.steps": 10}, auto=True)
     assert r.config["trainer"]["steps"] == 10
