@@ -7,10 +7,11 @@ scenario imported and opened. ``bot.selection`` ranks what this finds within a b
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from ..scenarios import Scenario
@@ -147,12 +148,25 @@ def changes_from(rows: Sequence[tuple[str, str, str | None]]) -> list[Change]:
     return [Change(path, status, old) for status, path, old in rows]
 
 
+def _from_root(path: PurePosixPath) -> str:
+    """``path`` (relative to the repository root, maybe through ``..``) in normal form."""
+    return posixpath.normpath(path.as_posix())
+
+
 def scenario_info(scenario: Scenario, *, root: Path) -> ScenarioInfo:
     """ScenarioInfo for a loaded ``bot.scenarios.Scenario`` (its YAML and config files)."""
     own: list[str] = []
     source = Path(scenario.source).resolve() if scenario.source is not None else None
     if source is not None and source.is_relative_to(root.resolve()):
         own.append(source.relative_to(root.resolve()).as_posix())
+    cwd = PurePosixPath(scenario.cwd)
+    # The script the command runs is the scenario's own file: before a run has mapped what it
+    # imports, a change to ``train.py`` must still select the scenario that runs it.
+    script = shrinkargs.program(
+        scenario.command, lambda p: (root / scenario.cwd / p).is_file()
+    ).script
+    if script and not Path(script).is_absolute():
+        own.append(_from_root(cwd / script))
     config = shrinkargs.config_path(scenario.command)
     if scenario.shrink is not None and scenario.shrink.config:
         config = scenario.shrink.config

@@ -95,7 +95,7 @@ def program(argv: Sequence[str], exists: Callable[[str], bool] = lambda _: False
     if argv[0].endswith(".py"):
         return Program(argv[0], 1)
     if argv[0].rpartition("/")[2] in LAUNCHERS:  # torchrun [options] train.py ...
-        return _script_after(argv, 1)
+        return _script_after(argv, 1, exists)
     for at in range(1, len(argv)):  # a wrapper: srun …, uv run … python train.py
         if PYTHON.match(argv[at]):
             return _python(argv, at, exists)
@@ -108,14 +108,12 @@ def _python(argv: Sequence[str], at: int, exists: Callable[[str], bool]) -> Prog
         option = argv[i]
         if option == "-m" and i + 1 < len(argv):
             module = argv[i + 1]
-            for path in (
-                module.replace(".", "/") + ".py",
-                module.replace(".", "/") + "/__main__.py",
-            ):
-                if exists(path):
-                    return Program(path, i + 2)
+            if (path := _module_file(module, exists)) is not None:
+                return Program(path, i + 2)
             return (
-                _script_after(argv, i + 2) if module in LAUNCHER_MODULES else Program(None, i + 2)
+                _script_after(argv, i + 2, exists)
+                if module in LAUNCHER_MODULES
+                else Program(None, i + 2)
             )
         if option == "-c":
             return Program(None, i + 2)
@@ -123,8 +121,21 @@ def _python(argv: Sequence[str], at: int, exists: Callable[[str], bool]) -> Prog
     return Program(argv[i], i + 1) if i < len(argv) else Program(None, len(argv))
 
 
-def _script_after(argv: Sequence[str], i: int) -> Program:
+def _module_file(module: str, exists: Callable[[str], bool]) -> str | None:
+    for path in (module.replace(".", "/") + ".py", module.replace(".", "/") + "/__main__.py"):
+        if exists(path):
+            return path
+    return None
+
+
+def _script_after(argv: Sequence[str], i: int, exists: Callable[[str], bool]) -> Program:
+    """The script a launcher runs: its first ``.py`` argument, or the module after ``-m`` /
+    ``--module`` (``torchrun --nproc_per_node 2 -m pkg.train``) when it is a file here."""
     for j in range(i, len(argv)):
+        if argv[j] in ("-m", "--module") and j + 1 < len(argv):
+            path = _module_file(argv[j + 1], exists)
+            if path is not None:
+                return Program(path, j + 2)
         if argv[j].endswith(".py") and not argv[j].startswith("-") and "=" not in argv[j]:
             return Program(argv[j], j + 1)
     return Program(None, i)

@@ -90,6 +90,31 @@ def test_a_dependency_file_touches_every_scenario_whose_environment_uses_it(tmp_
     assert names(p) == ["u"] and p.selected[0].reason == "req/base.txt (own)"
 
 
+def test_the_script_a_scenario_runs_is_its_own_file_before_anything_is_mapped(tmp_path):
+    # A first PR, no learned map yet: a change to the trainer itself must still select the
+    # scenario that runs it, from the folder it runs in, and a module run by ``-m`` too.
+    from bot.scenarios import parse_scenario
+
+    (tmp_path / "lm" / "pkg").mkdir(parents=True)
+    (tmp_path / "lm" / "pkg" / "main.py").write_text("")
+    sub = parse_scenario(
+        {"name": "sub", "command": "python train.py --epochs 1", "cwd": "lm"},
+        source=tmp_path / "sub.yaml",
+    )
+    mod = parse_scenario(
+        {"name": "mod", "command": "torchrun --nproc_per_node 2 -m pkg.main", "cwd": "lm"},
+        source=tmp_path / "mod.yaml",
+    )
+    launcher = parse_scenario(
+        {"name": "run", "command": "python -m torch.distributed.run --nproc 2 lm/fit.py"},
+        source=tmp_path / "run.yaml",
+    )
+    infos = [scenario_info(s, root=tmp_path) for s in (sub, mod, launcher)]
+    for path, want in (("lm/train.py", "sub"), ("lm/pkg/main.py", "mod"), ("lm/fit.py", "run")):
+        p = plan([Change(path)], infos, {}, budget_cpu_s=10_000.0, budget_gpu_s=0.0)
+        assert names(p) == [want] and p.selected[0].reason == f"{path} (own)", path
+
+
 def test_seed_file_makes_every_scenario_a_must_run():
     p = run_plan(["requirements.txt"])
     assert set(names(p)) == {"a", "b", "g"}
