@@ -190,6 +190,7 @@ class AttributionResult(Json):
     sentences: Omittable[tuple[str, ...]] = None
     runs: Omittable[int] = None
     error: Omittable[str] = None
+    skipped: Omittable[str] = None  # why no samples ran (the time budget)
     extra: Rest = field(default_factory=dict)
 
 

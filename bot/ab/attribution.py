@@ -17,6 +17,7 @@ from ..model import Executor, Job, Progress, Sample
 from ..stats import importtime
 
 DEFAULT_RUNS = 3
+SLOWDOWN = 1.2  # an attribution sample's wall time, relative to a timed one (planning only)
 
 
 def script_of(job: Job) -> str | None:

@@ -21,7 +21,9 @@ samples under a sampling profiler (``bot.ab.profiling``: which function the time
 
 The time budget is shared: each target may use the remaining budget divided by the number of
 targets still to run: at most half of it for counting, 60% for the primary schedule and the
-rest for confirmation.
+rest for confirmation. A target always gets its first look (a verdict needs it) and says so
+when that look alone will pass its share; attribution and profiling samples run only when
+they fit what is left, and say so when they do not.
 """
 
 from __future__ import annotations
@@ -37,7 +39,14 @@ from ..stats.verdict import Analysis, Confirmation, Decision, Policy, confirm, d
 from ..store.versioned import SampleLog
 from . import attribution, profiling
 from .counting import Counting, TargetCounts, WorkRun
-from .schedule import ABRun, Scheduler, confirmation_size, run_confirmation, run_primary
+from .schedule import (
+    ABRun,
+    Scheduler,
+    confirmation_size,
+    planned_s,
+    run_confirmation,
+    run_primary,
+)
 from .targets import Target
 
 PRIMARY_SHARE = 0.6
@@ -172,7 +181,7 @@ def compare(
             )
             if work is not None:
                 outcome = _with_work(outcome, work, policy_for(policy, t))
-            outcome = _attributed(outcome, executor, attribute, progress)
+            outcome = _attributed(outcome, executor, attribute, progress, deadlines.share(1))
             outcome = _profiled(outcome, executor, profile, progress, deadlines.share(1))
         else:
             outcome = _not_run(t, policy)
@@ -265,9 +274,14 @@ def _with_work(outcome: ScenarioOutcome, run: WorkRun, policy: Policy) -> Scenar
 
 
 def _attributed(
-    outcome: ScenarioOutcome, executor: Executor, wanted: bool | None, progress: Progress | None
+    outcome: ScenarioOutcome,
+    executor: Executor,
+    wanted: bool | None,
+    progress: Progress | None,
+    deadline: float | None,
 ) -> ScenarioOutcome:
-    """Attribution samples for a finding (``wanted`` None) or for every scenario (True)."""
+    """Attribution samples for a finding (``wanted`` None) or for every scenario (True), when
+    they fit before ``deadline``."""
     t = outcome.target
     if wanted is False or t.base is None or t.head is None or outcome.verdict is Verdict.BROKEN:
         return outcome
@@ -275,7 +289,15 @@ def _attributed(
         return outcome
     if wanted is None and outcome.decision.finding is None:
         return outcome
-    doc = attribution.attribute(t.base, t.head, executor, name=t.name, progress=progress)
+    runs = attribution.DEFAULT_RUNS
+    planned = planned_s(outcome.primary, runs, attribution.SLOWDOWN)
+    if deadline is not None and planned is not None and time.monotonic() + planned > deadline:
+        left = max(0.0, deadline - time.monotonic())
+        why = f"{runs}+{runs} samples would take ~{planned:.0f} s, {left:.0f} s of the budget left"
+        if progress:
+            progress(f"{t.name}: imports not attributed: {why}")
+        return replace(outcome, attribution={"skipped": why})
+    doc = attribution.attribute(t.base, t.head, executor, name=t.name, runs=runs, progress=progress)
     return replace(outcome, attribution=doc)
 
 

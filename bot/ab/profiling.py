@@ -13,7 +13,6 @@ the time budget or is skipped, and the report says so.
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from typing import Any
 from ..model import Executor, Job, Profile, Profiler, ProfileSettings, Progress, Sample, Verdict
 from ..stats import profile, stacks
 from ..stats.profile import Differential, FrameChange
-from .schedule import ABRun
+from .schedule import ABRun, planned_s
 from .targets import Target
 
 MAX_ROWS = 10
@@ -58,12 +57,6 @@ def wants(target: Target, verdict: Verdict, choice: Profiling) -> bool:
     return verdict.moved if wanted is None else wanted
 
 
-def _planned_s(primary: ABRun | None, runs: int) -> float | None:
-    """What ``runs`` profiling samples per arm should take, from the timed samples' wall time."""
-    walls = [s.wall_s for p in (primary.pairs if primary else ()) for s in (p.base, p.head)]
-    return 2 * runs * statistics.median(walls) * SLOWDOWN if walls else None
-
-
 def profile_outcome(
     target: Target,
     primary: ABRun | None,
@@ -76,7 +69,7 @@ def profile_outcome(
     """The profile document of a target that ``wants`` one: its differential profile, or why
     there is none (``skipped``: the budget, no profiler; ``error``: a sample failed)."""
     runs = choice.settings.runs
-    planned = _planned_s(primary, runs)
+    planned = planned_s(primary, runs, SLOWDOWN)
     if deadline is not None and planned is not None and time.monotonic() + planned > deadline:
         left = max(0.0, deadline - time.monotonic())
         return {

@@ -16,6 +16,7 @@ The stopping rule is fixed in advance and every look spends only its share of al
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -141,6 +142,14 @@ def run_primary(
 
     if broken:
         return done("broken", why=broken)
+    first = 2 * policy.looks[0] * sum(scheduler.sample_s) / max(1, len(scheduler.sample_s))
+    if deadline is not None and scheduler.progress and time.monotonic() + first > deadline:
+        left = max(0.0, deadline - time.monotonic())
+        scheduler.progress(
+            f"{scheduler.name}: the first look ({policy.looks[0]} pairs, ~{first:.0f} s from the "
+            f"warm-up) passes this scenario's share of the time budget ({left:.0f} s left); "
+            "it runs whole, as a verdict needs it"
+        )
     block = 0
     for look, target in enumerate(policy.looks):
         while len(pairs) < target:
@@ -198,6 +207,13 @@ def _look_line(name: str, a: Analysis) -> str:
         f"{name}: {a.n} pairs  Δ {t.delta_pct:+.1f}% "
         f"(95% CI {t.ci_low_pct:+.1f}% to {t.ci_high_pct:+.1f}%)  → {state}"
     )
+
+
+def planned_s(primary: ABRun | None, runs: int, slowdown: float) -> float | None:
+    """What ``runs`` extra samples per arm (attribution, profiling) should take: the timed
+    samples' median wall time times ``slowdown``, the cost of what they run under."""
+    walls = [s.wall_s for p in (primary.pairs if primary else ()) for s in (p.base, p.head)]
+    return 2 * runs * statistics.median(walls) * slowdown if walls else None
 
 
 def confirmation_size(primary_pairs: Sequence[Pair], minimum: int = 10) -> int:

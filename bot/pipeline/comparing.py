@@ -132,6 +132,12 @@ def compare(
             attribute=opts.attribute,
             profile=Profiling(opts.profile.wanted, opts.profile.settings, seed=opts.policy.seed),
         )
+    spent = result.comparison.elapsed_s
+    if progress and opts.budget_s and spent > 1.05 * opts.budget_s:
+        progress(
+            f"the compare took {spent:.0f} s, over its --budget-s of {opts.budget_s:.0f} s: "
+            "each scenario's first look runs whole, as a verdict needs it"
+        )
     doc = results_document(
         result.comparison,
         base=result.base,

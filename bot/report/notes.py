@@ -52,6 +52,8 @@ def attribution_notes(s: ScenarioResult) -> list[str]:
         return []
     if a.error:
         return [f"import attribution failed: {a.error}"]
+    if a.skipped:
+        return [f"imports not attributed: {a.skipped}"]
     notes = [str(x) for x in a.sentences or ()][:10]
     moved = [p for p in a.packages or () if abs(p.delta_s or 0) >= ATTRIBUTION_MIN_S][:3]
     if moved:

@@ -3,6 +3,8 @@ sentence the reports carry."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -56,3 +58,35 @@ def test_script_of_a_command():
     job = Job(argv=("python", "-m", "examples.trainer.train", "--config", "c.yaml"), cwd=job.cwd)
     assert script_of(job) == "examples/trainer/train.py"
     assert script_of(Job(argv=("torchrun", "--nproc", "2", "x.py"), cwd=job.cwd)) is None
+
+
+IMPORT_LINES = "import time: self [us] | cumulative | imported package\n"
+
+
+def test_attribution_that_would_pass_the_budget_is_skipped_and_says_so(tmp_path):
+    """A clear finding (head +30%, scripted) wants attribution samples; with a budget they do
+    not fit in, none run, and the results, the terminal and the comment say why."""
+    from bot.cli import main
+    from bot.report.compare_view import render_comment
+
+    segments = {"interpreter_ready": 0.03, "import_torch": 1.2, "model_built": 0.4}
+    arm = {"segments": segments, "sd_pct": 2, "importtime": IMPORT_LINES}
+    head = dict(arm, segments=dict(segments, model_built=0.9))
+    fake = tmp_path / "fake.yaml"
+    fake.write_text(json.dumps({"version": 1, "seed": 3, "arms": {"base": arm, "head": head}}))
+    (tmp_path / "train.py").write_text("")
+    out = tmp_path / "out"
+    argv = ["compare", "--fake", str(fake), "--root", str(tmp_path), "--out-dir", str(out)]
+    argv += ["--base-cmd", "python train.py", "--head-cmd", "python train.py --new"]
+    argv += ["--no-history", "--no-profile", "--budget-s", "2", "--seed", "3"]
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        assert main(argv) == 0
+    said = err.getvalue().splitlines()
+    (s,) = json.loads((out / "results.json").read_text())["scenarios"]
+    assert s["verdict"] == "regression"
+    skipped = s["attribution"]["skipped"]
+    assert skipped.startswith("3+3 samples would take ~") and "of the budget left" in skipped
+    assert "added" not in s["attribution"]
+    assert any("imports not attributed: 3+3 samples" in line for line in said), said
+    comment = render_comment(json.loads((out / "results.json").read_text()))
+    assert "imports not attributed: 3+3 samples would take" in comment

@@ -109,11 +109,16 @@ def test_the_time_budget_stops_after_the_first_look():
     that look (every scenario does), then ends the run, and says so."""
     ex = Recording(sd=0.2, sleep_s=0.01)
     started = time.monotonic()
-    comparison = compare([target()], Policy(looks=(4, 8, 16, 32)), ex, budget_s=0.05)
+    said: list[str] = []
+    comparison = compare([target()], Policy(looks=(4, 8, 16, 32)), ex, said.append, budget_s=0.05)
     (o,) = comparison.outcomes
     assert o.primary is not None
     assert o.primary.stop_reason == "time budget spent after 4 pairs"
     assert o.primary.looks_done == (4,)
+    # said before it ran, not only in the stop reason
+    (warning,) = [line for line in said if "first look" in line]
+    assert said.index(warning) < min(i for i, line in enumerate(said) if "4 pairs  Δ" in line)
+    assert "(4 pairs, ~0 s from the warm-up) passes this scenario's share" in warning
     assert time.monotonic() - started < 3
     unbounded = compare([target()], Policy(looks=(4, 8, 16, 32)), Recording(sd=0.2))
     assert len(unbounded.outcomes[0].primary.looks_done) > 1
