@@ -2,9 +2,10 @@
 real profiler (py-spy where it attaches, else the probe's in-process sampler).
 
 One repository: ``main`` loads a config, builds an index and marks the first batch; the
-``planted`` commit adds a busy function (``tokenize_vocab``, ~0.4 s of CPU) and a wait in a
-named function (``wait_for_collector``, 0.25 s of sleep). Each compare is forced with
-``--profile``, so the profile is tested whatever the timed verdict."""
+``planted`` commit adds a busy function (``tokenize_vocab``, ~0.5 s of CPU on an idle core,
+more under load) and a wait in a named function (``wait_for_collector``, 0.2 s of sleep): the
+busy one is the larger by a margin, so which row is on top does not depend on the load. Each
+compare is forced with ``--profile``, so the profile is tested whatever the timed verdict."""
 
 from __future__ import annotations
 
@@ -55,14 +56,14 @@ PLANTED = '''
 def tokenize_vocab(rows):
     """Builds the vocabulary the slow way."""
     words = {}
-    for i in range(rows * 1200):
+    for i in range(rows * 2400):
         words[i % 5003] = words.get(i % 5003, 0) + 1
     return words
 
 
 def wait_for_collector():
     """Waits for the metrics collector to acknowledge."""
-    time.sleep(0.25)
+    time.sleep(0.2)
 '''
 CALLS = "    tokenize_vocab(cfg['rows'])\n    wait_for_collector()\n"
 SCENARIO = "name: toy\ncommand: [python, train.py]\nfirst_batch: mark\ntimeout_s: 60\n"
