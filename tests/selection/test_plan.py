@@ -98,11 +98,11 @@ def test_the_script_a_scenario_runs_is_its_own_file_before_anything_is_mapped(tm
     (tmp_path / "lm" / "pkg").mkdir(parents=True)
     (tmp_path / "lm" / "pkg" / "main.py").write_text("")
     sub = parse_scenario(
-        {"name": "sub", "command": "python train.py --epochs 1", "cwd": "lm"},
+        {"name": "sub", "command": "python train.py --epochs 1", "workdir": "lm"},
         source=tmp_path / "sub.yaml",
     )
     mod = parse_scenario(
-        {"name": "mod", "command": "torchrun --nproc_per_node 2 -m pkg.main", "cwd": "lm"},
+        {"name": "mod", "command": "torchrun --nproc_per_node 2 -m pkg.main", "workdir": "lm"},
         source=tmp_path / "mod.yaml",
     )
     launcher = parse_scenario(
