@@ -21,12 +21,20 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy import stats as sps
 
 MIN_PAIRS = 3
 BOOTSTRAP_RESAMPLES = 2000
+
+
+def _scipy_stats() -> Any:
+    """scipy.stats, imported on first use: it takes about a second to import, which every
+    ``ttfb`` command would pay at start-up otherwise, a comparison or not."""
+    from scipy import stats
+
+    return stats
 
 
 @dataclass(frozen=True)
@@ -71,7 +79,7 @@ def ttest_p(values: Sequence[float] | np.ndarray) -> float | None:
     x = np.asarray(values, dtype=float)
     if _degenerate(x) or float(np.std(x, ddof=1)) == 0.0:
         return None
-    return float(sps.ttest_1samp(x, 0.0).pvalue)
+    return float(_scipy_stats().ttest_1samp(x, 0.0).pvalue)
 
 
 def wilcoxon_p(values: Sequence[float] | np.ndarray) -> float | None:
@@ -84,7 +92,7 @@ def wilcoxon_p(values: Sequence[float] | np.ndarray) -> float | None:
     nonzero = x[x != 0]
     if _degenerate(x) or nonzero.size < MIN_PAIRS:
         return None
-    return float(sps.wilcoxon(x, zero_method="wilcox", alternative="two-sided").pvalue)
+    return float(_scipy_stats().wilcoxon(x, zero_method="wilcox", alternative="two-sided").pvalue)
 
 
 def one_sided_ttest_p(values: Sequence[float] | np.ndarray, direction: int) -> float | None:
@@ -93,7 +101,7 @@ def one_sided_ttest_p(values: Sequence[float] | np.ndarray, direction: int) -> f
     if _degenerate(x) or float(np.std(x, ddof=1)) == 0.0:
         return None
     alternative = "greater" if direction > 0 else "less"
-    return float(sps.ttest_1samp(x, 0.0, alternative=alternative).pvalue)
+    return float(_scipy_stats().ttest_1samp(x, 0.0, alternative=alternative).pvalue)
 
 
 def bootstrap_median_ci(
@@ -108,7 +116,7 @@ def bootstrap_median_ci(
     if x.size < 2 or float(np.ptp(x)) <= 1e-12:
         m = float(np.median(x))
         return m, m
-    res = sps.bootstrap(
+    res = _scipy_stats().bootstrap(
         (x,),
         np.median,
         confidence_level=confidence,
@@ -124,7 +132,7 @@ def mde(sd: float, n: int, *, alpha: float, power: float = 0.8) -> float | None:
     """Smallest true mean shift a two-sided level-``alpha`` test detects with ``power``."""
     if n < MIN_PAIRS or not sd > 0 or not 0 < alpha < 1:
         return None
-    z = sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)
+    z = _scipy_stats().norm.ppf(1 - alpha / 2) + _scipy_stats().norm.ppf(power)
     return float(z * sd / math.sqrt(n))
 
 

@@ -8,8 +8,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from scipy.stats import binom
-
 from ..model import Sample
 
 
@@ -123,6 +121,8 @@ def median_ci_ranks(n: int, confidence: float = 0.95) -> tuple[int, int]:
     if n < 3:
         return 0, n - 1
     tail = (1 - confidence) / 2
+    from scipy.stats import binom  # imported on first use, like bot.stats.paired's
+
     j = int(binom.ppf(tail, n, 0.5))  # P(B ≤ j) ≥ tail
     if binom.cdf(j, n, 0.5) > tail:
         j -= 1
