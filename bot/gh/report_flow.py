@@ -32,6 +32,7 @@ from typing import Any
 from ..errors import GitHubError, ResultsError
 from ..report import compare_view as report
 from ..report.fmt import fmt_pct
+from ..report.outputs import write_flame_graphs
 from ..report.plan_view import selection_markdown
 from ..results import Results
 from ..scenarios import load_all
@@ -41,6 +42,8 @@ from .context import PLAN_FILE, RESULTS_FILE, Context, Outputs, append_summary, 
 from .counts_join import join_counts, load_counts
 from .events import Event
 from .router import router
+
+FLAME_DIR = "flame-graphs"  # under the out dir; the report workflow uploads it
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,11 @@ def report_flow(event: Event, ctx: Context) -> Outputs:
         "summary_url": url,
         "rerun_by": (plan or {}).get("requested_by") or None,
     }
+    # Flame graphs drawn here, from the validated call trees: the report run publishes pages
+    # it rendered itself (artifact ttfb-flame-graphs), never an HTML file the measured run wrote.
+    if doc is not None and write_flame_graphs(doc, ctx.out_dir / FLAME_DIR):
+        here = run_url(ctx.env)
+        context["artifacts_url"] = f"{here}#artifacts" if here else None
     body = _body(doc, plan, problems, context)
     if doc is not None:
         append_summary(ctx.env, report.render_summary(doc, context=context))

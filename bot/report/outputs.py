@@ -26,9 +26,20 @@ def write_compare_outputs(doc: Results | Mapping[str, Any], out_dir: str | Path)
     write_text_atomic(written[1], render_comment(results))
     write_text_atomic(written[2], render_summary(results))
     written.extend(plots.write_plots(results, out))
+    written.extend(write_flame_graphs(results, out))
+    return written
+
+
+def write_flame_graphs(doc: Results | Mapping[str, Any], out_dir: str | Path) -> list[Path]:
+    """A differential flame graph per profiled scenario, drawn from the document's call trees
+    (data, escaped), so the report job can publish pages it rendered itself."""
+    results = as_results(doc)
+    out = Path(out_dir)
+    written = []
     for s in results.scenarios:
         graph = flame_graph(s, base=results.base.label, head=results.head.label)
         if graph is not None:
+            out.mkdir(parents=True, exist_ok=True)
             written.append(out / flame_file(s.name))
             write_text_atomic(written[-1], render_html(graph))
     return written

@@ -99,9 +99,11 @@ def section(s: ScenarioResult, context: Mapping[str, Any] | None = None) -> dict
         name = flame_file(s.name)
         url = ctx.get("artifacts_url")
         link = (
-            f"Differential flame graph: [{name}]({url}) (in the results artifact)"
+            f"Differential flame graph: [{name}]({url}) (artifact `ttfb-flame-graphs` of the "
+            "report run)"
             if isinstance(url, str) and url.startswith("https://")
-            else f"Differential flame graph: `{name}`, beside `results.json` in the results"
+            else f"Differential flame graph: `{name}`, beside `results.json` in the results "
+            "artifact"
         )
     return {"rows": rows(p), "note": md_text(note(p)), "flame": link}
 

@@ -18,7 +18,7 @@ from bot.cli import main
 from bot.gh.api import rerun_title
 from bot.report import compare_view as report
 
-from ..conftest import SEGMENTS, commit, git
+from ..conftest import REPO, SEGMENTS, commit, git
 from .conftest import gh
 
 FORK_HEAD = "f" * 40
@@ -172,6 +172,34 @@ def test_report_creates_then_edits_one_comment_and_sets_status(
     assert {s["context"] for s in statuses} == {"ttfb/pr"}
     assert [s["state"] for s in statuses] == ["failure", "failure"]
     assert "regression" in (tmp_path / "summary.md").read_text()
+
+
+def test_a_profiled_scenario_s_flame_graph_is_drawn_by_the_report_and_linked(
+    fake, actions_env, tmp_path, results, pr_at_head
+):
+    """The report job draws the flame graph from the results' call tree, under its own out dir
+    (the workflow uploads it as ttfb-flame-graphs), and the comment links to this run's
+    artifacts; a flame graph file the measured run uploaded is never what is published."""
+    number, base, head = pr_at_head
+    doc = results(0.25)
+    fixture = Path(__file__).parents[1] / "fixtures" / "results" / "profile.json"
+    doc["scenarios"][0]["profile"] = json.loads(fixture.read_text())["scenarios"][0]["profile"]
+    actions_env("workflow_run", workflow_run(head))
+    art = artifacts(tmp_path, doc, plan_doc(base, head, pr=number))
+    planted = "<script>alert(1)</script>"
+    (art / "ttfb-results-ranker-cpu" / "flame-ranker-cpu.html").write_text(planted)
+    out = tmp_path / "out"
+    assert gh("report", "--artifacts", str(art), "--out-dir", str(out)) == 0
+    page = (out / "flame-graphs" / "flame-ranker-cpu.html").read_text()
+    assert "report_click_stats" in page and planted not in page
+    (comment,) = fake.comments(number)
+    link = "[flame-ranker-cpu.html](https://github.example/octo/lab/actions/runs/77#artifacts)"
+    assert link in comment["body"], comment["body"]
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ttfb-report.yml").read_text())
+    uploads = [s for s in workflow["jobs"]["report"]["steps"] if "upload-artifact" in str(s)]
+    assert [(u["with"]["name"], u["with"]["path"]) for u in uploads] == [
+        ("ttfb-flame-graphs", "ttfb-results/flame-graphs/")
+    ]
 
 
 def test_a_fork_run_whose_artifacts_claim_another_pull_request_writes_nothing(
