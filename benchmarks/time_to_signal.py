@@ -291,6 +291,7 @@ def main() -> None:
     unknown = set(cases) - set(CASES)
     if unknown:
         raise SystemExit(f"--cases: unknown {sorted(unknown)}; known: {', '.join(CASES)}")
+    args.out = args.out.resolve()  # the compares run in the scratch repository, not here
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="ttfb-tts-") as tmp:
