@@ -238,6 +238,7 @@ def main() -> None:
     parser.add_argument("--analyze-only", action="store_true", help="reuse the recorded pools")
     args = parser.parse_args()
     plants = [p for p in args.plants.split(",") if p]
+    args.out = args.out.resolve()  # the real compares run in the scratch repository
     args.out.mkdir(parents=True, exist_ok=True)
     pools_path = args.out / f"pools-{args.profiler}.pkl"
     pools: dict = pickle.loads(pools_path.read_bytes()) if pools_path.exists() else {}
@@ -312,10 +313,6 @@ def report(pools: dict, compares: dict, plants: list[str], args, minutes: float)
         f"{args.pool}+{args.pool} recorded; {minutes:.1f} min"
     )
     (args.out / "results.json").write_text(json.dumps(out, indent=1, default=str))
-
-
-def _most(counts: dict[str, int]) -> list[tuple[str, int]]:
-    return sorted(counts.items(), key=lambda kv: -kv[1])[:3]
 
 
 def statistics_ms(items: list) -> float:
