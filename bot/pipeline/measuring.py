@@ -194,7 +194,6 @@ def _profile(
             subtitle=lines[0],
             differential=False,
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(path, render_html(graph))
         lines.append(f"flame graph: {path}")
     return lines

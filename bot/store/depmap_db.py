@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..atomic import make_parent
 from ..model import Verdict
 from ..selection.depmap_model import DEPMAP_VERSION, DepMap
 from ..selection.plan import FileMap, Learned, files_of
@@ -39,7 +40,7 @@ def load(path: str | Path) -> DepMap:
 
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_parent(path)
     with open(path.with_name(path.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:

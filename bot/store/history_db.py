@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from ..atomic import make_parent
 from ..errors import ResultsError
 from ..model import Sample
 from ..selection.depmap_model import DepMap, Entry
@@ -132,7 +133,7 @@ class History:
 
     def __init__(self, path: str | Path, *, upto: int = SCHEMA_VERSION) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_parent(self.path)
         try:
             self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self.db.row_factory = sqlite3.Row

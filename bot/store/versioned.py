@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from ..atomic import write_text_atomic
+from ..atomic import make_parent, write_text_atomic
 from ..errors import ResultsError
 from ..model import Sample, check_version
 
@@ -53,7 +53,7 @@ class SampleLog:
 
     def __init__(self, path: str | Path, meta: Mapping[str, Any]) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_parent(self.path)
         self._file: IO[str] = open(self.path, "w")  # noqa: SIM115 - closed in close()
         self._write({"version": SAMPLES_VERSION, "kind": "ttfb-samples", **meta})
 

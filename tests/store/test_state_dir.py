@@ -1,0 +1,34 @@
+"""TTFB Lab's state in a checkout (``.ttfb/``: history, sample logs) stays out of git."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from bot.cli import main
+
+from ..conftest import SEGMENTS, commit, git
+
+
+def test_a_compare_leaves_nothing_for_git_add_in_the_users_checkout(tmp_path, monkeypatch):
+    """The history and the sample log go under ``.ttfb/`` in the checkout by default; that
+    directory ignores itself, so ``git add -A`` after a compare commits nothing of it (a
+    benchmark's scratch repository committed the history database into a plant)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "t.py").write_text("x = 1\n")
+    git(repo, "init", "-q", "-b", "main")
+    base = commit(repo, "base")
+    spec = {"version": 1, "seed": 1, "arms": {"base": {"segments": SEGMENTS, "sd_pct": 2}}}
+    (tmp_path / "fake.json").write_text(json.dumps(spec))
+    monkeypatch.delenv("TTFB_LAB_DB", raising=False)
+    monkeypatch.chdir(repo)
+    argv = ["compare", "--fake", str(tmp_path / "fake.json"), "--base", base, "--head", base]
+    assert main([*argv, "--", "python", "t.py"]) == 0
+    assert (repo / ".ttfb" / "history.sqlite").exists()
+    assert list((repo / ".ttfb" / "samples").glob("*.jsonl"))
+    git(repo, "add", "-A")
+    staged = subprocess.run(
+        ["git", "diff", "--cached", "--name-only"], cwd=repo, capture_output=True, text=True
+    ).stdout
+    assert staged == "", staged
