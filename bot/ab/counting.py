@@ -21,7 +21,9 @@ Every count is bounded, and nothing waits silently:
 Counts are deterministic, so they do not care what runs beside them (wall-time samples do):
 the two arms' counts run **concurrently**, one per core (``--count-jobs``), and never while
 timed samples run. One count per arm decides (they repeat to thousandths of a percent); a
-finding is confirmed by one fresh count per arm, again side by side.
+finding is confirmed by one fresh count per arm, again side by side. A confirmation that does
+not fit what is left of the cap between looks is tried again once the decision is known,
+under the cap that all the timed samples allow by then.
 
 A counting sample that fails is a note, not a broken scenario: the wall-time path carries on
 without this endpoint. A ``Counter`` is anything with ``count(job) -> Count``, ``name``,
@@ -99,6 +101,7 @@ class WorkRun:
     counts: int = 0
     seconds: float = 0.0
     covers: str = ""
+    confirm_s: float = 0.0  # a finding's confirming counts did not fit yet: what they need
 
 
 def counted_job(job: Job, until: CountUntil) -> Job:
@@ -179,23 +182,56 @@ def count_work(
         covers=covers,
     )
     if work.direction:
-        left = cap_s - (time.monotonic() - started)
-        needed = batch.longest
-        if needed > left:
-            note = (
-                f"{work.summary()}; not confirmed: confirming counts would take "
-                f"~{_minutes(needed)} (cap left {_minutes(max(left, 0.0))})"
-            )
-            return batch.result(work, note, started, covers)
-        if progress:
-            progress(f"{name}: {work.summary()}; confirming with one more count per arm")
-        more, failed = batch.run(["head", "base"], left, needed)
-        if failed:
-            return batch.result(work, f"confirming count failed: {failed}", started, covers)
-        work = replace(work, confirm_base=more["base"][0], confirm_head=more["head"][0])
+        return _confirmed(batch, work, cap_s - (time.monotonic() - started), started, covers)
     if progress:
         progress(f"{name}: {work.summary()} ({_minutes(time.monotonic() - started)})")
     return batch.result(work, "", started, covers)
+
+
+def _confirmed(batch: _Batch, work: Work, left: float, started: float, covers: str) -> WorkRun:
+    """A finding on the counts, confirmed by one fresh count per arm when that fits what is
+    left of the cap (planned from the longest count so far); else marked pending
+    (``confirm_s``), to be tried again once the decision is known and more timed samples have
+    raised the cap."""
+    needed = batch.longest
+    if needed > left:
+        note = (
+            f"{work.summary()}; not confirmed: confirming counts would take "
+            f"~{_minutes(needed)} (cap left {_minutes(max(left, 0.0))})"
+        )
+        return replace(batch.result(work, note, started, covers), confirm_s=needed)
+    if batch.progress:
+        batch.progress(f"{batch.name}: {work.summary()}; confirming with one more count per arm")
+    more, failed = batch.run(["head", "base"], left, needed)
+    if failed:
+        return batch.result(work, f"confirming count failed: {failed}", started, covers)
+    work = replace(work, confirm_base=more["base"][0], confirm_head=more["head"][0])
+    if batch.progress:
+        spent = _minutes(time.monotonic() - started)
+        batch.progress(f"{batch.name}: {work.summary()} ({spent})")
+    return batch.result(work, "", started, covers)
+
+
+def confirm_later(
+    counting: Counting,
+    base: Job,
+    head: Job,
+    run: WorkRun,
+    *,
+    name: str,
+    cap_s: float,
+    until: CountUntil = "first_forward",
+    progress: Progress | None = None,
+) -> WorkRun:
+    """The pending confirmation of ``run`` (counted between looks), now that the cap is
+    ``cap_s`` for all of the target's counting: the counts already made keep their time."""
+    assert run.work is not None
+    jobs = {"base": counted_job(base, until), "head": counted_job(head, until)}
+    batch = _Batch(counting.counter, jobs, counting.jobs, name=name, progress=progress)
+    batch.longest = run.confirm_s
+    started = time.monotonic()
+    done = _confirmed(batch, run.work, cap_s - run.seconds, started, run.covers)
+    return replace(done, counts=run.counts + done.counts, seconds=run.seconds + done.seconds)
 
 
 class _Batch:
@@ -346,6 +382,17 @@ class TargetCounts:
             else:
                 samples = [s for p in primary.pairs for s in (p.base, p.head)]
                 self.works[t.name] = self._count(t, primary.sampled_s, samples, deadline)
+        elif self.works[t.name].confirm_s and t.base is not None and t.head is not None:
+            self.works[t.name] = confirm_later(
+                self.counting,
+                t.base,
+                t.head,
+                self.works[t.name],
+                name=t.name,
+                cap_s=cap_seconds(self.counting, primary.sampled_s, deadline),
+                until=t.instructions_until,
+                progress=self.progress,
+            )
         return self.works[t.name]
 
     def _count(

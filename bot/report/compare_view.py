@@ -52,7 +52,10 @@ def sentence(s: ScenarioResult) -> str:
     if verdict.moved:
         return f"{text} — confirmed"
     if verdict is Verdict.INCONCLUSIVE and finding:
-        return f"{text} — not reproduced by the confirmation run"
+        if "not reproduced" in s.reason:
+            return f"{text} — not reproduced by the confirmation run"
+        # no confirmation ran (the cap or the budget): say that, not "not reproduced"
+        return f"{text} — not confirmed: {s.reason.rpartition('; ')[2]}"
     if verdict is Verdict.NO_CHANGE and s.reason.startswith("CPU work"):
         return f"{text} — no change: {s.reason}"
     if verdict is Verdict.NO_CHANGE:

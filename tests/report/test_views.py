@@ -217,3 +217,20 @@ def test_durations_never_read_1000_ms():
         "12.35 s",
     ]
     assert [fmt_ds(x) for x in (-0.99996, 0.0002, 0.251)] == ["-1.00 s", "±0 ms", "+251 ms"]
+
+
+def test_an_unconfirmed_finding_says_why_not_that_it_was_not_reproduced():
+    """A CPU-work finding whose confirming counts never ran is not "not reproduced": the
+    sentence gives the decision's own reason; one that ran and failed says so."""
+    from bot.report.compare_view import sentence
+    from bot.results import Results
+
+    doc = stored("instructions")
+    (s,) = doc["scenarios"]
+    summary = "CPU work to first batch: +3.00% instructions (1+1 runs, spread 0.000%)"
+    s.update(verdict="inconclusive", reason=f"{summary}; no confirmation count")
+    (view,) = Results.from_json(doc).scenarios
+    assert sentence(view).endswith(" — not confirmed: no confirmation count"), sentence(view)
+    s.update(reason=f"{summary}; not reproduced (+0.01% in the confirming count)")
+    (view,) = Results.from_json(doc).scenarios
+    assert sentence(view).endswith(" — not reproduced by the confirmation run")
