@@ -56,7 +56,7 @@ from ..model import (
 )
 from ..scenarios import Scenario
 from ..stats.instructions import DEFAULT_THRESHOLD_PCT, Work
-from .schedule import ABRun, BetweenLooks
+from .schedule import ABRun, BetweenLooks, WorkState
 from .targets import Target
 
 DEFAULT_CAP_S = 300.0  # the most counting a scenario gets unless --count-cap-s says otherwise
@@ -199,6 +199,8 @@ def _confirmed(batch: _Batch, work: Work, left: float, started: float, covers: s
             f"{work.summary()}; not confirmed: confirming counts would take "
             f"~{_minutes(needed)} (cap left {_minutes(max(left, 0.0))})"
         )
+        if batch.progress:
+            batch.progress(f"{batch.name}: {note}")
         return replace(batch.result(work, note, started, covers), confirm_s=needed)
     if batch.progress:
         batch.progress(f"{batch.name}: {work.summary()}; confirming with one more count per arm")
@@ -210,6 +212,15 @@ def _confirmed(batch: _Batch, work: Work, left: float, started: float, covers: s
         spent = _minutes(time.monotonic() - started)
         batch.progress(f"{batch.name}: {work.summary()} ({spent})")
     return batch.result(work, "", started, covers)
+
+
+def work_state(run: WorkRun) -> WorkState:
+    """What a target's counts say, for the schedule (``bot.ab.schedule.WorkState``)."""
+    if run.work is not None and run.work.unchanged:
+        return "unchanged"
+    if run.work is not None and run.work.direction and run.work.confirmed:
+        return "moved"
+    return "other"
 
 
 def confirm_later(
@@ -347,13 +358,22 @@ class TargetCounts:
         if not self.wanted(t):
             return None
 
-        def count(pairs: Sequence[Pair], sampled_s: float) -> bool | None:
+        def count(pairs: Sequence[Pair], sampled_s: float) -> WorkState | None:
             samples = [s for p in pairs for s in (p.base, p.head)]
-            if self._later(t, samples, sampled_s, deadline):
-                return None
-            self.works[t.name] = self._count(t, sampled_s, samples, deadline)
-            work = self.works[t.name].work
-            return bool(work and work.unchanged)
+            run = self.works.get(t.name)
+            if run is None:
+                if self._later(t, samples, sampled_s, deadline):
+                    return None
+                run = self._count(t, sampled_s, samples, deadline)
+            elif run.confirm_s:  # a finding's confirmation, now under a larger cap
+                assert t.base is not None and t.head is not None
+                cap = cap_seconds(self.counting, sampled_s, deadline)
+                run = confirm_later(
+                    self.counting, t.base, t.head, run, name=t.name, cap_s=cap,
+                    until=t.instructions_until, progress=self.progress,
+                )  # fmt: skip
+            self.works[t.name] = run
+            return None if run.confirm_s else work_state(run)
 
         return count
 

@@ -20,6 +20,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from ..model import Executor, Job, Pair, Progress, Sample
 from ..stats.verdict import Analysis, Policy, analyze, moved_segments
@@ -106,9 +107,14 @@ class Scheduler:
         return 4 * sum(recent) / len(recent)
 
 
-BetweenLooks = Callable[[Sequence[Pair], float], bool | None]
-"""(the pairs so far, seconds sampled so far) → whether the CPU work is unchanged, or None
-while it has not been counted (asked again after the next undecided look)."""
+WorkState = Literal["unchanged", "moved", "other"]
+"""What counting between looks found: the CPU work unchanged, moved (a finding its confirming
+counts reproduced), or anything else (not counted, failed, not reproduced)."""
+
+BetweenLooks = Callable[[Sequence[Pair], float], WorkState | None]
+"""(the pairs so far, seconds sampled so far) → what the counts say, or None while they are
+not done: not counted yet, or a finding whose confirmation waits for a larger cap (asked
+again after the next undecided look)."""
 
 
 def run_primary(
@@ -123,17 +129,17 @@ def run_primary(
 
     The time budget applies from the second look on: a scenario always gets its first.
     ``between_looks`` runs after each look that was not decisive (no samples run meanwhile),
-    until it has counted the CPU work: given the pairs and the seconds sampled so far, it says
-    whether the CPU work is unchanged, or None when it did not count yet. Once it is
-    unchanged, a look without a finding and without a moved phase segment is decisive
-    (``no_change``) too.
+    until the counts are done (``WorkState``). Once the CPU work is unchanged, a look without a
+    finding and without a moved phase segment is decisive (``no_change``) too; once it moved
+    and fresh counts reproduced that, the schedule stops: the counts decide where wall time
+    cannot, and more timed pairs would not change the verdict.
     """
     started = time.monotonic()
     warmups, broken = scheduler.warm_up()
     pairs: list[Pair] = []
     analysis: Analysis | None = None
     looks_done: list[int] = []
-    quiet_work: bool | None = None
+    work: WorkState | None = None
 
     def done(reason: str, final: Analysis | None = None, why: str | None = None) -> ABRun:
         elapsed = time.monotonic() - started
@@ -171,12 +177,14 @@ def run_primary(
         where = f"at look {look + 1} of {len(policy.looks)}"
         if analysis.decisive:
             return done(f"decisive ({analysis.decisive}) {where}", analysis)
-        if quiet_work is None and between_looks is not None:
+        if work is None and between_looks is not None:
             # the samples' own time: what counting's share is measured against
             sampled = [*warmups, *(s for p in pairs for s in (p.base, p.head))]
-            quiet_work = between_looks(tuple(pairs), sum(s.wall_s for s in sampled))
-        if quiet_work and analysis.finding is None and not moved_segments(analysis):
+            work = between_looks(tuple(pairs), sum(s.wall_s for s in sampled))
+        if work == "unchanged" and analysis.finding is None and not moved_segments(analysis):
             return done(f"decisive (CPU work unchanged, no phase moved) {where}", analysis)
+        if work == "moved":
+            return done(f"decisive (CPU work moved, confirmed by fresh counts) {where}", analysis)
     return done("last planned look reached", analysis)
 
 

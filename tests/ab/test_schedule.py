@@ -199,3 +199,32 @@ def test_the_primary_schedule_leaves_the_rest_of_a_budget_for_the_confirmation(m
     assert o.primary is not None and o.verdict is not Verdict.REGRESSION
     assert o.primary.stop_reason.startswith("time budget spent after"), o.primary.stop_reason
     assert 0.6 * budget - block < comparison.elapsed_s <= 0.6 * budget, comparison.elapsed_s
+
+
+def test_counts_that_moved_and_were_confirmed_end_the_schedule():
+    """An A/A-like wall time never decides; once the counts between looks say the CPU work
+    moved and fresh counts reproduced it, no more timed pairs are taken. A confirmation that
+    is still pending (None) is asked about again after the next look."""
+    said: list[int] = []
+
+    def between(pairs, sampled_s):
+        said.append(len(pairs))
+        return None if len(said) == 1 else "moved"
+
+    ex = Recording(sd=0.2)
+    run = run_primary(
+        Scheduler(JOB, JOB, executor=ex, name="s"),
+        Policy(looks=(4, 8, 16, 32)),
+        family_factor=1,
+        between_looks=between,
+    )
+    assert said == [4, 8]
+    assert run.looks_done == (4, 8) and len(run.pairs) == 8
+    assert run.stop_reason == "decisive (CPU work moved, confirmed by fresh counts) at look 2 of 4"
+    other = run_primary(
+        Scheduler(JOB, JOB, executor=Recording(sd=0.2), name="s"),
+        Policy(looks=(4, 8, 16, 32)),
+        family_factor=1,
+        between_looks=lambda pairs, s: "other",
+    )
+    assert len(other.looks_done) > 1 and "CPU work moved" not in other.stop_reason
