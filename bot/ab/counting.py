@@ -32,18 +32,14 @@ without this endpoint. A ``Counter`` is anything with ``count(job) -> Count``, `
 
 from __future__ import annotations
 
-import os
 import statistics
-import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import UsageError
 from ..model import (
-    Count,
     Counter,
     CounterBackend,
     CountingMode,
@@ -56,11 +52,11 @@ from ..model import (
 )
 from ..scenarios import Scenario
 from ..stats.instructions import DEFAULT_THRESHOLD_PCT, Work
+from .count_batch import Batch, minutes
 from .schedule import ABRun, BetweenLooks, WorkState
 from .targets import Target
 
 DEFAULT_CAP_S = 300.0  # the most counting a scenario gets unless --count-cap-s says otherwise
-TICK_S = 30.0  # how often a running count says how far it is
 STARTUP_PHASES = ("first_eval_forward", "first_forward", "first_dataloader_batch", "first_batch")
 COVERS = {
     "first_forward": "CPU work from start to the first forward",
@@ -131,10 +127,8 @@ def cap_seconds(counting: Counting, sampled_s: float, deadline: float | None) ->
     return cap
 
 
-def _minutes(seconds: float) -> str:
-    if seconds >= 60:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+def _result(batch: Batch, work: Work | None, note: str, started: float, covers: str) -> WorkRun:
+    return WorkRun(work, note, batch.done, time.monotonic() - started, covers)
 
 
 def count_work(
@@ -156,7 +150,7 @@ def count_work(
     counter = counting.counter
     expected = counter.slowdown * startup_s if startup_s else None
     if expected is not None and expected > cap_s:
-        why = f"a count would take ~{_minutes(expected)} (cap {_minutes(cap_s)})"
+        why = f"a count would take ~{minutes(expected)} (cap {minutes(cap_s)})"
         return WorkRun(None, f"CPU work not counted: {why}", covers=covers)
     started = time.monotonic()
     runs = max(1, counting.runs)
@@ -166,13 +160,13 @@ def count_work(
     if progress:
         progress(
             f"{name}: counting {covers}, {runs}+{runs} run(s) under {counter.name}, "
-            f"side by side; expected ~{_minutes(expected) if expected else '?'} "
-            f"(cap {_minutes(cap_s)})"
+            f"side by side; expected ~{minutes(expected) if expected else '?'} "
+            f"(cap {minutes(cap_s)})"
         )
-    batch = _Batch(counter, jobs, counting.jobs, name=name, progress=progress)
+    batch = Batch(counter, jobs, counting.jobs, name=name, progress=progress)
     got, failed = batch.run(order, cap_s, expected)
     if failed:
-        return batch.result(None, f"CPU work not counted: {failed}", started, covers)
+        return _result(batch, None, f"CPU work not counted: {failed}", started, covers)
     work = Work(
         tuple(got["base"]),
         tuple(got["head"]),
@@ -184,11 +178,11 @@ def count_work(
     if work.direction:
         return _confirmed(batch, work, cap_s - (time.monotonic() - started), started, covers)
     if progress:
-        progress(f"{name}: {work.summary()} ({_minutes(time.monotonic() - started)})")
-    return batch.result(work, "", started, covers)
+        progress(f"{name}: {work.summary()} ({minutes(time.monotonic() - started)})")
+    return _result(batch, work, "", started, covers)
 
 
-def _confirmed(batch: _Batch, work: Work, left: float, started: float, covers: str) -> WorkRun:
+def _confirmed(batch: Batch, work: Work, left: float, started: float, covers: str) -> WorkRun:
     """A finding on the counts, confirmed by one fresh count per arm when that fits what is
     left of the cap (planned from the longest count so far); else marked pending
     (``confirm_s``), to be tried again once the decision is known and more timed samples have
@@ -197,21 +191,21 @@ def _confirmed(batch: _Batch, work: Work, left: float, started: float, covers: s
     if needed > left:
         note = (
             f"{work.summary()}; not confirmed: confirming counts would take "
-            f"~{_minutes(needed)} (cap left {_minutes(max(left, 0.0))})"
+            f"~{minutes(needed)} (cap left {minutes(max(left, 0.0))})"
         )
         if batch.progress:
             batch.progress(f"{batch.name}: {note}")
-        return replace(batch.result(work, note, started, covers), confirm_s=needed)
+        return replace(_result(batch, work, note, started, covers), confirm_s=needed)
     if batch.progress:
         batch.progress(f"{batch.name}: {work.summary()}; confirming with one more count per arm")
     more, failed = batch.run(["head", "base"], left, needed)
     if failed:
-        return batch.result(work, f"confirming count failed: {failed}", started, covers)
+        return _result(batch, work, f"confirming count failed: {failed}", started, covers)
     work = replace(work, confirm_base=more["base"][0], confirm_head=more["head"][0])
     if batch.progress:
-        spent = _minutes(time.monotonic() - started)
+        spent = minutes(time.monotonic() - started)
         batch.progress(f"{batch.name}: {work.summary()} ({spent})")
-    return batch.result(work, "", started, covers)
+    return _result(batch, work, "", started, covers)
 
 
 def work_state(run: WorkRun) -> WorkState:
@@ -238,104 +232,11 @@ def confirm_later(
     ``cap_s`` for all of the target's counting: the counts already made keep their time."""
     assert run.work is not None
     jobs = {"base": counted_job(base, until), "head": counted_job(head, until)}
-    batch = _Batch(counting.counter, jobs, counting.jobs, name=name, progress=progress)
+    batch = Batch(counting.counter, jobs, counting.jobs, name=name, progress=progress)
     batch.longest = run.confirm_s
     started = time.monotonic()
     done = _confirmed(batch, run.work, cap_s - run.seconds, started, run.covers)
     return replace(done, counts=run.counts + done.counts, seconds=run.seconds + done.seconds)
-
-
-class _Batch:
-    """Runs counting samples of a target's two jobs, up to ``jobs`` at a time, each bounded
-    by what is left of the cap; remembers how many ran and the longest one's wall time."""
-
-    def __init__(
-        self,
-        counter: Counter,
-        jobs: dict[str, Job],
-        parallel: int,
-        *,
-        name: str,
-        progress: Progress | None,
-    ) -> None:
-        self.counter, self.jobs, self.name, self.progress = counter, jobs, name, progress
-        self.parallel = parallel or os.cpu_count() or 1
-        self.done = 0
-        self.longest = 0.0
-
-    def run(
-        self, order: Sequence[str], cap_s: float, expected_s: float | None
-    ) -> tuple[dict[str, list[int]], str | None]:
-        """Counts for ``order`` (arm names), in that order of start; (counts per arm, why
-        they failed, or None)."""
-        got: dict[str, list[int]] = {"base": [], "head": []}
-        deadline = time.monotonic() + cap_s
-        ticker = _Ticker(self.name, expected_s, cap_s, self.progress)
-        with ThreadPoolExecutor(max_workers=min(self.parallel, len(order))) as pool, ticker:
-            futures = [(arm, pool.submit(self._one, arm, deadline)) for arm in order]
-            results = [(arm, f.result()) for arm, f in futures]
-        for arm, (count, seconds) in results:
-            self.done += 1
-            self.longest = max(self.longest, seconds)
-            if count.status == "timeout":
-                return got, f"{arm} count ran past the cap of {_minutes(cap_s)}"
-            if count.status != "ok" or count.instructions is None:
-                detail = f": {count.error}" if count.error else ""
-                return got, f"{arm} counting sample {count.status}{detail}"
-            got[arm].append(int(count.instructions))
-        return got, None
-
-    def _one(self, arm: str, deadline: float) -> tuple[Count, float]:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return _Missed("timeout", None, "the cap was spent before it started"), 0.0
-        # count_sample's timeout is the job's, times the counter's slowdown: make it the cap
-        job = replace(self.jobs[arm], timeout_s=left / max(self.counter.slowdown, 1e-9))
-        started = time.monotonic()
-        count = self.counter.count(job)
-        return count, time.monotonic() - started
-
-    def result(self, work: Work | None, note: str, started: float, covers: str) -> WorkRun:
-        return WorkRun(work, note, self.done, time.monotonic() - started, covers)
-
-
-@dataclass(frozen=True)
-class _Missed:
-    status: str
-    instructions: int | None
-    error: str | None = None
-
-
-class _Ticker:
-    """A progress line every ``TICK_S`` while counts run (elapsed, expected, cap)."""
-
-    def __init__(
-        self, name: str, expected_s: float | None, cap_s: float, progress: Progress | None
-    ) -> None:
-        self.name, self.expected, self.cap, self.progress = name, expected_s, cap_s, progress
-        self.stop = threading.Event()
-        self.thread: threading.Thread | None = None
-
-    def __enter__(self) -> _Ticker:
-        if self.progress is not None:
-            self.thread = threading.Thread(target=self._tick, daemon=True)
-            self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        if self.thread is not None:
-            self.thread.join()
-
-    def _tick(self) -> None:
-        started = time.monotonic()
-        while not self.stop.wait(TICK_S):
-            assert self.progress is not None
-            expected = f" of ~{_minutes(self.expected)}" if self.expected else ""
-            self.progress(
-                f"{self.name}: counting, {_minutes(time.monotonic() - started)}{expected} "
-                f"(cap {_minutes(self.cap)})"
-            )
 
 
 class TargetCounts:
