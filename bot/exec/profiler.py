@@ -163,6 +163,41 @@ def _profiled_job(job: Job, folder: str, env: dict[str, str]) -> Job:
     )
 
 
+_PYTHON_NAME = re.compile(r"^(?:.*/)?(?:python|pypy)[\d.]*$")
+
+
+@cache
+def direct_interpreter(first: str, cwd: str, env: tuple[tuple[str, str], ...]) -> str:
+    """The interpreter a command's ``python`` runs, when that ``python`` is a script rather
+    than the interpreter itself: a version manager's shim (pyenv, asdf) spends up to a second
+    choosing a version before it runs Python, longer than py-spy waits for an interpreter to
+    appear in the process it started ("No python processes found"). The shim is asked once,
+    where and with the environment the job runs with, which interpreter it chose."""
+    if not _PYTHON_NAME.match(first):
+        return first
+    found = shutil.which(first, path=dict(env).get("PATH"))
+    try:
+        with open(found or first, "rb") as f:
+            if f.read(4) == b"\x7fELF":
+                return first
+    except OSError:
+        return first
+    try:
+        proc = subprocess.run(
+            [first, "-c", "import sys; print(sys.executable)"],
+            cwd=cwd,
+            env=dict(env),
+            capture_output=True,
+            text=True,
+            timeout=ATTACH_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return first
+    chosen = proc.stdout.strip().splitlines()[-1:] if proc.returncode == 0 else []
+    return chosen[0] if chosen and Path(chosen[0]).is_file() else first
+
+
 class PySpy:
     """Profiling samples under py-spy (see the module docstring)."""
 
@@ -185,7 +220,9 @@ class PySpy:
             argv.append("--subprocesses")
         if self.settings.native:
             argv.append("--native")
-        return (*argv, "--", *job.argv)
+        env = tuple(sorted({**os.environ, **job.env}.items()))
+        first = direct_interpreter(job.argv[0], str(job.cwd), env)
+        return (*argv, "--", first, *job.argv[1:])
 
     def profile(self, job: Job) -> Profile:
         """One profiling sample; py-spy losing the race to attach to a process that starts

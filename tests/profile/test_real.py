@@ -10,6 +10,7 @@ compare is forced with ``--profile``, so the profile is tested whatever the time
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -153,6 +154,30 @@ def test_measure_profile_prints_top_functions_and_writes_the_flame_graph(repo, t
     assert "tokenize_vocab  train.py:21" in ran.stdout
     assert f"flame graph: {flame}" in ran.stdout
     assert "tokenize_vocab" in flame.read_text()
+
+
+def test_a_python_shim_that_takes_its_time_is_profiled(repo, tmp_path, run_ttfb, monkeypatch):
+    """``python`` as a version manager's shim (a script that spends seconds choosing before it
+    runs Python, as pyenv's does under load): py-spy records the interpreter the shim chose,
+    instead of giving up on a process that is not Python yet."""
+    if profiler.find_py_spy() is None:
+        pytest.skip("py-spy is not installed")
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    shim = shims / "python"
+    shim.write_text(f'#!/bin/sh\nsleep 2\nexec {sys.executable} "$@"\n')
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shims}:{os.environ['PATH']}")
+    root, _, head = repo
+    gitlib.run(["checkout", "-q", head], cwd=root)
+    ran = run_ttfb(
+        *("measure", "--runs", "1", "--no-history", "--first-batch", "mark", "--profile"),
+        *("--profile-runs", "1", "--profile-out", str(tmp_path / "flame.html")),
+        *("--", "python", "train.py"),
+        cwd=root,
+    )
+    assert ran.code == 0, ran.output
+    assert "tokenize_vocab  train.py:21" in ran.stdout, ran.output
 
 
 def test_the_flame_graph_renders_in_chromium_and_names_the_function(planted):
