@@ -195,12 +195,13 @@ def run_compare(arms: Arms, seed: int, *, counted: bool) -> tuple[str, int, int]
 
 
 def instr_only(arms: Arms, seed: int) -> str:
-    """The instruction path alone: 2+2 counts drawn, 1+1 more to confirm a finding."""
+    """The instruction path alone, as compare counts: 1+1 counts drawn, 1+1 more to confirm a
+    finding (``--counts 2`` is enough)."""
     rng = np.random.default_rng(seed)
     base, head = list(rng.permutation(arms.base_counts)), list(rng.permutation(arms.head_counts))
-    work = Work(tuple(base[:2]), tuple(head[:2]))
-    if work.direction and len(base) > 2 and len(head) > 2:
-        work = replace(work, confirm_base=base[2], confirm_head=head[2])
+    work = Work(tuple(base[:1]), tuple(head[:1]))
+    if work.direction and len(base) > 1 and len(head) > 1:
+        work = replace(work, confirm_base=base[1], confirm_head=head[1])
     if work.direction and work.confirmed:
         return "regression" if work.direction > 0 else "improvement"
     return "no_change" if work.unchanged else "inconclusive"
