@@ -28,6 +28,11 @@ batch, the mark), or the scenario's own first batch."""
 SampleStatus = Literal["ok", "timeout", "crashed", "no_first_batch"]
 
 
+COUNT_CAP_S = 300.0
+"""The most time counting CPU work gets per scenario unless ``--count-cap-s`` says otherwise;
+below that, at most the time its timed samples took (``bot.ab.counting``)."""
+
+
 class Verdict(str, Enum):
     """What a comparison of one scenario concluded. The value is what files carry."""
 

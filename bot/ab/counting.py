@@ -40,6 +40,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..model import (
+    COUNT_CAP_S,
     Counter,
     CounterBackend,
     CountingMode,
@@ -56,7 +57,7 @@ from .count_batch import Batch, minutes
 from .schedule import ABRun, BetweenLooks, WorkState
 from .targets import Target
 
-DEFAULT_CAP_S = 300.0  # the most counting a scenario gets unless --count-cap-s says otherwise
+DEFAULT_CAP_S = COUNT_CAP_S  # the most counting a scenario gets unless --count-cap-s says so
 STARTUP_PHASES = ("first_eval_forward", "first_forward", "first_dataloader_batch", "first_batch")
 COVERS = {
     "first_forward": "CPU work from start to the first forward",

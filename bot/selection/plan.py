@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from ..model import COUNT_CAP_S
 from .candidates import (
     DEFAULT_IGNORE,
     DEFAULT_SEEDS,
@@ -113,10 +114,12 @@ class Settings:
 
 
 def cost_of(s: ScenarioInfo, settings: Settings) -> float:
-    """Seconds a scenario is expected to take: its pairs, and its counting runs if counted."""
+    """Seconds a scenario is expected to take: its pairs, and its counting runs if counted.
+    Counting is capped by the time of the timed samples, and 5 minutes (``bot.ab.counting``):
+    a count that would not fit is not started, so it never costs more than that."""
     timed = s.est_seconds * (2 * settings.pairs + 2)
-    counted = s.est_seconds * settings.count_slowdown * settings.count_runs if s.counted else 0.0
-    return timed + counted
+    runs = s.est_seconds * settings.count_slowdown * settings.count_runs if s.counted else 0.0
+    return timed + min(runs, timed, COUNT_CAP_S)
 
 
 PickWhy = Literal["must-run", "ranked", "exploration", "requested"]

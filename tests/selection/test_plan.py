@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -536,3 +537,19 @@ def test_a_revision_compare_records_which_changed_files_moved_the_scenario(tmp_p
     assert dict(entry.paths) == {"slow.py": (1, 1)}
     _, learned = depmap_db.selection_inputs(db)
     assert learned.paths["tiny"] == {"slow.py": (1, 1)}
+
+
+def test_counting_costs_no_more_than_its_cap_allows():
+    """A count is capped by the time of the timed samples and 5 minutes, and one that would
+    not fit is not started; selection plans with the same bound. Planned at 4 counts of 32×
+    each, a bundled scenario once cost 680 CPU-s, and the PR workflow's 900 s ran one
+    scenario of the three a change reached."""
+    from bot.selection.plan import cost_of
+
+    small = ScenarioInfo("a", est_seconds=4)
+    timed = 4 * (2 * 20 + 2)
+    assert cost_of(small, Settings(count_slowdown=32.0)) == 2 * timed
+    assert cost_of(small, Settings(count_slowdown=0.5)) == timed + 4 * 0.5 * 4
+    assert cost_of(replace(small, counted=False), Settings(count_slowdown=32.0)) == timed
+    big = ScenarioInfo("b", est_seconds=10)
+    assert cost_of(big, Settings(count_slowdown=32.0)) == 10 * 42 + 300
