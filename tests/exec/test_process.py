@@ -215,6 +215,10 @@ def test_a_crash_after_the_report_at_exit_keeps_its_exit_code(write_script, tmp_
     assert sample.exit_code == 1 and "shapes cannot be multiplied" in sample.error
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_an_interrupted_ttfb_leaves_no_sample_running(write_script, tmp_path, sig):
     """A cancelled CI job or a Ctrl-C ends ttfb: the sample it was running ends with it."""
@@ -233,6 +237,9 @@ def test_an_interrupted_ttfb_leaves_no_sample_running(write_script, tmp_path, si
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stderr=subprocess.PIPE,
         text=True,
+        # as from a terminal: a suite started in the background of a script inherits SIGINT
+        # ignored, and Python keeps it ignored (no KeyboardInterrupt)
+        preexec_fn=_default_sigint,
     )
     deadline = time.monotonic() + 60
     while not (tmp_path / "pid").exists() and time.monotonic() < deadline:
