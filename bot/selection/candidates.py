@@ -74,6 +74,7 @@ class ScenarioInfo:
     runner: tuple[str, ...] = ("ubuntu-latest",)
     tags: tuple[str, ...] = ()
     counted: bool = True  # its CPU work may be counted (scenario ``instructions`` is not off)
+    words: frozenset[str] = frozenset()  # of its name and own files' names (``name_words``)
 
 
 TouchHow = Literal["import", "open", "glob", "seed", "own"]
@@ -124,6 +125,24 @@ def touches(
         if best is not None:
             found.append(best)
     return found
+
+
+WORD = re.compile(r"[a-z0-9]+")
+
+
+def name_words(*names: str) -> frozenset[str]:
+    """The words of names and of file names without their folders and suffixes, in lower
+    case: ``ranker-cpu`` and ``examples/configs/ranker.yaml`` give ``{ranker, cpu}``."""
+    return frozenset(
+        w for n in names for w in WORD.findall(PurePosixPath(n.lower()).stem or n.lower())
+    )
+
+
+def affinity(scenario: ScenarioInfo, touched: Sequence[Touch]) -> int:
+    """How many touched paths share a word of their file name with the scenario's name or own
+    files (``examples/trainer/datasets/ranker.py`` and ``ranker-cpu``). Before a run has mapped
+    what a scenario imports, it breaks the tie between scenarios that a glob reaches alike."""
+    return sum(bool(name_words(t.path) & scenario.words) for t in touched)
 
 
 def is_ignored(path: str, patterns: Sequence[str]) -> bool:
@@ -183,4 +202,5 @@ def scenario_info(scenario: Scenario, *, root: Path) -> ScenarioInfo:
         runner=tuple(scenario.resources.runner),
         tags=tuple(scenario.tags),
         counted=scenario.instructions != "off",
+        words=name_words(scenario.name, *own),
     )

@@ -21,7 +21,9 @@ path keeps a residual ``Π(1 - strength)`` over the scenarios already chosen, an
 *gain* is its value computed with ``strength · residual`` in place of ``strength``. Each budget
 (CPU-seconds, GPU-seconds) is filled after the must-runs by the greedy rule for budgeted
 coverage: the largest gain per second next, ties to the larger standalone value per second,
-then the name.
+then to the scenario whose name or own files share a word with a changed file's name
+(``datasets/ranker.py`` → ``ranker-cpu``: before a run has mapped imports, a glob reaches
+many scenarios alike), then the name.
 
 **Exploration.** So that misses of the map show up and recall can be measured without bias,
 with probability ``explore`` (seeded per head commit) *one* scenario nothing selected is drawn
@@ -45,6 +47,7 @@ from .candidates import (
     Change,
     ScenarioInfo,
     Touch,
+    affinity,
     is_ignored,
     is_self_hosted,
     touches,
@@ -267,7 +270,13 @@ class _Selection:
         while rest:
             gains = {n: self.value(n, covered=True) for n in rest}
             name = min(
-                rest, key=lambda n: (-gains[n] / self.cost[n], -standalone[n] / self.cost[n], n)
+                rest,
+                key=lambda n: (
+                    -gains[n] / self.cost[n],
+                    -standalone[n] / self.cost[n],
+                    -affinity(self.info[n], self.per[n]),
+                    n,
+                ),
             )
             rest.remove(name)
             if self.fits(name):
@@ -310,7 +319,10 @@ def plan(
         scenarios, per, {"cpu": budget_cpu_s, "gpu": budget_gpu_s}, settings, learned or Learned()
     )
     standalone = {n: sel.value(n) for n in per}
-    ranked = sorted(per, key=lambda n: (-standalone[n] / sel.cost[n], n))
+    ranked = sorted(
+        per,
+        key=lambda n: (-standalone[n] / sel.cost[n], -affinity(sel.info[n], per[n]), n),
+    )
     must = [n for n in ranked if any(t.how in ("own", "seed") for t in per[n])]
     sel.must_runs(must)
     sel.ranked([n for n in ranked if n not in must], standalone)

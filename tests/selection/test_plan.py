@@ -161,6 +161,39 @@ def test_ties_are_broken_by_name_and_history_moves_the_rank():
     assert names(run_plan(["src/common.py"], cpu=COST + 1, gpu=0, history=hot)) == ["b"]
 
 
+def test_before_a_map_a_glob_tie_goes_to_the_scenario_named_like_the_changed_file(tmp_path):
+    # Three scenarios of one trainer, alike to a glob and in cost, room for one: a change to
+    # the ranker's dataset goes to the ranker's scenario (its name, its config), not to the
+    # first name in the alphabet.
+    from bot.scenarios import parse_scenario
+
+    infos = [
+        scenario_info(
+            parse_scenario(
+                {
+                    "name": f"{family}-cpu",
+                    "command": f"python -m trainer.train --config configs/{config}.yaml",
+                    "paths": ["trainer/**"],
+                    "resources": {"est_seconds": 4},
+                },
+                source=tmp_path / f"{family}.yaml",
+            ),
+            root=tmp_path,
+        )
+        for family, config in (("cnn", "vision"), ("lm", "lm"), ("ctr", "ranker"))
+    ]
+    one = 4 * (2 * 20 + 2) + 1
+    for path, want in (
+        ("trainer/datasets/ranker.py", "ctr-cpu"),  # by the config's name
+        ("trainer/models/lm.py", "lm-cpu"),
+        ("trainer/data_cnn_augment.py", "cnn-cpu"),
+        ("trainer/optim.py", "cnn-cpu"),  # no word shared: the name decides
+    ):
+        p = plan([Change(path)], infos, {}, budget_cpu_s=one, budget_gpu_s=0.0)
+        assert names(p) == [want], path
+        assert {s for s, _ in p.skipped} == {i.name for i in infos} - {want}
+
+
 def test_exploration_is_seeded_and_takes_at_most_one_cpu_scenario():
     """A change to b's model leaves a and g unselected. With certain exploration one of them
     is drawn, the same one for the same seed, never the GPU one, and never more than one."""
