@@ -92,6 +92,7 @@ class Job:
     shrink: Mapping[str, Any] | None = None  # what the shrinker changed (report), if anything
     importtime: bool = False  # run with PYTHONPROFILEIMPORTTIME=1 and keep its lines
     revision: str | None = None  # the commit its checkout is at, when it is a revision's
+    source: Path | None = None  # the checkout a revision's worktree came from (input hints)
 
 
 @dataclass(frozen=True)

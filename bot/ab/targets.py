@@ -210,7 +210,8 @@ def arm_job(arm: Arm, scenario: Scenario | None, *, overrides: Overrides, workdi
         where = job.cwd.relative_to(job.root).as_posix() if job.root else str(job.cwd)
         at = f" at {arm.revision[:10]}" if arm.revision else ""
         raise ConfigError(f"{where}: no such file {script!r}{at}")
-    return overrides.apply(replace(job, label=arm.name, revision=arm.revision))
+    job = replace(job, label=arm.name, revision=arm.revision, source=arm.source)
+    return overrides.apply(job)
 
 
 def build_target(

@@ -29,6 +29,7 @@ from .spawn import (
     clock_ns,
     end_group,
     importtime_lines,
+    input_hint,
     interpreter_hint,
     over_cap,
     probe_env,
@@ -132,7 +133,7 @@ def _sample(
         )
     if code != 0:
         why = f"exit code {code}" if code is not None and code > 0 else signal_name(code)
-        hint = interpreter_hint(job.argv, stderr_tail)
+        hint = interpreter_hint(job.argv, stderr_tail) or input_hint(job, stderr_tail)
         why = f"{why}: {hint}" if hint else why
         return Sample(
             status="crashed",

@@ -162,6 +162,30 @@ def interpreter_hint(argv: Sequence[str], stderr_tail: str) -> str:
     )
 
 
+MISSING_FILE = re.compile(
+    r"(?:FileNotFoundError|No such file or directory)[^'\"\n]*['\"]([^'\"\n]+)['\"]"
+)
+
+
+def input_hint(job: Job, stderr_tail: str) -> str:
+    """When a revision's job failed on a file its worktree lacks but the user's checkout has
+    (a dataset, a tokenizer: untracked or ignored by git, so no worktree holds it): which file,
+    and how to link it into each arm; else ""."""
+    if job.source is None or job.root is None:
+        return ""
+    for name in reversed(MISSING_FILE.findall(stderr_tail)):
+        there = Path(os.path.normpath(job.cwd / name))  # an absolute name stays as it is
+        if not there.is_relative_to(job.root):
+            continue
+        rel = there.relative_to(job.root).as_posix()
+        if rel != "." and (job.source / rel).exists() and not there.exists():
+            return (
+                f"{rel} is in your checkout but not in this revision (untracked or ignored by "
+                f"git): link it into each arm with --input {rel} (a scenario: inputs:)"
+            )
+    return ""
+
+
 def group_members(pgid: int) -> list[int]:
     """Live (non-zombie) processes whose process group is ``pgid`` (Linux: from /proc)."""
     members = []

@@ -119,3 +119,50 @@ def test_a_script_missing_in_one_arm_breaks_that_arm_with_one_line(repo, tmp_pat
     assert s["verdict"] == "broken"
     assert s["reason"] == f"head: examples/lm: no such file 'train.py' at {third[:10]}"
     assert proc.returncode == 0  # without --gate a broken scenario is reported, not an error
+
+
+def test_a_file_only_the_users_checkout_has_is_named_with_the_input_that_links_it(repo, tmp_path):
+    """Data kept out of git (``input.txt`` beside the trainer, ignored) is in no worktree: the
+    broken line names the file and the ``--input`` that links it, and with it the compare runs."""
+    root, (first, _) = repo
+    sub = root / "examples" / "lm"
+    (root / ".gitignore").write_text("input.txt\n")
+    (sub / "train.py").write_text("text = open('input.txt').read()\n" + SCRIPT)
+    second = commit(root, "lm: read the corpus")
+    (sub / "input.txt").write_text("to be or not to be\n")
+    args = ("compare", "--base", first, "--head", second, "--no-history", *SMALL)
+    out = tmp_path / "out"
+    proc = ttfb(
+        sub, tmp_path / "where.jsonl", *args, "--out-dir", str(out), "--", "python", "train.py"
+    )
+    assert proc.returncode == 0, proc.stderr
+    (s,) = json.loads((out / "results.json").read_text())["scenarios"]
+    assert s["verdict"] == "broken"
+    assert (
+        "head sample crashed: exit code 1: examples/lm/input.txt is in your checkout but not in "
+        "this revision (untracked or ignored by git): link it into each arm with --input "
+        "examples/lm/input.txt (a scenario: inputs:)"
+    ) in s["reason"]
+    linked = ("--input", "examples/lm/input.txt", "--out-dir", str(tmp_path / "linked"))
+    proc = ttfb(sub, tmp_path / "where.jsonl", *args, *linked, "--", "python", "train.py")
+    assert proc.returncode == 0, proc.stderr
+    (s,) = json.loads((tmp_path / "linked" / "results.json").read_text())["scenarios"]
+    assert s["verdict"] != "broken", s["reason"]
+
+
+def test_a_missing_file_the_checkout_lacks_too_gets_no_input_hint(repo, tmp_path):
+    root, (first, _) = repo
+    sub = root / "examples" / "lm"
+    (sub / "train.py").write_text("text = open('corpus.txt').read()\n" + SCRIPT)
+    second = commit(root, "lm: read a corpus nobody made")
+    out = tmp_path / "out"
+    proc = ttfb(
+        sub,
+        tmp_path / "where.jsonl",
+        *("compare", "--base", first, "--head", second, "--no-history", *SMALL),
+        *("--out-dir", str(out), "--", "python", "train.py"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    (s,) = json.loads((out / "results.json").read_text())["scenarios"]
+    assert s["verdict"] == "broken" and "corpus.txt" in s["reason"]
+    assert "--input" not in s["reason"]
