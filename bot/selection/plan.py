@@ -246,6 +246,11 @@ class _Selection:
         score = gain / self.cost[name] if self.cost[name] else 0.0
         self.selected.append(Pick(name, reason, score, self.cost[name], s.runner, bool(s.gpu), why))
 
+    def order(self, name: str, gain: float, standalone: float) -> tuple[float, float, int, str]:
+        """Sort key: gain per second, standalone value per second, name affinity, name."""
+        cost, near = self.cost[name], affinity(self.info[name], self.per[name])
+        return (-gain / cost, -standalone / cost, -near, name)
+
     def over_budget(self, name: str) -> str:
         b = self.pool(name)
         if b == "gpu" and self.budgets["gpu"] <= 0:
@@ -269,15 +274,7 @@ class _Selection:
         rest = list(names)
         while rest:
             gains = {n: self.value(n, covered=True) for n in rest}
-            name = min(
-                rest,
-                key=lambda n: (
-                    -gains[n] / self.cost[n],
-                    -standalone[n] / self.cost[n],
-                    -affinity(self.info[n], self.per[n]),
-                    n,
-                ),
-            )
+            name = min(rest, key=lambda n: self.order(n, gains[n], standalone[n]))
             rest.remove(name)
             if self.fits(name):
                 self.take(name, "ranked", gains[name], _reason(self.per[name]))
@@ -319,10 +316,7 @@ def plan(
         scenarios, per, {"cpu": budget_cpu_s, "gpu": budget_gpu_s}, settings, learned or Learned()
     )
     standalone = {n: sel.value(n) for n in per}
-    ranked = sorted(
-        per,
-        key=lambda n: (-standalone[n] / sel.cost[n], -affinity(sel.info[n], per[n]), n),
-    )
+    ranked = sorted(per, key=lambda n: sel.order(n, standalone[n], standalone[n]))
     must = [n for n in ranked if any(t.how in ("own", "seed") for t in per[n])]
     sel.must_runs(must)
     sel.ranked([n for n in ranked if n not in must], standalone)
