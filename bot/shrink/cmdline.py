@@ -42,7 +42,8 @@ class Source:
     values: Mapping[str, Any]
     texts: Mapping[str, str | None] = field(default_factory=dict)  # name → value as written
     append: str | None = None  # how a new value is given: "python" (--name=value), "hydra" (k=v),
-    # "argparse" (--option=value, the option as the script spells it: ``flags``)
+    # "argparse" (--option=value, the option as the script spells it: ``flags``),
+    # "dotted" (--a.b=value, merged onto a config tree built in code: ``bot.shrink.attrconfig``)
     flags: Mapping[str, str] = field(default_factory=dict)  # name → "--option"
     hints: Mapping[str, str] = field(default_factory=dict)  # name → what its help text says
 
@@ -142,6 +143,8 @@ def _appended(src: Source, path: str, shrunk: Any) -> tuple[str, str]:
         value = coerce(shrunk[name], src.values[name])
         return name, f"--{name}={render(value, like=src.texts.get(name), syntax='python')}"
     value = coerce(_get(shrunk, path), _get(src.values, path))
+    if src.append == "dotted":  # the script merges --a.b=value onto its config tree
+        return path, f"--{path}={render(value, like=src.texts.get(path), syntax='python')}"
     return path, f"{path}={render(value, syntax='yaml')}"
 
 

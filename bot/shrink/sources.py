@@ -5,6 +5,8 @@
   pattern (or ``shrink.config`` names a ``.py`` file, which forces it);
 - argparse: the script's ``add_argument`` defaults, with each option's spelling and help
   text (``bot.shrink.argparse_defaults``);
+- a config tree built in code (minGPT's ``get_config()`` and ``merge_from_args``), its
+  literal defaults by dotted path (``bot.shrink.attrconfig``);
 - Hydra: the primary config named by ``--config-path``/``--config-name`` (``-cp``/``-cn``) or by
   the script's ``@hydra.main(...)``, composed with its defaults list (``bot.shrink.hydra``).
 
@@ -14,12 +16,13 @@ is relative to the checkout root.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-from . import argparse_defaults, hydra, pyconfig
+from . import argparse_defaults, attrconfig, hydra, pyconfig
 from . import argv as shrinkargs
 from .argv import Program, Slot
 from .cmdline import Source
@@ -72,10 +75,36 @@ def find(
     if found is not None:
         sources.append(found)
     elif not is_python and program.script:
-        options = _argparse_source(cwd, program.script)
+        options = _argparse_source(cwd, program.script) or _attr_source(cwd, root, program.script)
         if options is not None:
             sources.append(options)
     return Found(program, tuple(slots), tuple(sources))
+
+
+def _attr_source(cwd: Path, root: Path, script: str) -> Source | None:
+    """A config tree the script builds in code and merges ``--a.b=value`` onto."""
+    try:
+        text = (cwd / script).read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not attrconfig.qualifies(text):
+        return None
+    bases = _module_bases((cwd / script).parent, cwd, root)
+
+    def load(module: str) -> str | None:
+        rel = Path(*module.split("."))
+        for base in bases:
+            for file in (base / rel.with_suffix(".py"), base / rel / "__init__.py"):
+                try:
+                    return file.read_text()
+                except (OSError, UnicodeDecodeError):
+                    continue
+        return None
+
+    tree = attrconfig.read(text, load)
+    if not tree.values:
+        return None
+    return Source(script, "attribute-config", tree.values, tree.texts, append="dotted")
 
 
 def _argparse_source(cwd: Path, script: str) -> Source | None:
@@ -99,6 +128,18 @@ def _argparse_source(cwd: Path, script: str) -> Source | None:
         flags={dest: o.flag for dest, o in opts.items()},
         hints={dest: o.help for dest, o in opts.items() if o.help},
     )
+
+
+def _module_bases(here: Path, cwd: Path, root: Path) -> list[Path]:
+    """Where the script's ``from pkg.mod import X`` may come from: its folder, where it runs,
+    the folders above up to the repository's top (``.git``, at most 6 up), ``PYTHONPATH``."""
+    bases = [here, cwd, root]
+    for parent in list(here.parents)[:6]:
+        bases.append(parent)
+        if (parent / ".git").exists():
+            break
+    bases.extend(Path(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
+    return list(dict.fromkeys(bases))
 
 
 def _python_arguments(argv: Sequence[str], start: int) -> list[str]:
