@@ -68,6 +68,17 @@ def merge_base(a: str, b: str, *, cwd: str | Path) -> str:
     return out
 
 
+def working_tree_commit(*, cwd: str | Path) -> tuple[str, int] | None:
+    """A commit of the checkout's uncommitted changes to tracked files on top of ``HEAD``, and
+    how many files they touch; None for a clean checkout. Made with ``git stash create``: no
+    branch, stash, index or file of the checkout changes (untracked files are not in it)."""
+    changed = run(["status", "--porcelain", "--untracked-files=no"], cwd=cwd).splitlines()
+    if not changed:
+        return None
+    sha = run(["stash", "create", "uncommitted changes (the working tree)"], cwd=cwd).strip()
+    return (sha, len(changed)) if sha else None
+
+
 def subject(sha: str, *, cwd: str | Path) -> str:
     return run(["log", "-1", "--format=%s", sha], cwd=cwd).strip()
 

@@ -17,6 +17,7 @@ from ..pipeline.options import (
     OutputPaths,
     ProfileOptions,
     default_base,
+    default_head,
     split_command,
     where_in,
 )
@@ -156,7 +157,10 @@ def arm_specs(o: Options, root: Path) -> tuple[ArmSpec, ArmSpec]:
     )
     base_rev, head_rev = o.base, o.head
     if base_rev or head_rev or not other_forms:
-        head_rev = head_rev or "HEAD"
+        if head_rev is None:
+            head_rev, note = default_head(root)
+            if note:
+                print(f"compare: {note}", file=sys.stderr)
         base_rev = base_rev or default_base(head_rev, root=root)
     if bool(o.base_cmd) != bool(o.head_cmd):
         raise UsageError("--base-cmd and --head-cmd go together")

@@ -201,6 +201,22 @@ def executor_for(fake: Path | None) -> Executor:
     return ScriptedExecutor.from_file(fake) if fake else ProcessExecutor()
 
 
+def default_head(root: Path) -> tuple[str, str]:
+    """The head a compare of revisions takes when none is given, and a line that says so when
+    it is not plain ``HEAD``: with uncommitted changes, the working tree as a commit on top of
+    ``HEAD`` (``git.working_tree_commit``). A compare of ``HEAD`` would leave them out, and
+    say nothing."""
+    made = git.working_tree_commit(cwd=root)
+    if made is None:
+        return "HEAD", ""
+    sha, files = made
+    return sha, (
+        f"head is your working tree: HEAD {git.short('HEAD', cwd=root)} with uncommitted "
+        f"changes to {files} tracked file(s) (untracked files are not part of it; --head HEAD "
+        "leaves the changes out)"
+    )
+
+
 def default_base(head: str, *, root: Path, same_ok: bool = False) -> str:
     """The base a compare takes when none is given: the merge-base of ``head`` with the
     repository's default branch (one rule for ``compare`` and ``select``). A merge-base that

@@ -166,3 +166,49 @@ def test_a_missing_file_the_checkout_lacks_too_gets_no_input_hint(repo, tmp_path
     (s,) = json.loads((out / "results.json").read_text())["scenarios"]
     assert s["verdict"] == "broken" and "corpus.txt" in s["reason"]
     assert "--input" not in s["reason"]
+
+
+def test_with_uncommitted_changes_the_default_head_is_the_working_tree(repo, tmp_path):
+    """``ttfb compare -- python train.py`` with an edit not yet committed measures the edit
+    (against ``HEAD``, the merge-base being ``HEAD`` itself), and leaves the checkout as it was."""
+    root, (_, second) = repo
+    sub = root / "examples" / "lm"
+    (sub / "train.py").write_text("import sys; sys.argv.append('edited')\n" + SCRIPT)
+    (sub / "notes.txt").write_text("untracked: not part of it\n")
+    status = git(root, "status", "--porcelain")
+    log = tmp_path / "where.jsonl"
+    out = tmp_path / "out"
+    proc = ttfb(
+        sub,
+        log,
+        *("compare", "--no-history", *SMALL, "--out-dir", str(out), "--", "python", "train.py"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        f"compare: head is your working tree: HEAD {second[:7]} with uncommitted changes to 1 "
+        "tracked file(s)"
+    ) in proc.stderr
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["base"]["revision"] == second and doc["head"]["revision"] != second
+    runs = seen(log)  # the edit makes the script log an argument: head's runs, not base's
+    assert {tuple(argv) for _, argv in runs} == {(), ("edited",)}
+    assert len({cwd for cwd, argv in runs if argv}) == 1  # one worktree, not the checkout
+    assert not any(Path(cwd).is_relative_to(root) for cwd, _ in runs)
+    assert git(root, "status", "--porcelain") == status and not git(root, "stash", "list")
+
+
+def test_a_clean_checkout_still_asks_for_a_base_when_head_is_the_merge_base(repo, tmp_path):
+    root, _ = repo
+    proc = ttfb(
+        root / "examples" / "lm",
+        tmp_path / "where.jsonl",
+        "compare",
+        *SMALL,
+        "--",
+        "python",
+        "x.py",
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "error: --base: the merge-base with main is the head commit itself; pass --base REV"
+    )
