@@ -29,7 +29,7 @@ def bisect(
         progress(
             f"{name}: bisecting {len(commits) - 1} commits ({commits[0][:10]}..{commits[-1][:10]})"
         )
-    log_path = sample_log_path(opts.outputs, "bisect", name)
+    log_path = sample_log_path(opts.outputs, "bisect", name, root=opts.root)
     meta = {"command": "bisect", "good": commits[0], "bad": commits[-1], "scenario": name}
     with Workspace(progress=progress) as ws, SampleLog(log_path, meta) as log:
         doc = run_bisect(

@@ -30,6 +30,7 @@ from ..ab.counting import resolve_counting
 from ..ab.profiling import Profiling
 from ..ab.results_doc import results_document
 from ..ab.workspace import Workspace
+from ..atomic import STATE_DIR
 from ..errors import UsageError
 from ..model import COUNTING_MODES, CountingMode, Executor, Progress, Verdict
 from ..report.outputs import write_compare_outputs
@@ -72,10 +73,13 @@ def counting_mode(explicit: CountingMode | None) -> CountingMode | None:
     raise UsageError(f"${COUNTING_ENV}: expected auto, on or off, got {value!r}")
 
 
-def sample_log_path(outputs: OutputPaths, kind: str, name: str, *, several: bool = False) -> Path:
+def sample_log_path(
+    outputs: OutputPaths, kind: str, name: str, *, root: Path, several: bool = False
+) -> Path:
     """``--samples``, else ``samples.jsonl`` in ``--out-dir``, else next to ``--json``, else
-    a time-stamped file under ``.ttfb/samples/``; with ``several`` logs in one run (measure of
-    several scenarios), each given file name gets ``-NAME`` added."""
+    a time-stamped file under the repository's ``.ttfb/samples/`` (where its history is, from
+    whichever folder ttfb runs); with ``several`` logs in one run (measure of several
+    scenarios), each given file name gets ``-NAME`` added."""
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")[:48] or "command"
     given = outputs.samples
     if given is None and outputs.out_dir is not None:
@@ -85,7 +89,7 @@ def sample_log_path(outputs: OutputPaths, kind: str, name: str, *, several: bool
     if given is not None:
         return given.with_name(f"{given.stem}-{safe}{given.suffix}") if several else given
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    return Path(".ttfb") / "samples" / f"{kind}-{safe}-{stamp}.jsonl"
+    return root / STATE_DIR / "samples" / f"{kind}-{safe}-{stamp}.jsonl"
 
 
 def compare(
@@ -96,7 +100,7 @@ def compare(
     ``executor``: what runs the samples (default: real processes, or ``opts.fake``'s script).
     """
     executor = executor or executor_for(opts.fake)
-    log_path = sample_log_path(opts.outputs, "compare", opts.name)
+    log_path = sample_log_path(opts.outputs, "compare", opts.name, root=opts.root)
     request = session.Request(
         opts.base,
         opts.head,

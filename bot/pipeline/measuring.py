@@ -25,7 +25,7 @@ from ..ab.profiling import profile_one
 from ..ab.sampling import count_instructions, import_profile, measurement_json, run_samples
 from ..ab.targets import Target, build_target, floor_threshold
 from ..ab.workspace import Workspace
-from ..atomic import write_text_atomic
+from ..atomic import STATE_DIR, write_text_atomic
 from ..model import CountUntil, Executor, Job, Progress, Sample
 from ..report.flame import flame, render_html
 from ..stats.summary import Summary, summarize
@@ -134,7 +134,9 @@ def _measure_target(
     job = target.base
     if job is None:  # skipped
         return ()
-    log_path = sample_log_path(opts.outputs, "measure", target.name, several=several)
+    log_path = sample_log_path(
+        opts.outputs, "measure", target.name, root=opts.root, several=several
+    )
     meta = {"command": "measure", "name": target.name, "argv": list(job.argv), "cwd": str(job.cwd)}
     with SampleLog(log_path, meta) as log:
         warmups, got = run_samples(
@@ -187,7 +189,7 @@ def _profile(
     if nodes:
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", job.scenario).strip("_") or "command"
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        path = opts.profile_out or Path(".ttfb") / "profiles" / f"{safe}-{stamp}.html"
+        path = opts.profile_out or opts.root / STATE_DIR / "profiles" / f"{safe}-{stamp}.html"
         graph = flame(
             nodes,
             title=f"{job.scenario}: where the time to first batch went",

@@ -32,3 +32,23 @@ def test_a_compare_leaves_nothing_for_git_add_in_the_users_checkout(tmp_path, mo
         ["git", "diff", "--cached", "--name-only"], cwd=repo, capture_output=True, text=True
     ).stdout
     assert staged == "", staged
+
+
+def test_from_a_subfolder_the_state_goes_to_the_repositorys_one_ttfb(tmp_path, monkeypatch):
+    """Run from ``examples/lm/``, the sample log and the profile go beside the history, under
+    the repository's ``.ttfb/``, not into a second ``.ttfb/`` in the folder."""
+    repo = tmp_path / "repo"
+    sub = repo / "examples" / "lm"
+    sub.mkdir(parents=True)
+    (sub / "t.py").write_text("x = 1\n")
+    git(repo, "init", "-q", "-b", "main")
+    base = commit(repo, "base")
+    spec = {"version": 1, "seed": 1, "arms": {"base": {"segments": SEGMENTS, "sd_pct": 2}}}
+    (tmp_path / "fake.json").write_text(json.dumps(spec))
+    monkeypatch.delenv("TTFB_LAB_DB", raising=False)
+    monkeypatch.chdir(sub)
+    argv = ["compare", "--fake", str(tmp_path / "fake.json"), "--base", base, "--head", base]
+    assert main([*argv, "--", "python", "t.py"]) == 0
+    assert (repo / ".ttfb" / "history.sqlite").exists()
+    assert list((repo / ".ttfb" / "samples").glob("compare-*.jsonl"))
+    assert not (sub / ".ttfb").exists()
