@@ -34,6 +34,7 @@ from .spawn import (
     over_cap,
     probe_env,
     read_report,
+    root_cause,
     signal_name,
     tail,
 )
@@ -135,6 +136,9 @@ def _sample(
         why = f"exit code {code}" if code is not None and code > 0 else signal_name(code)
         hint = interpreter_hint(job.argv, stderr_tail) or input_hint(job, stderr_tail)
         why = f"{why}: {hint}" if hint else why
+        cause = root_cause(stderr_path)
+        if cause and cause not in stderr_tail:
+            why = f"{why}: {cause} …"
         return Sample(
             status="crashed",
             wall_s=wall,

@@ -130,6 +130,23 @@ def tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
     return " | ".join(line.strip() for line in kept)
 
 
+EXCEPTION_LINE = re.compile(
+    r"(?:\[[\w-]*\d+\]:\s*)?(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*(?:Error|Exception|Exit)): (\S.*)"
+)
+
+
+def root_cause(path: Path) -> str:
+    """The last Python exception with a message in a sample's stderr (``ValueError: …``), or
+    "". A launcher (``torchrun``) ends its stderr with its own summary, which names no cause:
+    the tail alone would hide the worker's error."""
+    try:
+        text = path.read_bytes()[-65536:].decode("utf-8", "replace")
+    except OSError:
+        return ""
+    found = [m for line in text.splitlines() if (m := EXCEPTION_LINE.fullmatch(line.strip()))]
+    return f"{found[-1][1]}: {found[-1][2]}"[:300] if found else ""
+
+
 OUTPUT_CAP_BYTES = 256 * 1024 * 1024  # a sample's stdout, stderr and report, together
 
 

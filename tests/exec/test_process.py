@@ -215,6 +215,27 @@ def test_a_crash_after_the_report_at_exit_keeps_its_exit_code(write_script, tmp_
     assert sample.exit_code == 1 and "shapes cannot be multiplied" in sample.error
 
 
+def test_a_launchers_summary_does_not_hide_the_workers_error(write_script, tmp_path):
+    """torchrun ends its stderr with a summary of its own that names no cause; the sample's
+    error leads with the worker's exception, which the tail alone would have cut off."""
+    worker = write_script("worker.py", "raise AttributeError(\"module 'torch._C' has no cuda\")\n")
+    script = write_script(
+        "launch.py",
+        f"""
+        import subprocess, sys
+        subprocess.run([sys.executable, {str(worker)!r}])
+        for i in range(30):
+            print(f"rank      : {{i % 2}} | exitcode  : 1 | error_file: <N/A>", file=sys.stderr)
+        sys.exit(1)
+        """,
+    )
+    sample = run(script, tmp_path)
+    assert sample.status == "crashed"
+    assert sample.error.startswith(
+        "exit code 1: AttributeError: module 'torch._C' has no cuda …: rank      : "
+    ), sample.error
+
+
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
