@@ -121,9 +121,22 @@ def importtime_lines(path: Path) -> str:
     return "\n".join(line for line in text.splitlines() if line.startswith("import time:"))
 
 
+# Terminal escapes (colours, OSC titles and clipboard writes) and other control characters:
+# a sample's stderr is the measured code's, and its tail reaches terminals, logs and comments.
+_CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x08\x0b-\x1f\x7f]"
+)
+
+
+def printable(text: str) -> str:
+    """``text`` without terminal escapes and control characters; a carriage return (a
+    progress bar redrawing its line) ends a line."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
 def tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
     try:
-        text = path.read_bytes()[-8192:].decode("utf-8", "replace")
+        text = printable(path.read_bytes()[-8192:].decode("utf-8", "replace"))
     except OSError:
         return ""
     kept = [line for line in text.splitlines() if line.strip()][-lines:]
@@ -140,7 +153,7 @@ def root_cause(path: Path) -> str:
     "". A launcher (``torchrun``) ends its stderr with its own summary, which names no cause:
     the tail alone would hide the worker's error."""
     try:
-        text = path.read_bytes()[-65536:].decode("utf-8", "replace")
+        text = printable(path.read_bytes()[-65536:].decode("utf-8", "replace"))
     except OSError:
         return ""
     found = [m for line in text.splitlines() if (m := EXCEPTION_LINE.fullmatch(line.strip()))]

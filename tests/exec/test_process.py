@@ -236,6 +236,24 @@ def test_a_launchers_summary_does_not_hide_the_workers_error(write_script, tmp_p
     ), sample.error
 
 
+def test_terminal_escapes_in_stderr_never_reach_the_error(write_script, tmp_path):
+    """The tail of a sample's stderr goes to terminals, CI logs and PR comments: colours, an OSC
+    clipboard write and a progress bar's carriage returns are taken out, the words kept."""
+    script = write_script(
+        "noisy.py",
+        r"""
+        import sys
+        sys.stderr.write("loading  10%\r loading 100%\n")
+        sys.stderr.write("\x1b]52;c;ZXZpbA==\x07\x1b[1mRuntimeError: boom\x1b[0m\x00\n")
+        sys.exit(1)
+        """,
+    )
+    sample = run(script, tmp_path)
+    assert sample.status == "crashed"
+    assert sample.error == "exit code 1: loading  10% | loading 100% | RuntimeError: boom"
+    assert not any(ord(c) < 32 or c == "\x7f" for c in sample.error)
+
+
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
