@@ -34,7 +34,7 @@ from pathlib import Path
 from ..credentials import scrubbed
 from ..errors import ConfigError, UsageError
 from ..exec.contain import Containment
-from ..exec.spawn import end_group
+from ..exec.spawn import end_group, printable
 from ..scenarios import DEFAULT_SETUP_TIMEOUT_S, Environment, Input
 from . import envs
 from .arms import Arm
@@ -164,7 +164,7 @@ def run_setup(
 
 
 def _tail(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    lines = [line.strip() for line in printable(text).splitlines() if line.strip()]
     return " | ".join(lines)[-TAIL_CHARS:] or "(no output)"
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from .. import probe
 from ..errors import UsageError
 from ..model import PROFILER_TOOLS, Job, Profile, Profiler, ProfileSettings, Sample
+from . import spawn
 
 Run = Callable[[Job], Sample]
 TOOL_ENV = "TTFB_LAB_PROFILER"
@@ -70,7 +71,7 @@ def attaches(exe: str) -> tuple[str, str]:
         except (OSError, subprocess.SubprocessError) as exc:
             return "", f"py-spy cannot run: {exc}"
         if proc.returncode != 0 or not out.exists() or not out.read_text().strip():
-            lines = [x for x in (proc.stderr or "").splitlines() if x.strip()]
+            lines = [x for x in spawn.printable(proc.stderr or "").splitlines() if x.strip()]
             return "", f"py-spy cannot attach here: {lines[-1] if lines else proc.returncode}"
         return version or "py-spy", ""
 
