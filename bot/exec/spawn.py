@@ -41,7 +41,7 @@ def probe_env(job: Job, out: Path, t0_ns: int) -> dict[str, str]:
     credentials it does not keep, ``bot.credentials``) + job + the probe contract."""
     env = scrubbed(os.environ, keep=job.pass_env, drop=job.unset)
     env.update(job.env)
-    existing = env.get("PYTHONPATH", "")
+    existing = rebased_path(env.get("PYTHONPATH", ""), job)
     site = probe.site_dir(job.argv[0] if job.argv else None)
     env["PYTHONPATH"] = str(site) + (os.pathsep + existing if existing else "")
     env[probe.ENV_OUT] = str(out)
@@ -55,6 +55,22 @@ def probe_env(job: Job, out: Path, t0_ns: int) -> dict[str, str]:
         f"{var}={os.environ[var]}" for var in probe.RANK_VARS if var in os.environ
     )
     return env
+
+
+def rebased_path(value: str, job: Job) -> str:
+    """A ``PYTHONPATH`` for a revision's worktree: an entry inside the user's checkout
+    (``PYTHONPATH=$PWD`` so that ``import mingpt`` works from a subfolder) names the same
+    folder in the worktree, else every arm would import the checkout's code, not its own."""
+    if not value or job.source is None or job.root is None:
+        return value
+    source = job.source.resolve()
+    out = []
+    for entry in value.split(os.pathsep):
+        here = Path(entry).resolve() if entry and Path(entry).is_absolute() else None
+        if here is not None and here.is_relative_to(source):
+            entry = str(job.root / here.relative_to(source))
+        out.append(entry)
+    return os.pathsep.join(out)
 
 
 def signal_name(code: int | None) -> str:

@@ -212,3 +212,30 @@ def test_a_clean_checkout_still_asks_for_a_base_when_head_is_the_merge_base(repo
     assert proc.stderr.strip() == (
         "error: --base: the merge-base with main is the head commit itself; pass --base REV"
     )
+
+
+def test_a_pythonpath_into_the_checkout_means_each_arms_own_copy(repo, tmp_path):
+    """``PYTHONPATH=$REPO`` so that a script in a subfolder can ``import pkg`` (minGPT's way):
+    each arm imports its own revision's ``pkg``, not the checkout's."""
+    root, _ = repo
+    sub = root / "examples" / "lm"
+    (root / "pkg").mkdir()
+    (root / "pkg" / "__init__.py").write_text("VERSION = 'one'\n")
+    (sub / "train.py").write_text("import sys, pkg; sys.argv.append(pkg.VERSION)\n" + SCRIPT)
+    one = commit(root, "pkg one")
+    (root / "pkg" / "__init__.py").write_text("VERSION = 'two'\n")
+    two = commit(root, "pkg two")
+    (root / "pkg" / "__init__.py").write_text("VERSION = 'checkout'\n")  # uncommitted
+    log = tmp_path / "where.jsonl"
+    env = {**os.environ, "WHERE_LOG": str(log), "PYTHONPATH": str(root)}
+    argv = ["compare", "--base", one, "--head", two, "--no-history", *SMALL]
+    proc = subprocess.run(
+        [PYTHON, "-m", "bot.cli", *argv, "--", "python", "train.py"],
+        cwd=sub,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert {tuple(argv) for _, argv in seen(log)} == {("one",), ("two",)}
