@@ -27,6 +27,7 @@ from . import (
     depmap_cmd,
     gh_cmd,
     history_cmd,
+    init_cmd,
     measure_cmd,
     report_cmd,
     select_cmd,
@@ -35,6 +36,7 @@ from . import (
 from .args import parse_options
 
 COMMANDS = (
+    init_cmd,
     measure_cmd,
     compare_cmd,
     report_cmd,

@@ -1,0 +1,219 @@
+"""``ttfb init``'s pipeline: a scenario file written from one run of a command, run where the
+user stands.
+
+A new user has a training command, not a scenario. ``init`` runs the command once, to its
+first batch, through the same measure pipeline (``bot.pipeline.measuring``: the probe, the
+timeout, nothing recorded), and writes what that run showed:
+
+- ``command`` as given, and ``workdir`` (the folder it ran in, relative to the root);
+- ``env: PYTHONPATH``: your ``PYTHONPATH``'s entries inside the repository, relative to the
+  workdir, so that each arm imports its own revision's packages;
+- ``inputs``: the files it read under the root that git does not track (a prepared dataset,
+  a tokenizer; not those it wrote): no revision's worktree has them, so a compare links them
+  in. A folder with more than ``FOLDER_AT`` of them becomes one ``folder/**`` glob;
+- ``paths``: the folder's files (``workdir/**``), when it is not the root;
+- ``resources``: a GPU runner when the run initialised CUDA, and ``est_seconds`` from its TTFB;
+- ``shrink: {auto: true}`` when ``auto`` finds something to shrink in the command.
+
+The file is checked against the scenario schema before it is written, atomically; an existing
+one is replaced only with ``force``. A run that fails writes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from .. import git
+from ..ab.targets import Overrides
+from ..atomic import STATE_DIR, write_text_atomic
+from ..errors import ConfigError, UsageError
+from ..model import Progress, Sample
+from ..scenarios import parse_scenario
+from ..shrink import apply as shrinkrun
+from ..shrink.spec import ShrinkSpec
+from .measuring import measure
+from .options import MeasureOptions, StoreOptions, where_in
+
+FOLDER_AT = 5  # inputs in one folder beyond this become one glob of the folder
+GENERIC = {"train", "main", "run", "fit", "pretrain", "finetune", "__main__", "cli"}
+NAME = re.compile(r"[^a-z0-9_.-]+")
+
+
+@dataclass(frozen=True)
+class InitOptions:
+    root: Path
+    cwd: Path
+    command: tuple[str, ...]
+    scenarios_dir: Path  # relative to the root, or absolute
+    name: str | None = None
+    force: bool = False
+    python: str | None = None
+    timeout_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class Scaffold:
+    path: Path
+    text: str
+    sample: Sample
+    notes: tuple[str, ...]
+
+
+def scenario_name(command: Sequence[str], where: str) -> str:
+    """``chargpt`` for ``python chargpt.py``; ``lm-train`` for ``python train.py`` in
+    ``examples/lm`` (a script named like every trainer says little alone)."""
+    script = next((a for a in command[1:] if a.endswith(".py") and not a.startswith("-")), None)
+    module = next((command[i + 1] for i, a in enumerate(command[:-1]) if a == "-m"), None)
+    if script:
+        stem = PurePosixPath(script).stem
+    elif module:
+        stem = module.rsplit(".", 1)[-1]  # -m pkg.train → train
+    else:
+        stem = PurePosixPath(command[0]).name
+    folder = PurePosixPath(where).name if where != "." else ""
+    name = f"{folder}-{stem}" if stem.lower() in GENERIC and folder else stem
+    return NAME.sub("-", name.lower()).strip("-._")[:64] or "training"
+
+
+def init(opts: InitOptions, *, progress: Progress | None = None) -> Scaffold:
+    """Run the command once and write its scenario (module docstring)."""
+    where = where_in(opts.root, opts.cwd)
+    name = opts.name or scenario_name(opts.command, where)
+    folder = (
+        opts.scenarios_dir if opts.scenarios_dir.is_absolute() else opts.root / opts.scenarios_dir
+    )
+    path = folder / f"{name}.yaml"
+    if path.exists() and not opts.force:
+        raise UsageError(f"init: {path} exists; pass --force to replace it, or --name NAME")
+    if progress:
+        progress(f"init: one run of the command to its first batch (at most {opts.timeout_s:g} s)")
+    started = time.time()
+    measured = measure(
+        MeasureOptions(
+            root=opts.root,
+            store=StoreOptions(root=opts.root, record=False, learn=False),
+            command=opts.command,
+            cwd=opts.cwd,
+            runs=1,
+            warmup=0,
+            python=opts.python,
+            overrides=Overrides(timeout_s=opts.timeout_s),
+        )
+    )
+    got = next(iter(measured.samples.values()), ())
+    sample = got[-1] if got else Sample("crashed", error="no sample ran")
+    if not sample.ok:
+        raise ConfigError(f"init: the command did not reach its first batch: {sample.error}")
+    data, notes = _scenario(opts, name, where, sample, started)
+    text = _render(data, sample)
+    parse_scenario(yaml.safe_load(text), source=path)  # what is written must load
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, text)
+    return Scaffold(path, text, sample, tuple(notes))
+
+
+def _scenario(
+    opts: InitOptions, name: str, where: str, sample: Sample, started: float
+) -> tuple[dict[str, Any], list[str]]:
+    notes: list[str] = []
+    data: dict[str, Any] = {"name": name, "command": list(opts.command)}
+    if where != ".":
+        data["workdir"] = where
+    pythonpath = _pythonpath(opts.root, opts.root / where)
+    if pythonpath:
+        data["env"] = {"PYTHONPATH": pythonpath}
+        notes.append(f"env: PYTHONPATH {pythonpath} (your PYTHONPATH, relative to the workdir)")
+    inputs = _inputs(opts.root, sample.opened_files, started)
+    if inputs:
+        data["inputs"] = inputs
+        notes.append(f"inputs: {len(inputs)} glob(s) of files it read that git does not track")
+    if _shrinks(opts, where):
+        data["shrink"] = {"auto": True}
+    else:
+        notes.append("shrink: auto finds nothing to shrink in this command; it runs as given")
+    if where != ".":
+        data["paths"] = [f"{where}/**"]
+    gpu = "cuda_init" in sample.phases
+    ttfb = sample.ttfb_s or 1.0
+    data["resources"] = {
+        "runner": ["self-hosted", "gpu"] if gpu else ["ubuntu-latest"],
+        "gpu": int(gpu),
+        "est_seconds": max(1, math.ceil(ttfb)),
+    }
+    data["timeout_s"] = max(120, math.ceil(ttfb * 10))
+    data["tags"] = ["pr", "release"]
+    return data, notes
+
+
+def _pythonpath(root: Path, workdir: Path) -> str:
+    """Your ``PYTHONPATH``'s entries inside the repository, relative to the workdir (so that
+    each arm's worktree has its own), or ""."""
+    inside = []
+    for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        here = Path(entry).resolve() if entry else None
+        if here is not None and here.is_relative_to(root.resolve()):
+            inside.append(os.path.relpath(here, workdir.resolve()))
+    return os.pathsep.join(inside)
+
+
+def _inputs(root: Path, opened: Sequence[str], started: float) -> list[str]:
+    """The files it read that git does not track, as globs (a busy folder as one); a file
+    changed since the run started is one it wrote (a log, a checkpoint), not an input."""
+    tracked = set(git.run(["ls-files", "-z"], cwd=root).split("\0"))
+    untracked = sorted(
+        f
+        for f in opened
+        if f not in tracked
+        and not f.startswith(f"{STATE_DIR}/")
+        and (root / f).is_file()
+        and (root / f).stat().st_mtime < started
+    )
+    by_folder: dict[str, list[str]] = defaultdict(list)
+    for f in untracked:
+        by_folder[PurePosixPath(f).parent.as_posix()].append(f)
+    globs: list[str] = []
+    for parent, files in sorted(by_folder.items()):
+        if len(files) > FOLDER_AT and parent != ".":
+            globs.append(f"{parent}/**")
+        else:
+            globs.extend(files)
+    return globs[:100]
+
+
+def _shrinks(opts: InitOptions, where: str) -> bool:
+    """Whether ``shrink --auto`` changes anything in the command, where it runs."""
+    spec = ShrinkSpec.parse({"auto": True}, source="init")
+    with tempfile.TemporaryDirectory(prefix="ttfb-init-") as tmp:
+        try:
+            shrunk = shrinkrun.shrink_command(
+                list(opts.command),
+                spec,
+                root=opts.root,
+                workdir=Path(tmp),
+                python=opts.python or "python",
+                name="init",
+                cwd=opts.root / where,
+            )
+        except ConfigError:
+            return False
+    return bool(shrunk.result.changes)
+
+
+def _render(data: dict[str, Any], sample: Sample) -> str:
+    head = (
+        f"# Written by `ttfb init` from one run: TTFB {sample.ttfb_s:.2f} s, first batch by "
+        f"{sample.detected_by or 'the probe'}.\n# Edit freely; the fields are in "
+        "scenarios/README.md of TTFB Lab.\n"
+    )
+    return head + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)

@@ -1,0 +1,133 @@
+"""``ttfb init``: a scenario written from one real run of a command, where the user stands, that
+``measure --scenario`` then runs; and the one-line refusals that write nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.pipeline.scaffolding import scenario_name
+from bot.scenarios import load_scenario
+
+from ..conftest import PYTHON, commit, git
+
+TRAIN = """\
+import json, os, sys
+import ttfb_lab
+import pkg
+
+text = open("data/corpus.txt").read()
+os.makedirs("runs", exist_ok=True)
+with open("runs/log.txt", "w") as f:  # written by the run: not an input
+    f.write(text)
+ttfb_lab.first_batch()
+"""
+
+
+def ttfb(cwd: Path, *args: str, pythonpath: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = pythonpath
+    return subprocess.run(
+        [PYTHON, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    """A package at the top, the trainer in ``examples/lm`` reading an ignored corpus."""
+    repo = tmp_path / "repo"
+    sub = repo / "examples" / "lm"
+    (sub / "data").mkdir(parents=True)
+    (repo / "pkg").mkdir()
+    (repo / "pkg" / "__init__.py").write_text("")
+    (sub / "train.py").write_text(TRAIN)
+    (repo / ".gitignore").write_text("data/\nruns/\n")
+    git(repo, "init", "-q", "-b", "main")
+    commit(repo, "the lm example")
+    (sub / "data" / "corpus.txt").write_text("to be or not to be\n")
+    return repo
+
+
+def run_init(repo: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    # The bot's own package must stay importable beside the user's PYTHONPATH entry.
+    bot = str(Path(__file__).parents[2])
+    return ttfb(
+        repo / "examples" / "lm",
+        "init",
+        *extra,
+        "--",
+        "python",
+        "train.py",
+        pythonpath=os.pathsep.join([str(repo), bot]),
+    )
+
+
+def test_init_writes_a_scenario_that_measure_then_runs(repo):
+    made = run_init(repo)
+    assert made.returncode == 0, made.stderr
+    path = repo / "scenarios" / "lm-train.yaml"
+    data = yaml.safe_load(path.read_text())
+    assert made.stdout == path.read_text()
+    assert data["name"] == "lm-train" and data["command"] == ["python", "train.py"]
+    assert data["workdir"] == "examples/lm"
+    assert data["inputs"] == ["examples/lm/data/corpus.txt"]  # read; runs/log.txt was written
+    assert data["env"] == {"PYTHONPATH": "../.."}  # the repository, from the workdir
+    assert data["paths"] == ["examples/lm/**"] and "shrink" not in data
+    assert data["resources"]["gpu"] == 0 and data["resources"]["est_seconds"] >= 1
+    assert f"wrote {path}; next: ttfb measure --scenario lm-train" in made.stderr
+    load_scenario(path)  # valid against the schema
+    measured = ttfb(repo, "measure", "--scenario", "lm-train", "--runs", "1", "--no-history")
+    assert measured.returncode == 0, measured.stderr + measured.stdout
+    assert "lm-train: 1 ok" in measured.stdout
+
+
+def test_an_existing_scenario_is_kept_unless_forced(repo):
+    assert run_init(repo).returncode == 0
+    path = repo / "scenarios" / "lm-train.yaml"
+    path.write_text(path.read_text() + "# mine\n")
+    again = run_init(repo)
+    assert again.returncode == 2
+    assert again.stderr.strip().splitlines()[-1] == (
+        f"error: init: {path} exists; pass --force to replace it, or --name NAME"
+    )
+    assert path.read_text().endswith("# mine\n")
+    assert run_init(repo, "--force").returncode == 0
+    assert not path.read_text().endswith("# mine\n")
+
+
+def test_a_command_that_fails_writes_nothing(repo):
+    (repo / "examples" / "lm" / "data" / "corpus.txt").unlink()
+    made = run_init(repo)
+    assert made.returncode == 2
+    last = made.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: init: the command did not reach its first batch: exit code 1")
+    assert "corpus.txt" in last
+    assert not (repo / "scenarios").exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "where", "name"),
+    [
+        (["python", "chargpt.py"], "projects/chargpt", "chargpt"),
+        (
+            ["python", "train.py", "--epochs", "1"],
+            "examples/word_language_model",
+            "word_language_model-train",
+        ),
+        (["python", "-m", "trainer.train"], ".", "train"),
+        (["torchrun", "--nproc_per_node=2", "main.py"], "distributed/ddp", "ddp-main"),
+        (["accelerate", "launch"], ".", "accelerate"),
+    ],
+)
+def test_scenario_names(command, where, name):
+    assert scenario_name(command, where) == name
