@@ -285,7 +285,10 @@ def load_all(directory: str | Path) -> list[Scenario]:
     """Every scenario in ``directory`` (``*.yaml``/``*.yml``), sorted by name; names are unique."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise ScenarioError(f"{directory}: scenario directory not found")
+        raise ScenarioError(
+            f"{directory}: scenario directory not found (write a first scenario with "
+            "`ttfb init -- CMD ARGS` where you run the job, or pass --scenarios-dir DIR)"
+        )
     found: dict[str, Scenario] = {}
     for path in sorted(p for p in directory.iterdir() if p.suffix in SUFFIXES):
         scenario = load_scenario(path)

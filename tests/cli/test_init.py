@@ -131,3 +131,12 @@ def test_a_command_that_fails_writes_nothing(repo):
 )
 def test_scenario_names(command, where, name):
     assert scenario_name(command, where) == name
+
+
+def test_without_scenarios_select_points_at_init(repo):
+    ran = ttfb(repo / "examples" / "lm", "select", "--base", "HEAD", "--head", "HEAD")
+    assert ran.returncode == 2
+    assert ran.stderr.strip() == (
+        f"error: {repo / 'scenarios'}: scenario directory not found (write a first scenario with "
+        "`ttfb init -- CMD ARGS` where you run the job, or pass --scenarios-dir DIR)"
+    )
