@@ -88,6 +88,8 @@ def scenario_name(command: Sequence[str], where: str) -> str:
 
 def init(opts: InitOptions, *, progress: Progress | None = None) -> Scaffold:
     """Run the command once and write its scenario (module docstring)."""
+    if git.toplevel(opts.root) is None:
+        raise UsageError(f"init: {opts.root} is not in a git repository (scenarios live in one)")
     where = where_in(opts.root, opts.cwd)
     name = opts.name or scenario_name(opts.command, where)
     folder = (

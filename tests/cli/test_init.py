@@ -140,3 +140,13 @@ def test_without_scenarios_select_points_at_init(repo):
         f"error: {repo / 'scenarios'}: scenario directory not found (write a first scenario with "
         "`ttfb init -- CMD ARGS` where you run the job, or pass --scenarios-dir DIR)"
     )
+
+
+def test_outside_a_repository_init_says_so_before_running_anything(tmp_path):
+    (tmp_path / "train.py").write_text("open('ran', 'w').write('yes')\n")
+    ran = ttfb(tmp_path, "init", "--", "python", "train.py")
+    assert ran.returncode == 2
+    assert ran.stderr.strip() == (
+        f"error: init: {tmp_path} is not in a git repository (scenarios live in one)"
+    )
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "scenarios").exists()
