@@ -1,9 +1,11 @@
 """``ttfb init``'s pipeline: a scenario file written from one run of a command, run where the
 user stands.
 
-A new user has a training command, not a scenario. ``init`` runs the command once, to its
-first batch, through the same measure pipeline (``bot.pipeline.measuring``: the probe, the
-timeout, nothing recorded), and writes what that run showed:
+A new user has a training command, not a scenario. ``init`` drafts the scenario (the command,
+where it runs, ``shrink: {auto: true}`` when ``auto`` finds something to shrink), runs that
+draft once, to its first batch, through the measure pipeline (``bot.pipeline.measuring``: the
+probe, shrinking, the timeout, nothing recorded), so a production command that takes minutes
+runs as small as the scenario will, and writes what that run showed:
 
 - ``command`` as given, and ``workdir`` (the folder it ran in, relative to the root);
 - ``env: PYTHONPATH``: your ``PYTHONPATH``'s entries inside the repository, relative to the
@@ -35,7 +37,6 @@ from typing import Any
 import yaml
 
 from .. import git
-from ..ab.targets import Overrides
 from ..atomic import STATE_DIR, write_text_atomic
 from ..errors import ConfigError, UsageError
 from ..model import Progress, Sample
@@ -98,26 +99,30 @@ def init(opts: InitOptions, *, progress: Progress | None = None) -> Scaffold:
     path = folder / f"{name}.yaml"
     if path.exists() and not opts.force:
         raise UsageError(f"init: {path} exists; pass --force to replace it, or --name NAME")
+    draft, notes = _draft(opts, name, where)
+    scenario = parse_scenario({**draft, "timeout_s": opts.timeout_s}, source=path)
     if progress:
-        progress(f"init: one run of the command to its first batch (at most {opts.timeout_s:g} s)")
+        how = "shrunk by auto, as the scenario will run it" if "shrink" in draft else "as given"
+        progress(
+            f"init: one run of the command, {how}, to its first batch "
+            f"(at most {opts.timeout_s:g} s)"
+        )
     started = time.time()
     measured = measure(
         MeasureOptions(
             root=opts.root,
             store=StoreOptions(root=opts.root, record=False, learn=False),
-            command=opts.command,
-            cwd=opts.cwd,
+            scenarios=(scenario,),
             runs=1,
             warmup=0,
             python=opts.python,
-            overrides=Overrides(timeout_s=opts.timeout_s),
         )
     )
     got = next(iter(measured.samples.values()), ())
     sample = got[-1] if got else Sample("crashed", error="no sample ran")
     if not sample.ok:
         raise ConfigError(f"init: the command did not reach its first batch: {sample.error}")
-    data, notes = _scenario(opts, name, where, sample, started)
+    data = _complete(draft, opts.root, where, sample, started, notes)
     text = _render(data, sample)
     parse_scenario(yaml.safe_load(text), source=path)  # what is written must load
     folder.mkdir(parents=True, exist_ok=True)
@@ -125,9 +130,8 @@ def init(opts: InitOptions, *, progress: Progress | None = None) -> Scaffold:
     return Scaffold(path, text, sample, tuple(notes))
 
 
-def _scenario(
-    opts: InitOptions, name: str, where: str, sample: Sample, started: float
-) -> tuple[dict[str, Any], list[str]]:
+def _draft(opts: InitOptions, name: str, where: str) -> tuple[dict[str, Any], list[str]]:
+    """What is known before the run: the command, where it runs, how, whether it shrinks."""
     notes: list[str] = []
     data: dict[str, Any] = {"name": name, "command": list(opts.command)}
     if where != ".":
@@ -136,14 +140,29 @@ def _scenario(
     if pythonpath:
         data["env"] = {"PYTHONPATH": pythonpath}
         notes.append(f"env: PYTHONPATH {pythonpath} (your PYTHONPATH, relative to the workdir)")
-    inputs = _inputs(opts.root, sample.opened_files, started)
-    if inputs:
-        data["inputs"] = inputs
-        notes.append(f"inputs: {len(inputs)} glob(s) of files it read that git does not track")
     if _shrinks(opts, where):
         data["shrink"] = {"auto": True}
     else:
         notes.append("shrink: auto finds nothing to shrink in this command; it runs as given")
+    return data, notes
+
+
+def _complete(
+    draft: dict[str, Any],
+    root: Path,
+    where: str,
+    sample: Sample,
+    started: float,
+    notes: list[str],
+) -> dict[str, Any]:
+    """The draft with what the run showed: inputs, paths, the runner and the cost."""
+    data = dict(draft)
+    inputs = _inputs(root, sample.opened_files, started)
+    if inputs:
+        first: tuple[str, ...] = ("name", "command", "workdir", "env")
+        head: dict[str, Any] = {k: data.pop(k) for k in first if k in data}
+        data = {**head, "inputs": inputs, **data}
+        notes.append(f"inputs: {len(inputs)} glob(s) of files it read that git does not track")
     if where != ".":
         data["paths"] = [f"{where}/**"]
     gpu = "cuda_init" in sample.phases
@@ -155,7 +174,7 @@ def _scenario(
     }
     data["timeout_s"] = max(120, math.ceil(ttfb * 10))
     data["tags"] = ["pr", "release"]
-    return data, notes
+    return data
 
 
 def _pythonpath(root: Path, workdir: Path) -> str:

@@ -150,3 +150,23 @@ def test_outside_a_repository_init_says_so_before_running_anything(tmp_path):
         f"error: init: {tmp_path} is not in a git repository (scenarios live in one)"
     )
     assert not (tmp_path / "ran").exists() and not (tmp_path / "scenarios").exists()
+
+
+def test_the_one_run_is_the_shrunk_command_the_scenario_will_run(repo):
+    """A production command can take minutes to its first batch (nanoGPT evaluates 2 × 200
+    batches first): init runs it shrunk by ``auto``, as the scenario will."""
+    sub = repo / "examples" / "lm"
+    (sub / "train.py").write_text(
+        "import argparse, ttfb_lab\n"
+        "p = argparse.ArgumentParser()\n"
+        "p.add_argument('--batch-size', type=int, default=512)\n"
+        "open('seen.txt', 'w').write(str(p.parse_args().batch_size))\n"
+        "ttfb_lab.first_batch()\n"
+    )
+    commit(repo, "an argparse trainer")
+    made = run_init(repo)
+    assert made.returncode == 0, made.stderr
+    assert "one run of the command, shrunk by auto, as the scenario will run it" in made.stderr
+    assert (sub / "seen.txt").read_text() == "32"
+    data = yaml.safe_load((repo / "scenarios" / "lm-train.yaml").read_text())
+    assert data["shrink"] == {"auto": True} and "inputs" not in data  # seen.txt was written
