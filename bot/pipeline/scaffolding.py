@@ -71,9 +71,10 @@ class Scaffold:
     notes: tuple[str, ...]
 
 
-def scenario_name(command: Sequence[str], where: str) -> str:
+def scenario_name(command: Sequence[str], where: str, top: str = "") -> str:
     """``chargpt`` for ``python chargpt.py``; ``lm-train`` for ``python train.py`` in
-    ``examples/lm`` (a script named like every trainer says little alone)."""
+    ``examples/lm``, ``nanogpt-train`` at the top of ``nanogpt`` (``top``: the repository's
+    folder): a script named like every trainer says little alone."""
     script = next((a for a in command[1:] if a.endswith(".py") and not a.startswith("-")), None)
     module = next((command[i + 1] for i, a in enumerate(command[:-1]) if a == "-m"), None)
     if script:
@@ -82,7 +83,7 @@ def scenario_name(command: Sequence[str], where: str) -> str:
         stem = module.rsplit(".", 1)[-1]  # -m pkg.train → train
     else:
         stem = PurePosixPath(command[0]).name
-    folder = PurePosixPath(where).name if where != "." else ""
+    folder = PurePosixPath(where).name if where != "." else top
     name = f"{folder}-{stem}" if stem.lower() in GENERIC and folder else stem
     return NAME.sub("-", name.lower()).strip("-._")[:64] or "training"
 
@@ -92,7 +93,7 @@ def init(opts: InitOptions, *, progress: Progress | None = None) -> Scaffold:
     if git.toplevel(opts.root) is None:
         raise UsageError(f"init: {opts.root} is not in a git repository (scenarios live in one)")
     where = where_in(opts.root, opts.cwd)
-    name = opts.name or scenario_name(opts.command, where)
+    name = opts.name or scenario_name(opts.command, where, opts.root.name)
     folder = (
         opts.scenarios_dir if opts.scenarios_dir.is_absolute() else opts.root / opts.scenarios_dir
     )

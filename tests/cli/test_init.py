@@ -125,12 +125,14 @@ def test_a_command_that_fails_writes_nothing(repo):
             "word_language_model-train",
         ),
         (["python", "-m", "trainer.train"], ".", "train"),
+        (["python", "train.py", "config/train_shakespeare_char.py"], ".", "nanogpt-train"),
         (["torchrun", "--nproc_per_node=2", "main.py"], "distributed/ddp", "ddp-main"),
         (["accelerate", "launch"], ".", "accelerate"),
     ],
 )
 def test_scenario_names(command, where, name):
-    assert scenario_name(command, where) == name
+    top = "nanogpt" if "config/train_shakespeare_char.py" in command else ""
+    assert scenario_name(command, where, top) == name
 
 
 def test_without_scenarios_select_points_at_init(repo):
