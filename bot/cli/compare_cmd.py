@@ -157,11 +157,13 @@ def arm_specs(o: Options, root: Path) -> tuple[ArmSpec, ArmSpec]:
     )
     base_rev, head_rev = o.base, o.head
     if base_rev or head_rev or not other_forms:
+        note = ""
         if head_rev is None:
             head_rev, note = default_head(root)
             if note:
                 print(f"compare: {note}", file=sys.stderr)
-        base_rev = base_rev or default_base(head_rev, root=root)
+        fallback = "HEAD" if note else None  # uncommitted changes: against HEAD at the least
+        base_rev = base_rev or default_base(head_rev, root=root, fallback=fallback)
     if bool(o.base_cmd) != bool(o.head_cmd):
         raise UsageError("--base-cmd and --head-cmd go together")
     tail = common.command_tail(o.command, what="compare")

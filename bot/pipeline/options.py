@@ -217,12 +217,17 @@ def default_head(root: Path) -> tuple[str, str]:
     )
 
 
-def default_base(head: str, *, root: Path, same_ok: bool = False) -> str:
+def default_base(
+    head: str, *, root: Path, same_ok: bool = False, fallback: str | None = None
+) -> str:
     """The base a compare takes when none is given: the merge-base of ``head`` with the
     repository's default branch (one rule for ``compare`` and ``select``). A merge-base that
     is the head itself leaves nothing to compare: an error, unless ``same_ok`` (selection of
-    an empty change)."""
+    an empty change). With no default branch, ``fallback`` (``HEAD`` under uncommitted
+    changes), else an error."""
     branch = git.default_branch(cwd=root)
+    if branch is None and fallback is not None:
+        return git.resolve(fallback, cwd=root, what="--base")
     if branch is None:
         raise UsageError("--base: no default branch found; pass --base REV")
     head_sha = git.resolve(head, cwd=root, what="--head")

@@ -239,3 +239,26 @@ def test_a_pythonpath_into_the_checkout_means_each_arms_own_copy(repo, tmp_path)
     )
     assert proc.returncode == 0, proc.stderr
     assert {tuple(argv) for _, argv in seen(log)} == {("one",), ("two",)}
+
+
+def test_uncommitted_changes_without_a_default_branch_are_compared_with_head(tmp_path):
+    """A repository whose only branch is ``dev`` (no main, no origin): an edit not yet
+    committed is still compared, against ``HEAD``."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "train.py").write_text(SCRIPT)
+    git(root, "init", "-q", "-b", "dev")
+    first = commit(root, "dev only")
+    (root / "train.py").write_text("import sys; sys.argv.append('edited')\n" + SCRIPT)
+    out = tmp_path / "out"
+    proc = ttfb(
+        root,
+        tmp_path / "where.jsonl",
+        *("compare", "--no-history", *SMALL, "--out-dir", str(out), "--", "python", "train.py"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["base"]["revision"] == first and doc["head"]["revision"] != first
+    clean = ttfb(root, tmp_path / "w2.jsonl", "compare", "--head", "HEAD", *SMALL, "--", "x")
+    assert clean.returncode == 2
+    assert clean.stderr.strip() == "error: --base: no default branch found; pass --base REV"
