@@ -196,7 +196,7 @@ def compare_options(o: Options) -> CompareOptions:
         scenarios=scenarios_for(o, root),
         store=common.store(root, db=o, no_history=o, runner=o, depmap=o),
         name=o.name or "command",
-        overrides=common.overrides(o, o, o, o.instructions),
+        overrides=common.overrides(o, o, o, o.instructions, here=(root, Path.cwd())),
         policy=Policy(
             alpha=o.alpha,
             confirm_alpha=o.confirm_alpha,

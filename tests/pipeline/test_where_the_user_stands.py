@@ -148,6 +148,12 @@ def test_a_file_only_the_users_checkout_has_is_named_with_the_input_that_links_i
     assert proc.returncode == 0, proc.stderr
     (s,) = json.loads((tmp_path / "linked" / "results.json").read_text())["scenarios"]
     assert s["verdict"] != "broken", s["reason"]
+    # written from the folder the user stands in, the same file
+    here = ("--input", "input.txt", "--out-dir", str(tmp_path / "here"))
+    proc = ttfb(sub, tmp_path / "where.jsonl", *args, *here, "--", "python", "train.py")
+    assert proc.returncode == 0, proc.stderr
+    (s,) = json.loads((tmp_path / "here" / "results.json").read_text())["scenarios"]
+    assert s["verdict"] != "broken", s["reason"]
 
 
 def test_a_missing_file_the_checkout_lacks_too_gets_no_input_hint(repo, tmp_path):
