@@ -4,8 +4,9 @@ user stands.
 A new user has a training command, not a scenario. ``init`` drafts the scenario (the command,
 where it runs, ``shrink: {auto: true}`` when ``auto`` finds something to shrink), runs that
 draft once, to its first batch, through the measure pipeline (``bot.pipeline.measuring``: the
-probe, shrinking, the timeout, nothing recorded), so a production command that takes minutes
-runs as small as the scenario will, and writes what that run showed:
+probe, shrinking, the timeout; no history, but the dependency map learns what it imported, so
+``select`` knows the scenario from its first change), so a production command that takes
+minutes runs as small as the scenario will, and writes what that run showed:
 
 - ``command`` as given, and ``workdir`` (the folder it ran in, relative to the root);
 - ``env: PYTHONPATH``: your ``PYTHONPATH``'s entries inside the repository, relative to the
@@ -112,7 +113,7 @@ def init(opts: InitOptions, *, progress: Progress | None = None) -> Scaffold:
     measured = measure(
         MeasureOptions(
             root=opts.root,
-            store=StoreOptions(root=opts.root, record=False, learn=False),
+            store=StoreOptions(root=opts.root, record=False),  # learns what it imports
             scenarios=(scenario,),
             runs=1,
             warmup=0,

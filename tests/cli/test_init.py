@@ -172,3 +172,18 @@ def test_the_one_run_is_the_shrunk_command_the_scenario_will_run(repo):
     assert (sub / "seen.txt").read_text() == "32"
     data = yaml.safe_load((repo / "scenarios" / "lm-train.yaml").read_text())
     assert data["shrink"] == {"auto": True} and "inputs" not in data  # seen.txt was written
+
+
+def test_the_run_teaches_selection_what_the_scenario_imports(repo):
+    """The package at the top is outside the scenario's ``paths``: selection knows the scenario
+    depends on it from what init's run imported (the dependency map), not from a glob."""
+    assert run_init(repo).returncode == 0
+    base = commit(repo, "a scenario for the lm example")
+    (repo / "pkg" / "__init__.py").write_text("SLOW = True\n")
+    head = commit(repo, "pkg: slower")
+    ran = ttfb(repo, "select", "--base", base, "--head", head, "--json", "plan.json")
+    assert ran.returncode == 0, ran.stderr
+    plan = yaml.safe_load((repo / "plan.json").read_text())
+    assert [(p["scenario"], p["reason"]) for p in plan["selected"]] == [
+        ("lm-train", "pkg/__init__.py (import)")
+    ]
