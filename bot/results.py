@@ -176,6 +176,7 @@ class ImportDelta(Json):  # a top-level package's import time, paired -X importt
     delta_s: Omittable[float] = None
     self_delta_s: Omittable[float] = None
     pairs: Omittable[int] = None
+    consistent: Omittable[bool] = None  # every pair moved the median's way (None: older file)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -55,7 +55,11 @@ def attribution_notes(s: ScenarioResult) -> list[str]:
     if a.skipped:
         return [f"imports not attributed: {a.skipped}"]
     notes = [str(x) for x in a.sentences or ()][:10]
-    moved = [p for p in a.packages or () if abs(p.delta_s or 0) >= ATTRIBUTION_MIN_S][:3]
+    moved = [
+        p
+        for p in a.packages or ()
+        if abs(p.delta_s or 0) >= ATTRIBUTION_MIN_S and p.consistent is not False
+    ][:3]
     if moved:
         parts = ", ".join(f"{p.package} {fmt_ds(p.delta_s)}" for p in moved)
         notes.append(f"import time by package (paired, -X importtime): {parts}")

@@ -248,6 +248,7 @@ class PackageDelta:
     delta_s: float  # median of the paired differences head - base
     self_delta_s: float
     pairs: int
+    consistent: bool = False  # every pair moved the way the median did (2 pairs at least)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -274,12 +275,16 @@ def package_times(tree: ImportTree) -> dict[str, tuple[int, int]]:
 def package_deltas(base: Sequence[ImportTree], head: Sequence[ImportTree]) -> list[PackageDelta]:
     """Per top-level package, the change of import time: the i-th base sample paired with the
     i-th head sample (the first ``min(len)`` of each), median base, median head and median
-    of the paired differences, in seconds; by |delta| descending, then |self delta|."""
+    of the paired differences, in seconds, and whether every pair moved the median's way (with
+    3+3 samples a package's time moves by tens of milliseconds from noise alone: a change that
+    every pair shows is one to name); by |delta| descending, then |self delta|."""
     pairs = [(package_times(x), package_times(y)) for x, y in zip(base, head, strict=False)]
     out = []
     for p in {p for pair in pairs for times in pair for p in times}:
         b = [x.get(p, (0, 0)) for x, _ in pairs]
         h = [y.get(p, (0, 0)) for _, y in pairs]
+        diffs = [y[0] - x[0] for x, y in zip(b, h, strict=True)]
+        side = statistics.median(diffs)
         out.append(
             PackageDelta(
                 package=p,
@@ -288,6 +293,7 @@ def package_deltas(base: Sequence[ImportTree], head: Sequence[ImportTree]) -> li
                 delta_s=_median_s(y[0] - x[0] for x, y in zip(b, h, strict=True)),
                 self_delta_s=_median_s(y[1] - x[1] for x, y in zip(b, h, strict=True)),
                 pairs=len(pairs),
+                consistent=len(diffs) >= 2 and side != 0 and all(d * side > 0 for d in diffs),
             )
         )
     return sorted(out, key=lambda d: (-abs(d.delta_s), -abs(d.self_delta_s), d.package))

@@ -359,6 +359,19 @@ def test_package_deltas_pair_samples_and_count_absent_packages_as_zero():
     assert it.package_deltas([], head) == []
 
 
+def test_a_package_moved_by_noise_in_one_pair_is_not_consistent():
+    """Three pairs: ``slow`` is slower in every one, ``noisy`` gains 40 ms in two pairs and
+    loses 30 ms in the third (its median still says +40 ms): only ``slow`` is consistent."""
+    base = [it.parse(trace(("slow", 10_000, []), ("noisy", 100_000, []))) for _ in range(3)]
+    head = [
+        it.parse(trace(("slow", 60_000, []), ("noisy", n, []))) for n in (140_000, 140_000, 70_000)
+    ]
+    deltas = {d.package: d for d in it.package_deltas(base, head)}
+    assert deltas["slow"].consistent and deltas["slow"].delta_s == pytest.approx(0.05)
+    assert not deltas["noisy"].consistent and deltas["noisy"].delta_s == pytest.approx(0.04)
+    assert not it.package_deltas(base[:1], head[:1])[0].consistent  # one pair shows nothing
+
+
 def test_package_deltas_put_the_package_that_got_slower_before_its_importer():
     base = [it.parse(trace(("app", 100, [("dep", 1000, [])])))]
     head = [it.parse(trace(("app", 100, [("dep", 301_000, [])])))]
