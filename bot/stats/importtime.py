@@ -9,11 +9,10 @@ it loads, once the module has finished loading::
     import time:      1206 |      21034 |   torch
 
 After the last ``|`` come one space and two more per nesting level; a module's children are
-the deeper lines right above it. Importing ``a.b`` loads ``a`` *inside* ``a.b``, so a parent
-package shows as a child of its submodule.
+the deeper lines right above it. Importing ``a.b`` loads ``a`` *inside* ``a.b`` (a parent
+package shows as a child of its submodule).
 
-``new_modules`` (set differences: deterministic) and ``first_repo_file`` say which import it
-was, ``package_deltas`` times packages pairwise, ``attribute`` does both.
+``new_modules``, ``first_repo_file``: which import it was; ``package_deltas``: their times.
 
 What a trace cannot say: it records import nesting, not calls, so a module imported lazily
 inside a function the script calls shows at the top level (as imported by the script); imports
@@ -275,16 +274,14 @@ def package_times(tree: ImportTree) -> dict[str, tuple[int, int]]:
 def package_deltas(base: Sequence[ImportTree], head: Sequence[ImportTree]) -> list[PackageDelta]:
     """Per top-level package, the change of import time: the i-th base sample paired with the
     i-th head sample (the first ``min(len)`` of each), median base, median head and median
-    of the paired differences, in seconds, and whether every pair moved the median's way (with
-    3+3 samples a package's time moves by tens of milliseconds from noise alone: a change that
-    every pair shows is one to name); by |delta| descending, then |self delta|."""
+    of the paired differences, in seconds, and whether every pair moved the median's way (3+3
+    samples move by tens of ms from noise); by |delta| descending, then |self delta|."""
     pairs = [(package_times(x), package_times(y)) for x, y in zip(base, head, strict=False)]
     out = []
     for p in {p for pair in pairs for times in pair for p in times}:
         b = [x.get(p, (0, 0)) for x, _ in pairs]
         h = [y.get(p, (0, 0)) for _, y in pairs]
-        diffs = [y[0] - x[0] for x, y in zip(b, h, strict=True)]
-        side = statistics.median(diffs)
+        side = statistics.median(diffs := [y[0] - x[0] for x, y in zip(b, h, strict=True)])
         out.append(
             PackageDelta(
                 package=p,
