@@ -4,7 +4,6 @@ conversions from options to the pipelines' typed inputs (roots, scenarios, store
 from __future__ import annotations
 
 import argparse
-import glob
 import re
 import shlex
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 from .. import git, probe
 from ..errors import UsageError
 from ..model import COUNTER_BACKENDS, COUNTING_MODES, CounterBackend, CountingMode, Sample
-from ..pipeline.options import Overrides, StoreOptions, where_in
+from ..pipeline.options import Overrides, StoreOptions, input_from_here
 from ..report.fmt import fmt_s
 from ..scenarios import Input, Scenario, find, load_all
 from .args import Common, option
@@ -296,18 +295,6 @@ def store(
     )
 
 
-def from_here(pattern: str, root: Path, cwd: Path) -> str:
-    """An ``--input`` glob that matches nothing from the repository root but does from the
-    folder the user stands in (``--input input.txt`` in ``projects/chargpt``) means that
-    folder's: root-relative again (``projects/chargpt/input.txt``)."""
-    if glob.glob(pattern, root_dir=root, recursive=True):
-        return pattern
-    where = where_in(root, cwd)
-    if where != "." and glob.glob(pattern, root_dir=cwd, recursive=True):
-        return f"{where}/{pattern}"
-    return pattern
-
-
 def overrides(
     job: JobSettings,
     prepare: Prepare,
@@ -316,7 +303,7 @@ def overrides(
     here: tuple[Path, Path] | None = None,
 ) -> Overrides:
     """The command-line settings that win over every scenario's own; ``here`` (root, the
-    user's folder): ``--input`` globs may also be written from that folder (``from_here``)."""
+    user's folder): ``--input`` globs may also be written from that folder (``input_from_here``)."""
     setup: tuple[str, ...] = ()
     if prepare.setup:
         try:
@@ -329,7 +316,7 @@ def overrides(
     for pattern in (inputs.input if inputs else None) or ():
         if pattern.startswith(("/", "~")) or ".." in Path(pattern).parts:
             raise UsageError(f"--input: {pattern!r} must be relative to the repository root")
-        pattern = from_here(pattern, *here) if here else pattern
+        pattern = input_from_here(pattern, *here) if here else pattern
         chosen.append(Input(pattern, bool(inputs and inputs.copy_inputs)))
     return Overrides(
         timeout_s=job.timeout,

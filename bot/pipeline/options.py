@@ -17,6 +17,7 @@ from ..ab.arms import split_command as split_command
 from ..ab.calibration_sim import DEFAULT_SHIFTS as DEFAULT_SHIFTS
 from ..ab.calibration_sim import DEFAULT_THRESHOLDS as DEFAULT_THRESHOLDS
 from ..ab.calibration_sim import Settings as CalibrationSettings
+from ..ab.prepare import matches
 from ..ab.results_doc import COMPARE_VERSION as COMPARE_VERSION
 from ..ab.targets import Overrides as Overrides
 from ..bisect.steps import StepSize as StepSize
@@ -25,7 +26,7 @@ from ..exec import host
 from ..exec.process import ProcessExecutor
 from ..exec.scripted import ScriptedExecutor
 from ..model import CounterBackend, CountingMode, Executor, ProfileSettings
-from ..scenarios import Scenario
+from ..scenarios import Input, Scenario
 from ..stats.verdict import Policy
 from ..store import depmap_db, history_db, thresholds
 from ..store.recorder import Recorder
@@ -194,6 +195,19 @@ def where_in(root: Path, cwd: Path) -> str:
     given on the command line runs at the same place in every arm's checkout."""
     here, top = cwd.resolve(), root.resolve()
     return here.relative_to(top).as_posix() if here.is_relative_to(top) else "."
+
+
+def input_from_here(pattern: str, root: Path, cwd: Path) -> str:
+    """An ``--input`` glob that matches nothing from the repository root but does from the
+    folder the user stands in (``--input input.txt`` in ``projects/chargpt``) means that
+    folder's: root-relative again (``projects/chargpt/input.txt``). Matched as inputs are
+    placed (``bot.ab.prepare.matches``)."""
+    if matches(root, Input(pattern)):
+        return pattern
+    where = where_in(root, cwd)
+    if where != "." and matches(cwd, Input(pattern)):
+        return f"{where}/{pattern}"
+    return pattern
 
 
 def executor_for(fake: Path | None) -> Executor:
