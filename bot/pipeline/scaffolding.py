@@ -95,9 +95,7 @@ def init(opts: InitOptions, *, progress: Progress | None = None) -> Scaffold:
         raise UsageError(f"init: {opts.root} is not in a git repository (scenarios live in one)")
     where = where_in(opts.root, opts.cwd)
     name = opts.name or scenario_name(opts.command, where, opts.root.name)
-    folder = (
-        opts.scenarios_dir if opts.scenarios_dir.is_absolute() else opts.root / opts.scenarios_dir
-    )
+    folder = opts.root / opts.scenarios_dir  # an absolute one stays as it is
     path = folder / f"{name}.yaml"
     if path.exists() and not opts.force:
         raise UsageError(f"init: {path} exists; pass --force to replace it, or --name NAME")

@@ -137,20 +137,26 @@ def _sub(
         owner, name = None, func.id
     else:
         return
+    resolved = _resolve(module, owner, name, load)
+    if resolved is not None:
+        _build(*resolved, f"{path}.", out, load, depth + 1)
+
+
+def _resolve(
+    module: _Module, owner: str | None, name: str, load: Loader
+) -> tuple[ast.FunctionDef, _Module] | None:
+    """The builder a call names and the module it is in: this one, or the repository module
+    it is imported from (``from pkg.mod import Cls``, maybe under another name)."""
     found = _function(module, name, owner)
-    where = module
-    if found is None:
-        imported = module.imports.get(owner or name)
-        text = load(imported[0]) if imported else None
-        where_ = _parse(text) if text else None
-        if where_ is None or imported is None:
-            return
-        where = where_
-        found = _function(where, name, imported[1] if owner else None)
-        if owner is None:
-            found = _function(where, imported[1])
     if found is not None:
-        _build(found, where, f"{path}.", out, load, depth + 1)
+        return found, module
+    imported = module.imports.get(owner or name)
+    text = load(imported[0]) if imported else None
+    other = _parse(text) if text else None
+    if other is None or imported is None:
+        return None
+    found = _function(other, name, imported[1]) if owner else _function(other, imported[1])
+    return (found, other) if found is not None else None
 
 
 def _put(tree: dict[str, Any], path: str, value: Any) -> None:

@@ -12,7 +12,7 @@ After the last ``|`` come one space and two more per nesting level; a module's c
 the deeper lines right above it. Importing ``a.b`` loads ``a`` *inside* ``a.b`` (a parent
 package shows as a child of its submodule).
 
-``new_modules``, ``first_repo_file``: which import it was; ``package_deltas``: their times.
+``new_modules``, ``first_repo_file``: which import; ``package_deltas``: times; ``attribute``: both.
 
 What a trace cannot say: it records import nesting, not calls, so a module imported lazily
 inside a function the script calls shows at the top level (as imported by the script); imports
