@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -57,6 +58,21 @@ class Ran(NamedTuple):
     code: int
     output: str
     stdout: str
+
+
+def ttfb_process(
+    cwd: Path, *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``ttfb ARGS`` as a process of its own, from ``cwd``, with ``env`` over this one's: for
+    what only a fresh process shows (its own environment, where it stands, its exit)."""
+    return subprocess.run(
+        [PYTHON, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 @pytest.fixture

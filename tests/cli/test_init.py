@@ -13,7 +13,7 @@ import yaml
 from bot.pipeline.scaffolding import scenario_name
 from bot.scenarios import load_scenario
 
-from ..conftest import PYTHON, commit, git
+from ..conftest import commit, git, ttfb_process
 
 TRAIN = """\
 import json, os, sys
@@ -29,17 +29,7 @@ ttfb_lab.first_batch()
 
 
 def ttfb(cwd: Path, *args: str, pythonpath: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    if pythonpath is not None:
-        env["PYTHONPATH"] = pythonpath
-    return subprocess.run(
-        [PYTHON, "-m", "bot.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return ttfb_process(cwd, *args, env={"PYTHONPATH": pythonpath} if pythonpath else None)
 
 
 @pytest.fixture

@@ -4,13 +4,12 @@ every arm's checkout (``cd examples/x && ttfb compare -- python main.py`` just w
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from ..conftest import PYTHON, commit, git
+from ..conftest import commit, git, ttfb_process
 
 SCRIPT = """
 import json, os, sys
@@ -41,15 +40,7 @@ def repo(tmp_path) -> tuple[Path, list[str]]:
 
 
 def ttfb(cwd: Path, log: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "WHERE_LOG": str(log)}
-    return subprocess.run(
-        [PYTHON, "-m", "bot.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return ttfb_process(cwd, *args, env={"WHERE_LOG": str(log)})
 
 
 def seen(log: Path) -> list[tuple[str, list[str]]]:
@@ -233,16 +224,9 @@ def test_a_pythonpath_into_the_checkout_means_each_arms_own_copy(repo, tmp_path)
     two = commit(root, "pkg two")
     (root / "pkg" / "__init__.py").write_text("VERSION = 'checkout'\n")  # uncommitted
     log = tmp_path / "where.jsonl"
-    env = {**os.environ, "WHERE_LOG": str(log), "PYTHONPATH": str(root)}
+    env = {"WHERE_LOG": str(log), "PYTHONPATH": str(root)}
     argv = ["compare", "--base", one, "--head", two, "--no-history", *SMALL]
-    proc = subprocess.run(
-        [PYTHON, "-m", "bot.cli", *argv, "--", "python", "train.py"],
-        cwd=sub,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    proc = ttfb_process(sub, *argv, "--", "python", "train.py", env=env)
     assert proc.returncode == 0, proc.stderr
     assert {tuple(argv) for _, argv in seen(log)} == {("one",), ("two",)}
 
