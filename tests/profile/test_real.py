@@ -2,8 +2,8 @@
 real profiler (py-spy where it attaches, else the probe's in-process sampler).
 
 One repository: ``main`` loads a config, builds an index and marks the first batch; the
-``planted`` commit adds a busy function (``tokenize_vocab``, ~0.5 s of CPU on an idle core,
-more under load) and a wait in a named function (``wait_for_collector``, 0.2 s of sleep): the
+``planted`` commit adds a busy function (``tokenize_vocab``, ~0.2 s of CPU on an idle core,
+more under load) and a wait in a named function (``wait_for_collector``, 0.1 s of sleep): the
 busy one is the larger by a margin, so which row is on top does not depend on the load. Each
 compare is forced with ``--profile``, so the profile is tested whatever the timed verdict."""
 
@@ -57,14 +57,14 @@ PLANTED = '''
 def tokenize_vocab(rows):
     """Builds the vocabulary the slow way."""
     words = {}
-    for i in range(rows * 2400):
+    for i in range(rows * 900):
         words[i % 5003] = words.get(i % 5003, 0) + 1
     return words
 
 
 def wait_for_collector():
     """Waits for the metrics collector to acknowledge."""
-    time.sleep(0.2)
+    time.sleep(0.1)
 '''
 CALLS = "    tokenize_vocab(cfg['rows'])\n    wait_for_collector()\n"
 SCENARIO = "name: toy\ncommand: [python, train.py]\nfirst_batch: mark\ntimeout_s: 60\n"
@@ -106,7 +106,7 @@ def test_a_planted_busy_function_is_the_top_row_and_a_planted_sleep_is_found(pla
     assert names[:2] == ["tokenize_vocab", "wait_for_collector"], p["rows"]
     busy, wait = p["rows"][:2]
     assert (busy["file"], busy["line"], busy["repo"]) == ("train.py", 21, True)
-    assert 150 < wait["delta_ms"] < 500 and wait["ci_low_ms"] > 0
+    assert 60 < wait["delta_ms"] < 300 and wait["ci_low_ms"] > 0
     assert (out / "flame-toy.html").exists()
     assert "`tokenize_vocab`" in (out / "comment.md").read_text()
 
