@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -19,6 +21,9 @@ from bot.pipeline.comparing import COUNTING_ENV
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 GOLDEN = Path(__file__).with_name("golden")
+# Seconds each test module took in a recorded run (``make durations``): the order in which the
+# workers of ``make unit`` take modules, longest first (see pytest_collection_modifyitems).
+DURATIONS = Path(__file__).with_name("durations.json")
 # Scripted phase durations (seconds) of a small training start-up, for the fake executor.
 SEGMENTS = {
     "interpreter_ready": 0.03,
@@ -193,3 +198,42 @@ def plant_config_check_sleep(repo: Path, seconds: float, comment: str) -> None:
     """Make ``config.py`` of an ``init_config_check_repo`` block for ``seconds`` on import."""
     config = repo / "config.py"
     config.write_text(f"import time\ntime.sleep({seconds})  # {comment}\n" + config.read_text())
+
+
+# --- scheduling: longest module first -----------------------------------------------------
+# ``make unit`` hands whole modules to its workers (``--dist loadscope``, so module fixtures are
+# built once). xdist's own order puts modules with many tests first, which left the slowest
+# module (seven tests, a minute and more) to start last and run alone at the end. Longest
+# first is the classic bound for this (a makespan within 4/3 of the best); a module the record
+# lacks counts as quick. Stale numbers only make the order worse, never a result wrong.
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-durations",
+        metavar="PATH",
+        help="write each test module's total seconds (setup, call, teardown) to PATH as JSON",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    try:
+        seconds = json.loads(DURATIONS.read_text())
+    except (OSError, ValueError):
+        return
+    module = {id(item): item.nodeid.split("::")[0] for item in items}
+    items.sort(key=lambda item: -float(seconds.get(module[id(item)], 0.0)))  # stable
+
+
+_durations: Counter[str] = Counter()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _durations[report.nodeid.split("::")[0]] += report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = session.config.getoption("record_durations")
+    if path and not hasattr(session.config, "workerinput"):  # the controller sees every report
+        recorded = {m: round(s, 1) for m, s in sorted(_durations.items())}
+        Path(path).write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")

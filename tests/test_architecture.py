@@ -8,6 +8,7 @@ is still a cycle).
 from __future__ import annotations
 
 import ast
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -342,3 +343,14 @@ def test_the_probe_check_sees_a_violation(tmp_path):
 
     tops = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert tops - set(sys.stdlib_module_names) == {"numpy"}
+
+
+def test_the_recorded_durations_name_test_modules_that_exist():
+    """``tests/durations.json`` orders the workers' modules (``make durations`` rewrites it): a
+    renamed or deleted module would keep a weight that no longer means anything."""
+    from .conftest import DURATIONS
+
+    recorded = json.loads(DURATIONS.read_text())
+    gone = [m for m in recorded if not (REPO / m).is_file()]
+    assert not gone, f"{gone}: run `make durations` and commit tests/durations.json"
+    assert all(isinstance(s, (int, float)) and s >= 0 for s in recorded.values())
