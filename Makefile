@@ -5,17 +5,27 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= out/demo
 
-.PHONY: setup demo test lint typecheck docs unit bench peers lock clean
+.PHONY: setup demo test lint typecheck docs unit durations bench peers lock clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
+	# uv installs what follows in ~30 s where pip takes ~60 s (a fresh machine, 2 cores); pip is
+	# the fallback. uv does not read pip's configuration, so pip's find-links (where a machine
+	# keeps wheels such as torch's CPU build) are handed over. --compile-bytecode: with
+	# PYTHONDONTWRITEBYTECODE set, a venv without .pyc files would compile torch on every import.
 	# torch is pinned to 2.13.0 (a CPU build); a looser pin can pull a multi-GB CUDA build.
-	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	# compat mode: a plain .pth path entry, not an import hook that every process in the
 	# venv (measured ones included) would pay ~20 ms to load.
-	# frameworks: lightning + transformers for the framework scenarios (~30 s, ~250 MB)
-	$(BIN)/python -m pip install --quiet -e ".[dev,frameworks]" --config-settings editable_mode=compat
+	# frameworks: lightning + transformers for the framework scenarios (~250 MB)
+	links="$${PIP_FIND_LINKS:-$$($(BIN)/python -m pip config get global.find-links 2>/dev/null)}"; \
+	flags=""; for l in $$links; do flags="$$flags --find-links $$l"; done; \
+	{ $(BIN)/python -m pip install --quiet "uv>=0.5" \
+	  && $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode $$flags \
+	       "torch==2.13.0" -e ".[dev,frameworks]" -C editable_mode=compat; } \
+	|| { echo "uv failed; installing with pip" >&2 \
+	  && $(BIN)/python -m pip install --quiet --upgrade "pip>=23" \
+	  && $(BIN)/python -m pip install --quiet "torch==2.13.0" -e ".[dev,frameworks]" \
+	       --config-settings editable_mode=compat; }
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -37,13 +47,24 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir out/docs-site
 
 # Two lanes: tests that judge wall time of real processes (marker 'timing') run alone, one
-# process with nothing beside it on the CPUs; then the rest on two workers, each module on one
-# worker so its module-scoped fixtures (example repos, recorded histories) are built once.
+# process with nothing beside it on the CPUs; then the rest on three workers, each module on
+# one worker so its module-scoped fixtures (example repos, recorded histories) are built once,
+# the longest modules first (tests/durations.json; tests/conftest.py says why). Three workers
+# on two cores: the processes these tests start wait (sleeps, pipes, timers) much of the time;
+# two workers kept 1.5 of 2 cores busy (207 s), three 1.8 (167 s), four no better (167 s).
+# The timing lane collects only the files that mark a test 'timing' (collecting all is ~5 s).
 # Both lanes always run; either one failing fails the target.
+TIMING_FILES = $(shell grep -rlE --include='*.py' 'mark\.timing' tests)
+REST = -n 3 --dist loadscope --no-loadscope-reorder -m "not timing"
+
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:xdist -m timing; timing=$$?; \
-	$(BIN)/python -m pytest -q -n 2 --dist loadscope -m "not timing"; rest=$$?; \
+	$(BIN)/python -m pytest -q -p no:xdist -m timing $(TIMING_FILES); timing=$$?; \
+	$(BIN)/python -m pytest -q $(REST); rest=$$?; \
 	test $$timing -eq 0 && test $$rest -eq 0
+
+# Records how long each test module takes, for the order above (commit the result)
+durations: $(STAMP)
+	$(BIN)/python -m pytest -q $(REST) --record-durations tests/durations.json
 
 test: lint typecheck docs unit
 
