@@ -7,17 +7,18 @@ DEMO_OUT ?= out/demo
 
 .PHONY: setup demo test lint typecheck docs unit durations bench peers lock clean
 
+# uv installs what follows in ~30 s where pip takes ~60 s (a fresh machine, 2 cores); pip is
+# the fallback. uv does not read pip's configuration, so pip's find-links (where a machine
+# keeps wheels such as torch's CPU build) are handed over. --compile-bytecode: with
+# PYTHONDONTWRITEBYTECODE set, a venv without .pyc files would compile torch on every import.
+# torch is pinned to 2.13.0 (a CPU build); a looser pin can pull a multi-GB CUDA build.
+# compat mode: a plain .pth path entry, not an import hook that every process in the
+# venv (measured ones included) would pay ~20 ms to load.
+# frameworks: lightning + transformers for the framework scenarios (~250 MB)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	# uv installs what follows in ~30 s where pip takes ~60 s (a fresh machine, 2 cores); pip is
-	# the fallback. uv does not read pip's configuration, so pip's find-links (where a machine
-	# keeps wheels such as torch's CPU build) are handed over. --compile-bytecode: with
-	# PYTHONDONTWRITEBYTECODE set, a venv without .pyc files would compile torch on every import.
-	# torch is pinned to 2.13.0 (a CPU build); a looser pin can pull a multi-GB CUDA build.
-	# compat mode: a plain .pth path entry, not an import hook that every process in the
-	# venv (measured ones included) would pay ~20 ms to load.
-	# frameworks: lightning + transformers for the framework scenarios (~250 MB)
-	links="$${PIP_FIND_LINKS:-$$($(BIN)/python -m pip config get global.find-links 2>/dev/null)}"; \
+	@echo "installing into $(VENV) with uv (pip if uv fails)"
+	@links="$${PIP_FIND_LINKS:-$$($(BIN)/python -m pip config get global.find-links 2>/dev/null)}"; \
 	flags=""; for l in $$links; do flags="$$flags --find-links $$l"; done; \
 	{ $(BIN)/python -m pip install --quiet "uv>=0.5" \
 	  && $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode $$flags \
