@@ -56,7 +56,19 @@ def find_py_spy() -> str | None:
 
 @cache
 def attaches(exe: str) -> tuple[str, str]:
-    """(py-spy's version, "") where it records a tiny Python process here, else ("", why)."""
+    """(py-spy's version, "") where it records a tiny Python process here, else ("", why).
+    A failed try is tried again (up to ``ATTACH_TRIES``): py-spy's attach to a process that
+    has only just started can lose a race (seen here as a panic in a thread of its own), and
+    one lost race would otherwise put the whole run on the in-process sampler."""
+    why = ""
+    for _ in range(ATTACH_TRIES):
+        version, why = _record_once(exe)
+        if not why or why.startswith("py-spy cannot run"):
+            return version, why
+    return "", why
+
+
+def _record_once(exe: str) -> tuple[str, str]:
     with tempfile.TemporaryDirectory(prefix="ttfb-pyspy-check-") as tmp:
         out = Path(tmp) / "raw.txt"
         argv = [exe, "record", "--format", "raw", "--rate", "200", "--idle", "--output"]
