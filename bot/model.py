@@ -233,6 +233,12 @@ class Profiler(Protocol):
 
     def profile(self, job: Job) -> Profile: ...
 
+    def instead(self) -> Profiler | None:
+        """The profiler to profile the target again with when this one could not record the
+        job at all (py-spy that kept losing the race to attach to a short job: the in-process
+        sampler), else None. Both arms are then profiled again, never one profiler per arm."""
+        ...
+
 
 class Executor(Protocol):
     """Runs a job and returns its sample: real processes, or scripted timings in tests.

@@ -132,6 +132,12 @@ def profile_target(
         progress(f"{name}: profiling, {runs}+{runs} samples to the first batch")
     started = time.monotonic()
     got_base, got_head, error = run_pairs(base, head, profiler, runs)
+    other = profiler.instead() if error else None
+    if error and other is not None:
+        if progress:
+            progress(f"{name}: {error.split(':')[0]} failed; both arms again under {other.name}")
+        profiler = other
+        got_base, got_head, error = run_pairs(base, head, profiler, runs)
     elapsed = time.monotonic() - started
     if error:
         return {"profiler": profiler.name, "error": error, "elapsed_s": elapsed}

@@ -216,6 +216,7 @@ class PySpy:
 
     def __init__(self, exe: str, version: str, settings: ProfileSettings, run: Run) -> None:
         self.exe, self.settings, self.run = exe, settings, run
+        self.lost_race = False
         parts = [version, f"{settings.rate_hz} Hz", "wall clock (idle included)"]
         parts.append(
             "every process's main thread"
@@ -247,9 +248,19 @@ class PySpy:
                 break
         else:
             got = self._once(job)
+        self.lost_race = _attach_failed(got.sample)
         if got.sample.ok and not got.stacks and not self.settings.subprocesses:
             return self._once(job, children=False)
         return got
+
+    def instead(self) -> InProcess | None:
+        """The in-process sampler, once py-spy has lost the race to attach to one of the job's
+        samples ``ATTACH_TRIES`` times in a row (a job that reaches its first batch within
+        py-spy's attach time on a loaded host)."""
+        if not self.lost_race:
+            return None
+        why = f"py-spy lost the race to attach to this job {ATTACH_TRIES} times in a row"
+        return InProcess(self.settings, self.run, why)
 
     def _once(self, job: Job, *, children: bool = True) -> Profile:
         with tempfile.TemporaryDirectory(prefix="ttfb-profile-") as tmp:
@@ -291,3 +302,6 @@ class InProcess:
         if not stacks:
             return Profile(sample, error="the in-process sampler wrote no stacks")
         return Profile(sample, stacks)
+
+    def instead(self) -> None:
+        return None

@@ -216,3 +216,6 @@ class ScriptedProfiler:
             noise = float(np.exp(self.executor.rng.normal(0.0, sd))) if sd else 1.0
             stacks[str(stack).replace("{root}", root)] = float(share) * sample.ttfb_s * 1e3 * noise
         return Profile(sample, stacks)
+
+    def instead(self) -> None:
+        return None

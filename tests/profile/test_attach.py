@@ -3,6 +3,7 @@ loses the race to attach a given number of times, then records."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from bot.exec import profiler
 
 FAKE = """\
 #!{python}
+import json
 import sys
 from pathlib import Path
 
@@ -63,3 +65,74 @@ def test_py_spy_that_never_attaches_gives_its_last_line_after_the_tries(tmp_path
 def test_a_py_spy_that_cannot_run_is_not_tried_again(tmp_path):
     version, why = profiler.attaches(str(tmp_path / "missing-py-spy"))
     assert version == "" and why.startswith("py-spy cannot run:")
+
+
+LOSES_EVERY_JOB = """\
+#!{python}
+import json
+import sys
+from pathlib import Path
+
+if sys.argv[1:] == ["--version"]:
+    print("py-spy 9.9.9")
+    sys.exit(0)
+if "import time; time.sleep(0.2)" in sys.argv:  # the check attaches
+    out = Path(sys.argv[sys.argv.index("--output") + 1])
+    out.write_text("process 1:\\"python\\";<module> (-c:1) 3\\n")
+    sys.exit(0)
+print("Error: Failed to get process executable name. Check that the process is running.",
+      file=sys.stderr)
+print("   1: py_spy::python_spy::PythonSpy::retry_new", file=sys.stderr)
+sys.exit(1)
+"""
+ARMS = """\
+import os
+import time
+
+import ttfb_lab
+
+
+def parse_records():
+    return [str(i).zfill(8) for i in range(200_000)]
+
+
+def slow_path():
+    time.sleep(0.3)
+
+
+parse_records()
+if os.environ.get("SLOW") == "1":
+    slow_path()
+ttfb_lab.first_batch()
+"""
+
+
+@pytest.mark.slow
+def test_a_job_py_spy_cannot_catch_is_profiled_again_under_the_sampler(
+    tmp_path, run_ttfb, monkeypatch
+):
+    """py-spy attaches to the check's process but loses every race to the job's (a job that
+    reaches its first batch before py-spy has attached): both arms are profiled again under
+    the in-process sampler, and the report says why."""
+    exe = tmp_path / "py-spy"
+    exe.write_text(LOSES_EVERY_JOB.format(python=sys.executable))
+    exe.chmod(0o755)
+    monkeypatch.setattr(profiler, "find_py_spy", lambda: str(exe))
+    (tmp_path / "train.py").write_text(ARMS)
+    from bot import git as gitlib
+
+    gitlib.init_repo(tmp_path)
+    ran = run_ttfb(
+        *("compare", "--name", "env", "--base-env", "SLOW=0", "--head-env", "SLOW=1"),
+        *("--first-batch", "mark", "--pairs", "4", "--max-pairs", "4", "--no-attribute"),
+        *("--no-history", "--profile", "--out-dir", str(tmp_path / "out")),
+        *("--", "python", "train.py"),
+        cwd=tmp_path,
+    )
+    assert ran.code == 0, ran.output
+    assert "base profiling sample failed; both arms again under in-process sampler" in ran.output
+    (s,) = json.loads((tmp_path / "out" / "results.json").read_text())["scenarios"]
+    p = s["profile"]
+    assert "error" not in p, p["error"]
+    assert p["profiler"].startswith("in-process sampler") and "lost the race" in p["profiler"]
+    assert [r["function"] for r in p["rows"]][:1] == ["slow_path"], p["rows"]
