@@ -1,5 +1,5 @@
-"""Whether py-spy attaches here is asked once per run, with a stand-in py-spy: a script that
-loses the race to attach a given number of times, then records."""
+"""py-spy losing its race to attach, with a stand-in py-spy: a script that loses the race a
+given number of times (or every job's), then records."""
 
 from __future__ import annotations
 
@@ -9,22 +9,27 @@ from pathlib import Path
 
 import pytest
 
+from bot import git as gitlib
 from bot.exec import profiler
+
+from .test_real import ARMS  # the env-arms job: parse_records, then slow_path when SLOW=1
 
 FAKE = """\
 #!{python}
-import json
 import sys
 from pathlib import Path
 
-tries = Path({tries!r})
 if sys.argv[1:] == ["--version"]:
     print("py-spy 9.9.9")
     sys.exit(0)
+checking = "import time; time.sleep(0.2)" in sys.argv  # the attach check's own process
+tries = Path({tries!r})
 done = int(tries.read_text()) if tries.exists() else 0
 tries.write_text(str(done + 1))
-if done < {failures}:
-    print("thread '<unnamed>' panicked", file=sys.stderr)
+if done < {failures} or (not checking and {loses_jobs}):
+    print("Error: Failed to get process executable name. Check that the process is running.",
+          file=sys.stderr)
+    print("   1: py_spy::python_spy::PythonSpy::retry_new", file=sys.stderr)
     print("   6: std::sys::thread::unix::Thread::new::thread_start", file=sys.stderr)
     sys.exit(1)
 out = Path(sys.argv[sys.argv.index("--output") + 1])
@@ -32,10 +37,15 @@ out.write_text("process 1:\\"python\\";<module> (-c:1) 3\\n")
 """
 
 
-def fake_py_spy(tmp_path: Path, failures: int) -> tuple[str, Path]:
+def fake_py_spy(tmp_path: Path, failures: int, *, loses_jobs: bool = False) -> tuple[str, Path]:
+    """A stand-in py-spy that loses its first ``failures`` races to attach, and with
+    ``loses_jobs`` every race but the attach check's; and the file counting its records."""
     tries = tmp_path / "tries"
-    exe = tmp_path / f"py-spy-{failures}"
-    exe.write_text(FAKE.format(python=sys.executable, tries=str(tries), failures=failures))
+    exe = tmp_path / "py-spy"
+    script = FAKE.format(
+        python=sys.executable, tries=str(tries), failures=failures, loses_jobs=loses_jobs
+    )
+    exe.write_text(script)
     exe.chmod(0o755)
     return str(exe), tries
 
@@ -67,46 +77,6 @@ def test_a_py_spy_that_cannot_run_is_not_tried_again(tmp_path):
     assert version == "" and why.startswith("py-spy cannot run:")
 
 
-LOSES_EVERY_JOB = """\
-#!{python}
-import json
-import sys
-from pathlib import Path
-
-if sys.argv[1:] == ["--version"]:
-    print("py-spy 9.9.9")
-    sys.exit(0)
-if "import time; time.sleep(0.2)" in sys.argv:  # the check attaches
-    out = Path(sys.argv[sys.argv.index("--output") + 1])
-    out.write_text("process 1:\\"python\\";<module> (-c:1) 3\\n")
-    sys.exit(0)
-print("Error: Failed to get process executable name. Check that the process is running.",
-      file=sys.stderr)
-print("   1: py_spy::python_spy::PythonSpy::retry_new", file=sys.stderr)
-sys.exit(1)
-"""
-ARMS = """\
-import os
-import time
-
-import ttfb_lab
-
-
-def parse_records():
-    return [str(i).zfill(8) for i in range(200_000)]
-
-
-def slow_path():
-    time.sleep(0.3)
-
-
-parse_records()
-if os.environ.get("SLOW") == "1":
-    slow_path()
-ttfb_lab.first_batch()
-"""
-
-
 @pytest.mark.slow
 def test_a_job_py_spy_cannot_catch_is_profiled_again_under_the_sampler(
     tmp_path, run_ttfb, monkeypatch
@@ -114,13 +84,9 @@ def test_a_job_py_spy_cannot_catch_is_profiled_again_under_the_sampler(
     """py-spy attaches to the check's process but loses every race to the job's (a job that
     reaches its first batch before py-spy has attached): both arms are profiled again under
     the in-process sampler, and the report says why."""
-    exe = tmp_path / "py-spy"
-    exe.write_text(LOSES_EVERY_JOB.format(python=sys.executable))
-    exe.chmod(0o755)
-    monkeypatch.setattr(profiler, "find_py_spy", lambda: str(exe))
+    exe, _ = fake_py_spy(tmp_path, failures=0, loses_jobs=True)
+    monkeypatch.setattr(profiler, "find_py_spy", lambda: exe)
     (tmp_path / "train.py").write_text(ARMS)
-    from bot import git as gitlib
-
     gitlib.init_repo(tmp_path)
     ran = run_ttfb(
         *("compare", "--name", "env", "--base-env", "SLOW=0", "--head-env", "SLOW=1"),
