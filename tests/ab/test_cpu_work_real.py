@@ -66,7 +66,7 @@ def test_a_planted_sleep_does_not_move_the_instruction_count(run_ttfb, tmp_path)
     assert work["stable"] and abs(work["delta_pct"]) < 0.1, work
 
 
-@pytest.mark.timing  # no_change at the first look needs the wall-time look to be quiet too
+@pytest.mark.quiet  # no_change at the first look needs the wall-time look to be quiet too
 def test_an_aa_ends_no_change_at_the_first_look(run_ttfb, tmp_path):
     s, err = compare(run_ttfb, tmp_path, "", "--pairs", "10", "--max-pairs", "80")
     assert "counting CPU work" in err, err
