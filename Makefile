@@ -72,6 +72,7 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:xdist -m timing $(TIMING_FILES) >$(TIMING_LOG) 2>&1 & \
 	pid=$$!; trap 'kill $$pid 2>/dev/null' INT TERM EXIT; \
 	nice -n 19 $(BIN)/python -m pytest -q $(REST); rest=$$?; \
+	kill -0 $$pid 2>/dev/null && echo "waiting for the timing lane (out/timing-lane.log)"; \
 	wait $$pid; timing=$$?; echo "--- timing lane ---"; cat $(TIMING_LOG); \
 	test $$quiet -eq 0 && test $$timing -eq 0 && test $$rest -eq 0
 

@@ -92,7 +92,36 @@ def wilcoxon_p(values: Sequence[float] | np.ndarray) -> float | None:
     nonzero = x[x != 0]
     if _degenerate(x) or nonzero.size < MIN_PAIRS:
         return None
+    tied = np.unique(np.abs(nonzero)).size < nonzero.size
+    if (tied or nonzero.size < x.size) and x.size <= PERMUTATION_PAIRS:
+        return _sign_flip_p(nonzero)
     return float(_scipy_stats().wilcoxon(x, zero_method="wilcox", alternative="two-sided").pvalue)
+
+
+# scipy's wilcoxon, given ties or zeros in at most this many pairs, runs an exact permutation
+# test (all 2**n sign flips; 2**13 is under its 9,999 resamples); above it, the normal
+# approximation.
+PERMUTATION_PAIRS = 13
+
+
+def _sign_flip_p(nonzero: np.ndarray) -> float:
+    """The two-sided p-value of scipy's exact permutation test of the signed-rank sum, by
+    counting instead of enumerating: a sign flip moves a value's rank (a midrank when tied, so
+    twice it is an integer) in or out of the positive sum, and the number of flips that give
+    each doubled sum is a subset-sum count. scipy recomputes the ranks for each of the 2**n
+    flips: 0.7 s of CPU at 13 pairs, against well under a millisecond here
+    (``benchmarks/signed_rank.py``); the answer is the same (``tests/stats/test_paired.py``)."""
+    from scipy.stats import rankdata
+
+    doubled = np.rint(2 * rankdata(np.abs(nonzero))).astype(np.int64)
+    ways = np.zeros(int(doubled.sum()) + 1)
+    ways[0] = 1.0
+    for r in doubled:
+        ways[r:] = ways[r:] + ways[:-r]  # the right side is evaluated first: last step's counts
+    observed = int(doubled[nonzero > 0].sum())
+    total = ways.sum()
+    at_most, at_least = ways[: observed + 1].sum() / total, ways[observed:].sum() / total
+    return float(min(1.0, 2 * min(at_most, at_least)))
 
 
 def one_sided_ttest_p(values: Sequence[float] | np.ndarray, direction: int) -> float | None:

@@ -110,6 +110,28 @@ def test_swapping_arms_flips_the_sign(base, shifts):
     assert forward.p_wilcoxon == pytest.approx(backward.p_wilcoxon)
 
 
+def test_tied_or_zero_pairs_get_scipys_exact_permutation_p():
+    """With ties or zeros in at most 13 pairs scipy's wilcoxon runs an exact permutation test;
+    wilcoxon_p counts sign flips instead, and must give the same p-value. Seeded draws of
+    whole hundredths have ties; some get a zero too. 13 pairs is the largest such case."""
+    rng = np.random.default_rng(7)
+    kinds = {"ties": 0, "zeros": 0}
+    for n in [*rng.integers(3, 10, size=60), stats.PERMUTATION_PAIRS]:
+        x = rng.integers(1, 6, int(n)) * rng.choice([-1.0, 1.0], int(n)) / 100
+        if rng.random() < 0.4:
+            x[0] = 0.0
+        nonzero = x[x != 0]
+        if nonzero.size < stats.MIN_PAIRS or np.ptp(x) == 0:
+            continue
+        zeros, tied = nonzero.size < x.size, np.unique(np.abs(nonzero)).size < nonzero.size
+        if not (zeros or tied):
+            continue
+        kinds["zeros" if zeros else "ties"] += 1
+        expected = sps.wilcoxon(x, zero_method="wilcox").pvalue
+        assert stats.wilcoxon_p(x) == pytest.approx(expected, rel=1e-12, abs=0), x
+    assert min(kinds.values()) >= 10, kinds  # both paths into the permutation test were tried
+
+
 def test_aa_is_centred_on_zero():
     deltas = [
         stats.Estimator(0.01).ratio(*lognormal_pairs(30, 0.0, 0.1, seed=s)).delta_pct
