@@ -60,16 +60,18 @@ docs: $(STAMP)
 # much of the time; two workers kept 1.5 of 2 cores busy (207 s), three 1.8 (167 s), four no
 # better (167 s). The timing lane's report is printed after the rest's (out/timing-lane.log
 # while it runs). The quiet and timing lanes collect only the files that mark such a test.
-# Every lane always runs; any one failing fails the target.
+# Every lane always runs; any one failing fails the target; Ctrl-C stops the timing lane too.
 QUIET_FILES = $(shell grep -rlE --include='*.py' 'mark\.quiet' tests)
 TIMING_FILES = $(shell grep -rlE --include='*.py' 'mark\.timing' tests)
 REST = -n 3 --dist loadscope --no-loadscope-reorder -m "not timing and not quiet"
 TIMING_LOG = out/timing-lane.log
+# a lane with no file to collect is skipped (pytest would collect every test, then exit 5)
+lane = $(if $(2),$(BIN)/python -m pytest -q -p no:xdist -m $(1) $(2),true)
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:xdist -m quiet $(QUIET_FILES); quiet=$$?; \
+	$(call lane,quiet,$(QUIET_FILES)); quiet=$$?; \
 	mkdir -p out; echo "timing lane: running beside the rest; its report follows theirs"; \
-	$(BIN)/python -m pytest -q -p no:xdist -m timing $(TIMING_FILES) >$(TIMING_LOG) 2>&1 & \
+	$(call lane,timing,$(TIMING_FILES)) >$(TIMING_LOG) 2>&1 & \
 	pid=$$!; trap 'kill $$pid 2>/dev/null' INT TERM EXIT; \
 	nice -n 19 $(BIN)/python -m pytest -q $(REST); rest=$$?; \
 	kill -0 $$pid 2>/dev/null && echo "waiting for the timing lane (out/timing-lane.log)"; \
