@@ -27,6 +27,10 @@ import numpy as np
 
 MIN_PAIRS = 3
 BOOTSTRAP_RESAMPLES = 2000
+# scipy's wilcoxon, given ties or zeros in at most this many pairs, runs an exact permutation
+# test (all 2**n sign flips; 2**13 is under its 9,999 resamples); above it, the normal
+# approximation.
+PERMUTATION_PAIRS = 13
 
 
 def _scipy_stats() -> Any:
@@ -96,12 +100,6 @@ def wilcoxon_p(values: Sequence[float] | np.ndarray) -> float | None:
     if (tied or nonzero.size < x.size) and x.size <= PERMUTATION_PAIRS:
         return _sign_flip_p(nonzero)
     return float(_scipy_stats().wilcoxon(x, zero_method="wilcox", alternative="two-sided").pvalue)
-
-
-# scipy's wilcoxon, given ties or zeros in at most this many pairs, runs an exact permutation
-# test (all 2**n sign flips; 2**13 is under its 9,999 resamples); above it, the normal
-# approximation.
-PERMUTATION_PAIRS = 13
 
 
 def _sign_flip_p(nonzero: np.ndarray) -> float:
