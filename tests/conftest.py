@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -206,6 +207,15 @@ def plant_config_check_sleep(repo: Path, seconds: float, comment: str) -> None:
 # module (seven tests, a minute and more) to start last and run alone at the end. Longest
 # first is the classic bound for this (a makespan within 4/3 of the best); a module the record
 # lacks counts as quick. Stale numbers only make the order worse, never a result wrong.
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``make unit`` starts the timing lane as a background job of its recipe's shell, and a
+    shell without job control starts such a job with SIGINT ignored (POSIX): Ctrl-C stopped
+    the rest and left the timing lane running to its end. A test run takes the interrupt back
+    (Python's own handler: KeyboardInterrupt, as in any pytest run)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
