@@ -72,7 +72,7 @@ unit: $(STAMP)
 	$(call lane,quiet,$(QUIET_FILES)); quiet=$$?; \
 	mkdir -p out; echo "timing lane: running beside the rest; its report follows theirs"; \
 	$(call lane,timing,$(TIMING_FILES)) >$(TIMING_LOG) 2>&1 & \
-	pid=$$!; trap 'kill $$pid 2>/dev/null' INT TERM EXIT; \
+	pid=$$!; trap 'kill -INT $$pid 2>/dev/null' INT TERM EXIT; \
 	nice -n 19 $(BIN)/python -m pytest -q $(REST); rest=$$?; \
 	kill -0 $$pid 2>/dev/null && echo "waiting for the timing lane (out/timing-lane.log)"; \
 	wait $$pid; timing=$$?; echo "--- timing lane ---"; cat $(TIMING_LOG); \

@@ -209,13 +209,31 @@ def plant_config_check_sleep(repo: Path, seconds: float, comment: str) -> None:
 # lacks counts as quick. Stale numbers only make the order worse, never a result wrong.
 
 
+_interrupted = False
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """``make unit`` starts the timing lane as a background job of its recipe's shell, and a
-    shell without job control starts such a job with SIGINT ignored (POSIX): Ctrl-C stopped
-    the rest and left the timing lane running to its end. A test run takes the interrupt back
-    (Python's own handler: KeyboardInterrupt, as in any pytest run)."""
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    """Ctrl-C stops a test run, the timing lane of ``make unit`` included. That lane is a
+    background job of the recipe's shell, which starts it with SIGINT ignored (POSIX, for a
+    shell without job control), and ttfb's ``main()``, which many tests call in-process, turns
+    KeyboardInterrupt into exit status 130, so the run went on to its next test. The handler
+    here takes SIGINT back and notes it; the run stops after the test it landed in
+    (``pytest_runtest_teardown``). xdist's workers are left to their controller."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.default_int_handler):
+        signal.signal(signal.SIGINT, _interrupt)
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    if _interrupted:
+        item.session.shouldstop = "interrupted (SIGINT)"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
