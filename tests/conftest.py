@@ -201,14 +201,7 @@ def plant_config_check_sleep(repo: Path, seconds: float, comment: str) -> None:
     config.write_text(f"import time\ntime.sleep({seconds})  # {comment}\n" + config.read_text())
 
 
-# --- scheduling: longest module first -----------------------------------------------------
-# ``make unit`` hands whole modules to its workers (``--dist loadscope``, so module fixtures are
-# built once). xdist's own order puts modules with many tests first, which left the slowest
-# module (seven tests, a minute and more) to start last and run alone at the end. Longest
-# first is the classic bound for this (a makespan within 4/3 of the best); a module the record
-# lacks counts as quick. Stale numbers only make the order worse, never a result wrong.
-
-
+# --- Ctrl-C -------------------------------------------------------------------------------
 _interrupted = False
 
 
@@ -234,6 +227,14 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     if _interrupted:
         item.session.shouldstop = "interrupted (SIGINT)"
+
+
+# --- scheduling: longest module first -----------------------------------------------------
+# ``make unit`` hands whole modules to its workers (``--dist loadscope``, so module fixtures are
+# built once). xdist's own order puts modules with many tests first, which left the slowest
+# module (seven tests, a minute and more) to start last and run alone at the end. Longest
+# first is the classic bound for this (a makespan within 4/3 of the best); a module the record
+# lacks counts as quick. Stale numbers only make the order worse, never a result wrong.
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
