@@ -109,9 +109,7 @@ def _sign_flip_p(nonzero: np.ndarray) -> float:
     each doubled sum is a subset-sum count. scipy recomputes the ranks for each of the 2**n
     flips: 0.7 s of CPU at 13 pairs, against well under a millisecond here
     (``benchmarks/signed_rank.py``); the answer is the same (``tests/stats/test_paired.py``)."""
-    from scipy.stats import rankdata
-
-    doubled = np.rint(2 * rankdata(np.abs(nonzero))).astype(np.int64)
+    doubled = np.rint(2 * _scipy_stats().rankdata(np.abs(nonzero))).astype(np.int64)
     ways = np.zeros(int(doubled.sum()) + 1)
     ways[0] = 1.0
     for r in doubled:
