@@ -244,12 +244,10 @@ class PySpy:
         """One profiling sample; py-spy losing the race to attach to a process that starts
         (and, for a short job, ends) at once is retried."""
         probe.site_dir(job.argv[0])  # the probe compiled for the job's own interpreter
-        for _ in range(ATTACH_TRIES - 1):
+        for _ in range(ATTACH_TRIES):
             got = self._once(job)
             if not _attach_failed(got.sample):
                 break
-        else:
-            got = self._once(job)
         self.lost_race = _attach_failed(got.sample)
         if got.sample.ok and not got.stacks and not self.settings.subprocesses:
             return self._once(job, children=False)
