@@ -237,6 +237,11 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 # lacks counts as quick. Stale numbers only make the order worse, never a result wrong.
 
 
+def _module(nodeid: str) -> str:
+    """The test module a node id names (``tests/x/test_y.py``), the key of the record."""
+    return nodeid.split("::")[0]
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--record-durations",
@@ -250,15 +255,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         seconds = json.loads(DURATIONS.read_text())
     except (OSError, ValueError):
         return
-    module = {id(item): item.nodeid.split("::")[0] for item in items}
-    items.sort(key=lambda item: -float(seconds.get(module[id(item)], 0.0)))  # stable
+    items.sort(key=lambda item: -float(seconds.get(_module(item.nodeid), 0.0)))  # stable
 
 
 _durations: Counter[str] = Counter()
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    _durations[report.nodeid.split("::")[0]] += report.duration
+    _durations[_module(report.nodeid)] += report.duration
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
