@@ -32,6 +32,21 @@ def test_ratio_matches_scipy():
     assert r.n == 40 and r.scale == "ratio" and r.usable
 
 
+def test_ttest_p_is_scipys_ttest_1samp_from_tiny_samples_to_far_tails():
+    rng = np.random.default_rng(7)
+    checked = 0
+    for n in (3, 4, 5, 8, 13, 40, 160):
+        for shift in (0.0, 0.01, 0.1, 1.0, 5.0):
+            x = rng.normal(shift, 0.05, n)
+            expected = sps.ttest_1samp(x, 0.0).pvalue
+            assert stats.ttest_p(x) == pytest.approx(expected, rel=1e-9, abs=1e-300), (n, shift)
+            assert stats.ttest_p(-x) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+            checked += 1
+    assert checked == 35
+    assert stats.ttest_p([0.1, 0.1, 0.1]) is None  # zero variance
+    assert stats.ttest_p([0.1, 0.2]) is None  # too few pairs
+
+
 def test_difference_scale_in_percent_of_ttfb():
     base = np.array([0.010, 0.012, 0.011, 0.009, 0.010, 0.011])
     head = base + 0.25
