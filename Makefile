@@ -65,6 +65,11 @@ QUIET_FILES = $(shell grep -rlE --include='*.py' 'mark\.quiet' tests)
 TIMING_FILES = $(shell grep -rlE --include='*.py' 'mark\.timing' tests)
 REST = -n 3 --dist loadscope --no-loadscope-reorder -m "not timing and not quiet"
 TIMING_LOG = out/timing-lane.log
+# Targets run beside the timing and rest lanes at the lowest priority, once the quiet lane is
+# done, their report printed last: `make test` puts its checks there (~9 s of CPU that would
+# otherwise come first, taken in the time the lanes leave a core idle)
+BESIDE ?=
+BESIDE_LOG = out/beside.log
 # a lane with no file to collect is skipped (pytest would collect every test, then exit 5)
 lane = $(if $(2),$(BIN)/python -m pytest -q -p no:xdist -m $(1) $(2),true)
 
@@ -72,17 +77,25 @@ unit: $(STAMP)
 	$(call lane,quiet,$(QUIET_FILES)); quiet=$$?; \
 	mkdir -p out; echo "timing lane: running beside the rest; its report follows theirs"; \
 	$(call lane,timing,$(TIMING_FILES)) >$(TIMING_LOG) 2>&1 & \
-	pid=$$!; trap 'kill -INT $$pid 2>/dev/null' INT TERM EXIT; \
+	pid=$$!; checks=; \
+	$(if $(BESIDE),nice -n 19 $(MAKE) --no-print-directory $(BESIDE) >$(BESIDE_LOG) 2>&1 & checks=$$!;) \
+	trap 'kill -INT $$pid 2>/dev/null; test -z "$$checks" || kill -TERM $$checks 2>/dev/null' \
+		INT TERM EXIT; \
 	nice -n 19 $(BIN)/python -m pytest -q $(REST); rest=$$?; \
 	kill -0 $$pid 2>/dev/null && echo "waiting for the timing lane (out/timing-lane.log)"; \
-	wait $$pid; timing=$$?; echo "--- timing lane ---"; cat $(TIMING_LOG); \
-	test $$quiet -eq 0 && test $$timing -eq 0 && test $$rest -eq 0
+	wait $$pid; timing=$$?; echo "--- timing lane ---"; cat $(TIMING_LOG); beside=0; \
+	if [ -n "$$checks" ]; then wait $$checks; beside=$$?; \
+		echo "--- $(BESIDE) (beside the lanes) ---"; cat $(BESIDE_LOG); fi; \
+	test $$quiet -eq 0 && test $$timing -eq 0 && test $$rest -eq 0 && test $$beside -eq 0
 
 # Records how long each test module takes, for the order above (commit the result)
 durations: $(STAMP)
 	$(BIN)/python -m pytest -q $(REST) --record-durations tests/durations.json
 
-test: lint typecheck docs unit
+# lint, typecheck and docs run beside the unit lanes (see BESIDE); `make lint typecheck docs`
+# runs them alone, first to last
+test: $(STAMP)
+	@$(MAKE) --no-print-directory unit BESIDE="lint typecheck docs"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/probe_overhead.py
