@@ -58,7 +58,7 @@ docs: $(STAMP)
 # built once, the longest modules first (tests/durations.json; tests/conftest.py says why).
 # Three workers on two cores: the processes these tests start wait (sleeps, pipes, timers)
 # much of the time; two workers kept 1.5 of 2 cores busy (207 s), three 1.8 (167 s), four no
-# better (167 s). The timing lane's report is printed after the rest's (out/timing-lane.log
+# better (167 s; later 209 s against three's 180 s). The timing lane's report is printed after the rest's (out/timing-lane.log
 # while it runs). The quiet and timing lanes collect only the files that mark such a test.
 # Every lane always runs; any one failing fails the target; Ctrl-C stops the timing lane too.
 QUIET_FILES = $(shell grep -rlE --include='*.py' 'mark\.quiet' tests)
