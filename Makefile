@@ -66,7 +66,7 @@ TIMING_FILES = $(shell grep -rlE --include='*.py' 'mark\.timing' tests)
 REST = -n 3 --dist loadscope --no-loadscope-reorder -m "not timing and not quiet"
 TIMING_LOG = out/timing-lane.log
 # Targets run beside the timing and rest lanes at the lowest priority, once the quiet lane is
-# done, their report printed last: `make test` puts its checks there (~9 s of CPU that would
+# done, their report printed last: `make test` puts typecheck and docs there (~8 s that would
 # otherwise come first, taken in the time the lanes leave a core idle)
 BESIDE ?=
 BESIDE_LOG = out/beside.log
@@ -92,10 +92,10 @@ unit: $(STAMP)
 durations: $(STAMP)
 	$(BIN)/python -m pytest -q $(REST) --record-durations tests/durations.json
 
-# lint, typecheck and docs run beside the unit lanes (see BESIDE); `make lint typecheck docs`
-# runs them alone, first to last
-test: $(STAMP)
-	@$(MAKE) --no-print-directory unit BESIDE="lint typecheck docs"
+# lint first (under a second: the commonest failure shows at once), then typecheck and docs
+# beside the unit lanes (see BESIDE); `make lint typecheck docs` runs them all alone
+test: lint
+	@$(MAKE) --no-print-directory unit BESIDE="typecheck docs"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/probe_overhead.py
