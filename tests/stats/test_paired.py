@@ -32,7 +32,7 @@ def test_ratio_matches_scipy():
     assert r.n == 40 and r.scale == "ratio" and r.usable
 
 
-def test_ttest_p_is_scipys_ttest_1samp_from_tiny_samples_to_far_tails():
+def test_t_tests_are_scipys_ttest_1samp_from_tiny_samples_to_far_tails():
     rng = np.random.default_rng(7)
     checked = 0
     for n in (3, 4, 5, 8, 13, 40, 160):
@@ -41,10 +41,16 @@ def test_ttest_p_is_scipys_ttest_1samp_from_tiny_samples_to_far_tails():
             expected = sps.ttest_1samp(x, 0.0).pvalue
             assert stats.ttest_p(x) == pytest.approx(expected, rel=1e-9, abs=1e-300), (n, shift)
             assert stats.ttest_p(-x) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+            for direction, alternative in ((1, "greater"), (-1, "less")):
+                one_sided = sps.ttest_1samp(x, 0.0, alternative=alternative).pvalue
+                assert stats.one_sided_ttest_p(x, direction) == pytest.approx(
+                    one_sided, rel=1e-9, abs=1e-300
+                ), (n, shift, alternative)
             checked += 1
     assert checked == 35
     assert stats.ttest_p([0.1, 0.1, 0.1]) is None  # zero variance
     assert stats.ttest_p([0.1, 0.2]) is None  # too few pairs
+    assert stats.one_sided_ttest_p([0.1, 0.1, 0.1], 1) is None
 
 
 def test_difference_scale_in_percent_of_ttfb():
