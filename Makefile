@@ -58,8 +58,9 @@ docs: $(STAMP)
 # built once, the longest modules first (tests/durations.json; tests/conftest.py says why).
 # Three workers on two cores: the processes these tests start wait (sleeps, pipes, timers)
 # much of the time; two workers kept 1.5 of 2 cores busy (207 s), three 1.8 (167 s), four no
-# better (167 s; later 209 s against three's 180 s). The timing lane's report is printed after the rest's (out/timing-lane.log
-# while it runs). The quiet and timing lanes collect only the files that mark such a test.
+# better (167 s; later 209 s against three's 180 s). The timing lane's report is printed after
+# the rest's (out/timing-lane.log while it runs). The quiet and timing lanes collect only the
+# files that mark such a test.
 # Every lane always runs; any one failing fails the target; Ctrl-C stops the timing lane too.
 QUIET_FILES = $(shell grep -rlE --include='*.py' 'mark\.quiet' tests)
 TIMING_FILES = $(shell grep -rlE --include='*.py' 'mark\.timing' tests)
@@ -69,6 +70,9 @@ TIMING_LOG = out/timing-lane.log
 # done, their report printed last: `make test` puts typecheck and docs there (~8 s that would
 # otherwise come first, taken in the time the lanes leave a core idle)
 BESIDE ?=
+# not written $(MAKE) in the recipe: make runs a recipe line that names $(MAKE) even under -n,
+# and `make -n test` would run the whole suite instead of printing it
+BESIDE_MAKE = $(MAKE) --no-print-directory
 BESIDE_LOG = out/beside.log
 # a lane with no file to collect is skipped (pytest would collect every test, then exit 5)
 lane = $(if $(2),$(BIN)/python -m pytest -q -p no:xdist -m $(1) $(2),true)
@@ -77,14 +81,14 @@ unit: $(STAMP)
 	$(call lane,quiet,$(QUIET_FILES)); quiet=$$?; \
 	mkdir -p out; echo "timing lane: running beside the rest; its report follows theirs"; \
 	$(call lane,timing,$(TIMING_FILES)) >$(TIMING_LOG) 2>&1 & \
-	pid=$$!; checks=; \
-	$(if $(BESIDE),nice -n 19 $(MAKE) --no-print-directory $(BESIDE) >$(BESIDE_LOG) 2>&1 & checks=$$!;) \
-	trap 'kill -INT $$pid 2>/dev/null; test -z "$$checks" || kill -TERM $$checks 2>/dev/null' \
-		INT TERM EXIT; \
+	timing_pid=$$!; beside_pid=; \
+	$(if $(BESIDE),nice -n 19 $(BESIDE_MAKE) $(BESIDE) >$(BESIDE_LOG) 2>&1 & beside_pid=$$!;) \
+	trap 'kill -INT $$timing_pid 2>/dev/null; \
+		test -z "$$beside_pid" || kill -TERM $$beside_pid 2>/dev/null' INT TERM EXIT; \
 	nice -n 19 $(BIN)/python -m pytest -q $(REST); rest=$$?; \
-	kill -0 $$pid 2>/dev/null && echo "waiting for the timing lane (out/timing-lane.log)"; \
-	wait $$pid; timing=$$?; echo "--- timing lane ---"; cat $(TIMING_LOG); beside=0; \
-	if [ -n "$$checks" ]; then wait $$checks; beside=$$?; \
+	kill -0 $$timing_pid 2>/dev/null && echo "waiting for the timing lane (out/timing-lane.log)"; \
+	wait $$timing_pid; timing=$$?; echo "--- timing lane ---"; cat $(TIMING_LOG); beside=0; \
+	if [ -n "$$beside_pid" ]; then wait $$beside_pid; beside=$$?; \
 		echo "--- $(BESIDE) (beside the lanes) ---"; cat $(BESIDE_LOG); fi; \
 	test $$quiet -eq 0 && test $$timing -eq 0 && test $$rest -eq 0 && test $$beside -eq 0
 
