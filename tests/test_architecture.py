@@ -8,6 +8,7 @@ is still a cycle).
 from __future__ import annotations
 
 import ast
+import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,11 +142,22 @@ def imports(name: str, path: Path, tree: ast.Module, known: set[str] | None = No
     return found
 
 
-MODULES = {name: (path, tree) for name, path, tree in sources()}
-GRAPH = {
-    name: {m for m in imports(name, path, tree, set(MODULES)) if m in MODULES and m != name}
-    for name, (path, tree) in MODULES.items()
-}
+@functools.cache
+def modules() -> dict[str, tuple[Path, ast.Module]]:
+    """Every module of bot/ (the probe's site folder aside), parsed once per process, on
+    first use: parsing all of bot/ at import would cost every worker that merely collects
+    this file ~0.6 CPU-s."""
+    return {name: (path, tree) for name, path, tree in sources()}
+
+
+@functools.cache
+def graph() -> dict[str, set[str]]:
+    """Which modules of bot/ each one imports."""
+    known = set(modules())
+    return {
+        name: {m for m in imports(name, path, tree, known) if m in known and m != name}
+        for name, (path, tree) in modules().items()
+    }
 
 
 def package_of(module: str) -> str:
@@ -155,11 +167,11 @@ def package_of(module: str) -> str:
 
 @pytest.mark.parametrize("pure", PURE)
 def test_pure_cores_import_no_io_and_nothing_impure(pure):
-    inside = [m for m in MODULES if m == pure or m.startswith(pure + ".")]
+    inside = [m for m in modules() if m == pure or m.startswith(pure + ".")]
     assert inside, pure
     for name in inside:
-        path, tree = MODULES[name]
-        mods = imports(name, path, tree, set(MODULES))
+        path, tree = modules()[name]
+        mods = imports(name, path, tree, set(modules()))
         top = {m.split(".")[0] for m in mods}
         assert not top & FORBIDDEN_IN_PURE, f"{name} imports {sorted(top & FORBIDDEN_IN_PURE)}"
         impure = {m for m in mods if any(m == p or m.startswith(p + ".") for p in IMPURE_PACKAGES)}
@@ -168,7 +180,7 @@ def test_pure_cores_import_no_io_and_nothing_impure(pure):
 
 def test_packages_only_import_downwards():
     wrong = []
-    for name, deps in GRAPH.items():
+    for name, deps in graph().items():
         own = package_of(name)
         allowed = ALLOWED.get(own)
         if allowed is None:  # bot/__init__.py
@@ -188,7 +200,7 @@ def test_no_import_cycles():
     def visit(m: str) -> None:
         state[m] = 1
         stack.append(m)
-        for d in sorted(GRAPH[m]):
+        for d in sorted(graph()[m]):
             if state.get(d) == 1:
                 cycle = [*stack[stack.index(d) :], d]
                 raise AssertionError("import cycle: " + " → ".join(cycle))
@@ -197,7 +209,7 @@ def test_no_import_cycles():
         stack.pop()
         state[m] = 2
 
-    for m in sorted(GRAPH):
+    for m in sorted(graph()):
         if m not in state:
             visit(m)
 
@@ -205,7 +217,7 @@ def test_no_import_cycles():
 def test_pygithub_is_imported_by_the_github_adapter_only():
     users = sorted(
         name
-        for name, (path, tree) in MODULES.items()
+        for name, (path, tree) in modules().items()
         if any(m == "github" or m.startswith("github.") for m in imports(name, path, tree))
     )
     assert users == ["bot.gh.api"]
@@ -214,7 +226,7 @@ def test_pygithub_is_imported_by_the_github_adapter_only():
 def test_torch_is_never_imported_by_the_bot():
     users = [
         name
-        for name, (path, tree) in MODULES.items()
+        for name, (path, tree) in modules().items()
         if any(m.split(".")[0] == "torch" for m in imports(name, path, tree))
     ]
     assert users == []
@@ -222,7 +234,7 @@ def test_torch_is_never_imported_by_the_bot():
 
 def test_no_god_functions_and_no_huge_modules():
     too_long = []
-    for name, (path, tree) in MODULES.items():
+    for name, (path, tree) in modules().items():
         lines = path.read_text().count("\n")
         if lines > MAX_MODULE_LINES:
             too_long.append(f"{name}: {lines} lines")
@@ -237,10 +249,10 @@ def test_no_god_functions_and_no_huge_modules():
 def test_the_checks_see_a_violation():
     """The import reader resolves what the rules are about (so the rules can fail)."""
     tree = ast.parse("from ..store import history_db\nimport subprocess\nfrom . import paired\n")
-    found = imports("bot.stats.verdict", BOT / "stats" / "verdict.py", tree, set(MODULES))
+    found = imports("bot.stats.verdict", BOT / "stats" / "verdict.py", tree, set(modules()))
     assert {"bot.store.history_db", "subprocess", "bot.stats.paired"} <= found
     assert {"bot.stats.verdict", "bot.store.history_db"} <= {
-        m for m in found | {"bot.stats.verdict"} if m in GRAPH
+        m for m in found | {"bot.stats.verdict"} if m in graph()
     }
 
 
@@ -252,7 +264,7 @@ def test_the_command_line_reaches_the_engine_only_through_the_pipelines():
     engine's packages, so it cannot grow a second copy of "run, then write the outputs"."""
     wrong = sorted(
         f"{name} → {dep}"
-        for name, deps in GRAPH.items()
+        for name, deps in graph().items()
         if package_of(name) == "bot.cli"
         for dep in deps
         if package_of(dep) in ENGINE
@@ -263,7 +275,7 @@ def test_the_command_line_reaches_the_engine_only_through_the_pipelines():
 def test_nothing_below_the_command_line_sees_argparse():
     users = sorted(
         name
-        for name, (path, tree) in MODULES.items()
+        for name, (path, tree) in modules().items()
         if package_of(name) != "bot.cli" and "argparse" in imports(name, path, tree)
     )
     assert users == []
@@ -285,7 +297,7 @@ def test_no_option_or_executor_is_probed_by_name():
     """No ``getattr(args, "x", default)`` that hides a misspelt option, and no engine code that
     asks what kind of executor it holds: what an executor can do is its protocol."""
     found = []
-    for name, (_path, tree) in MODULES.items():
+    for name, (_path, tree) in modules().items():
         if name == "bot.cli.args":  # reads each declared option field from the namespace
             continue
         for fn in ("getattr", "hasattr"):
@@ -301,7 +313,7 @@ def test_no_option_or_executor_is_probed_by_name():
 def test_scripted_samples_are_chosen_in_one_place():
     users = sorted(
         name
-        for name, deps in GRAPH.items()
+        for name, deps in graph().items()
         if "bot.exec.scripted" in deps and name != "bot.exec.scripted"
     )
     assert users == ["bot.pipeline.options"]
