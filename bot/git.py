@@ -61,6 +61,12 @@ def default_branch(*, cwd: str | Path) -> str | None:
     return None
 
 
+def is_shallow(*, cwd: str | Path) -> bool:
+    """True in a shallow clone (``--depth``, as CI checkouts often are)."""
+    out = run(["rev-parse", "--is-shallow-repository"], cwd=cwd, check=False)
+    return out.strip() == "true"
+
+
 def merge_base(a: str, b: str, *, cwd: str | Path) -> str:
     out = run(["merge-base", a, b], cwd=cwd, check=False).strip()
     if not out:
@@ -88,7 +94,11 @@ def worktree(sha: str, *, cwd: str | Path, parent: str | Path | None = None) -> 
     """A detached worktree of ``sha`` in a temporary directory, removed afterwards."""
     base = Path(tempfile.mkdtemp(prefix="ttfb-wt-", dir=parent))
     path = base / sha[:12]
-    run(["worktree", "add", "--detach", "--quiet", str(path), sha], cwd=cwd)
+    try:
+        run(["worktree", "add", "--detach", "--quiet", str(path), sha], cwd=cwd)
+    except GitError as exc:  # which revision: the caller may have chosen it for the user
+        shutil.rmtree(base, ignore_errors=True)
+        raise GitError(f"checking out {sha[:12]}: {exc}") from None
     try:
         yield path
     finally:

@@ -162,8 +162,10 @@ def arm_specs(o: Options, root: Path) -> tuple[ArmSpec, ArmSpec]:
             head_rev, note = default_head(root)
             if note:
                 print(f"compare: {note}", file=sys.stderr)
-        fallback = "HEAD" if note else None  # uncommitted changes: against HEAD at the least
-        base_rev = base_rev or default_base(head_rev, root=root, fallback=fallback)
+        if base_rev is None:
+            fallback = "HEAD" if note else None  # uncommitted changes: against HEAD at least
+            base_rev, base_note = default_base(head_rev, root=root, fallback=fallback)
+            print(f"compare: {base_note}", file=sys.stderr)
     if bool(o.base_cmd) != bool(o.head_cmd):
         raise UsageError("--base-cmd and --head-cmd go together")
     tail = common.command_tail(o.command, what="compare")

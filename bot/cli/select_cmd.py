@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass
 
 from .. import git
@@ -92,11 +93,11 @@ def build_plan(o: Options) -> Plan:
     """The one place ``ttfb select``'s options become the selection pipeline's."""
     root = common.root(o)
     head = git.resolve(o.head or "HEAD", cwd=root, what="--head")
-    base = (
-        git.resolve(o.base, cwd=root, what="--base")
-        if o.base
-        else default_base(head, root=root, same_ok=True)
-    )
+    if o.base:
+        base = git.resolve(o.base, cwd=root, what="--base")
+    else:
+        base, note = default_base(head, root=root, same_ok=True)
+        print(f"select: {note}", file=sys.stderr)
     scenarios = load_all(common.scenarios_dir(o, root))
     return select(
         SelectOptions(

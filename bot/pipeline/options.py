@@ -233,21 +233,33 @@ def default_head(root: Path) -> tuple[str, str]:
 
 def default_base(
     head: str, *, root: Path, same_ok: bool = False, fallback: str | None = None
-) -> str:
-    """The base a compare takes when none is given: the merge-base of ``head`` with the
-    repository's default branch (one rule for ``compare`` and ``select``). A merge-base that
-    is the head itself leaves nothing to compare: an error, unless ``same_ok`` (selection of
-    an empty change). With no default branch, ``fallback`` (``HEAD`` under uncommitted
-    changes), else an error."""
+) -> tuple[str, str]:
+    """The base a compare takes when none is given, and a line that says which it took: the
+    merge-base of ``head`` with the repository's default branch (one rule for ``compare`` and
+    ``select``). A merge-base that is the head itself leaves nothing to compare: an error,
+    unless ``same_ok`` (selection of an empty change). With no default branch, ``fallback``
+    (``HEAD`` under uncommitted changes), else an error."""
     branch = git.default_branch(cwd=root)
     if branch is None and fallback is not None:
-        return git.resolve(fallback, cwd=root, what="--base")
+        sha = git.resolve(fallback, cwd=root, what="--base")
+        return sha, f"base is {fallback} {sha[:7]}: no default branch found (--base REV to choose)"
     if branch is None:
         raise UsageError("--base: no default branch found; pass --base REV")
     head_sha = git.resolve(head, cwd=root, what="--head")
-    base = git.merge_base(branch, head_sha, cwd=root)
+    try:
+        base = git.merge_base(branch, head_sha, cwd=root)
+    except git.GitError:
+        shallow = git.is_shallow(cwd=root)
+        raise UsageError(
+            f"--base: {branch} and the head have no common commit"
+            + (" in this shallow clone (git fetch --unshallow)" if shallow else "")
+            + "; pass --base REV"
+        ) from None
     if base == head_sha and not same_ok:
         raise UsageError(
             f"--base: the merge-base with {branch} is the head commit itself; pass --base REV"
         )
-    return base
+    return base, (
+        f"base is {base[:7]} {git.subject(base, cwd=root)!r}, where the head leaves {branch} "
+        "(its merge-base; --base REV to choose another)"
+    )

@@ -185,6 +185,10 @@ def test_with_uncommitted_changes_the_default_head_is_the_working_tree(repo, tmp
         f"compare: head is your working tree: HEAD {second[:7]} with uncommitted changes to 1 "
         "tracked file(s)"
     ) in proc.stderr
+    assert (
+        f"compare: base is {second[:7]} 'lm: faster', where the head leaves main (its "
+        "merge-base; --base REV to choose another)"
+    ) in proc.stderr
     doc = json.loads((out / "results.json").read_text())
     assert doc["base"]["revision"] == second and doc["head"]["revision"] != second
     runs = seen(log)  # the edit makes the script log an argument: head's runs, not base's
@@ -249,6 +253,44 @@ def test_uncommitted_changes_without_a_default_branch_are_compared_with_head(tmp
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((out / "results.json").read_text())
     assert doc["base"]["revision"] == first and doc["head"]["revision"] != first
+    assert f"compare: base is HEAD {first[:7]}: no default branch found" in proc.stderr
     clean = ttfb(root, tmp_path / "w2.jsonl", "compare", "--head", "HEAD", *SMALL, "--", "x")
     assert clean.returncode == 2
     assert clean.stderr.strip() == "error: --base: no default branch found; pass --base REV"
+
+
+def test_a_shallow_clone_without_the_merge_base_asks_for_a_base(repo, tmp_path):
+    """A CI-style ``--depth 1`` clone of a feature branch holds no commit in common with
+    ``origin/main``: the error says so, and how to go on, instead of git's own words."""
+    root, _ = repo
+    git(root, "checkout", "-q", "-b", "feature")
+    (root / "examples" / "lm" / "train.py").write_text(SCRIPT + "# feature\n")
+    commit(root, "feature work")
+    git(root, "checkout", "-q", "main")  # origin/HEAD: main
+    clone = tmp_path / "clone"
+    depth = ("--depth", "1", "--no-single-branch", "--branch", "feature")
+    git(tmp_path, "clone", "-q", *depth, root.as_uri(), str(clone))
+    proc = ttfb(clone / "examples" / "lm", tmp_path / "w.jsonl", "compare", *SMALL, "--", "x")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == (
+        "error: --base: origin/main and the head have no common commit in this shallow clone "
+        "(git fetch --unshallow); pass --base REV"
+    )
+
+
+def test_a_revision_that_cannot_be_checked_out_is_named(repo, tmp_path):
+    """A base whose files git cannot check out (here a blob is gone, as in a partial mirror):
+    one line that names the revision, and no worktree left behind."""
+    root, (first, second) = repo
+    (root / "data.bin").write_text("only in this commit\n")
+    lost = commit(root, "data")
+    blob = git(root, "rev-parse", f"{lost}:data.bin").strip()
+    git(root, "rm", "-q", "data.bin")
+    head = commit(root, "no data")
+    (root / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    proc = ttfb(root, tmp_path / "w.jsonl", "compare", "--base", lost, "--head", head, *SMALL,
+                "--", "python", "examples/lm/train.py")  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"error: checking out {lost[:12]}: git worktree add"), line
+    assert len(git(root, "worktree", "list").splitlines()) == 1  # only the checkout itself
