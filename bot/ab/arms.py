@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .. import git
 from ..errors import UsageError
+from ..exec import host
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ def resolve(
         if spec.revision:
             sha = git.resolve(spec.revision, cwd=repo, what=f"--{name}")
             root = worktree(repo, sha)
-        python = spec.python or sys.executable
+        typed = host.typed_python(spec.command[0]) if spec.command else None
+        python = spec.python or typed or sys.executable  # as `measure -- CMD` runs it
         if spec.python and not Path(spec.python).exists():
             raise UsageError(f"--{name}-python: no such interpreter {spec.python!r}")
         label = _label(spec, env, sha, repo, where)

@@ -11,6 +11,14 @@ from functools import cache
 from pathlib import Path
 
 ENV_GPUS = "TTFB_LAB_GPUS"  # override the detected GPU count (tests, unusual drivers)
+BARE_PYTHONS = ("python", "python3")
+
+
+def typed_python(argv0: str) -> str | None:
+    """The interpreter a bare ``python``/``python3`` at the head of a command the user typed
+    runs: the one their ``PATH`` finds, as their shell would (an activated environment's, not
+    the one ttfb was installed into); None for any other command, or when ``PATH`` has none."""
+    return shutil.which(argv0) if argv0 in BARE_PYTHONS else None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from typing import Any
 from .. import probe
 from ..credentials import scrubbed
 from ..model import Job
+from . import host
 
 STDERR_TAIL_LINES = 15
 GROUP_GONE_WAIT_S = 5.0
@@ -196,16 +198,38 @@ MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
 
 
 def interpreter_hint(argv: Sequence[str], stderr_tail: str) -> str:
-    """When a job failed because its interpreter lacks a module: which interpreter ran and how
-    to choose another; else ""."""
+    """When a job failed because its interpreter lacks a module: which interpreter ran, which
+    other one at hand has the module (the one ``PATH`` finds, the one running ttfb), and how
+    to choose it; else ""."""
     found = MISSING_MODULE.search(stderr_tail)
     if not found or not argv:
         return ""
     ran = shutil.which(argv[0]) or argv[0]
+    choose = "--python PATH (compare: --base-python/--head-python)"
+    at_hand = [shutil.which(name) for name in host.BARE_PYTHONS] + [sys.executable]
+    others = dict.fromkeys(p for p in at_hand if p and os.path.abspath(p) != os.path.abspath(ran))
+    has = next((p for p in others if _finds_module(p, found[1])), None)
+    if has:
+        return f"{ran} cannot import {found[1]!r}; {has} can: choose it with {choose}"
     return (
-        f"{ran} cannot import {found[1]!r}: choose the interpreter with --python PATH "
-        "(compare: --base-python/--head-python) or activate the environment that has it"
+        f"{ran} cannot import {found[1]!r}: choose the interpreter with {choose} or install it "
+        "into that environment"
     )
+
+
+def _finds_module(python: str, module: str) -> bool:
+    """Whether ``python`` finds the top-level package of ``module`` (without importing it)."""
+    check = "import importlib.util as u, sys; sys.exit(u.find_spec(sys.argv[1]) is None)"
+    try:
+        proc = subprocess.run(
+            [python, "-I", "-c", check, module.partition(".")[0]],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
 
 
 MISSING_FILE = re.compile(

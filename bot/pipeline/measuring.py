@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -26,6 +25,7 @@ from ..ab.sampling import count_instructions, import_profile, measurement_json, 
 from ..ab.targets import Target, build_target, floor_threshold
 from ..ab.workspace import Workspace
 from ..atomic import STATE_DIR, write_text_atomic
+from ..exec import host
 from ..model import CountUntil, Executor, Job, Progress, Sample
 from ..report.flame import flame, render_html
 from ..stats.summary import Summary, summarize
@@ -61,8 +61,7 @@ def _arms(opts: MeasureOptions) -> list[tuple[str, Arm]]:
     python = opts.python
     if opts.command is not None:
         argv = opts.command
-        if python is None and argv[0] in ("python", "python3"):
-            python = shutil.which(argv[0])  # what the unmodified command would run
+        python = python or host.typed_python(argv[0])  # what the unmodified command runs
         where = opts.cwd.resolve()
         root = opts.root.resolve()
         rel = where.relative_to(root).as_posix() if where.is_relative_to(root) else "."

@@ -40,6 +40,7 @@ import yaml
 from .. import git
 from ..atomic import STATE_DIR, write_text_atomic
 from ..errors import ConfigError, UsageError
+from ..exec import host
 from ..model import Progress, Sample
 from ..scenarios import parse_scenario
 from ..shrink import apply as shrinkrun
@@ -115,7 +116,7 @@ def init(opts: InitOptions, *, progress: Progress | None = None) -> Scaffold:
             scenarios=(scenario,),
             runs=1,
             warmup=0,
-            python=opts.python,
+            python=opts.python or host.typed_python(opts.command[0]),
         )
     )
     got = next(iter(measured.samples.values()), ())
@@ -222,7 +223,7 @@ def _shrinks(opts: InitOptions, where: str) -> bool:
                 spec,
                 root=opts.root,
                 workdir=Path(tmp),
-                python=opts.python or "python",
+                python=opts.python or host.typed_python(opts.command[0]) or "python",
                 name="init",
                 cwd=opts.root / where,
             )

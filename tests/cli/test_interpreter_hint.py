@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
+from pathlib import Path
 
 from ..conftest import PYTHON
 
@@ -36,3 +39,38 @@ def test_other_crashes_get_no_interpreter_hint(tmp_path):
     )
     assert proc.returncode == 1 and "bad config" in proc.stdout + proc.stderr
     assert "choose the interpreter" not in proc.stdout + proc.stderr
+
+
+def bare_python_on_path(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A ``bin/python`` that is this venv's base interpreter, first on ``PATH``: what an
+    activated environment other than ttfb's own looks like (it lacks the ``bot`` package)."""
+    assert sys.prefix != sys.base_prefix, "the suite runs in a venv (make setup)"
+    base = getattr(sys, "_base_executable", sys.executable)
+    bindir = tmp_path / "env" / "bin"
+    bindir.mkdir(parents=True)
+    (bindir / "python").symlink_to(base)
+    return bindir / "python", {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+
+
+def test_a_bare_python_is_the_one_path_finds_and_the_hint_names_the_one_that_has_the_module(
+    tmp_path,
+):
+    """``python`` in a typed command runs as the user's shell would run it, not as the
+    interpreter ttfb was installed into (pipx, ``uv tool``); when that one lacks a module the
+    interpreter running ttfb has, the hint names it."""
+    env_python, env = bare_python_on_path(tmp_path)
+    (tmp_path / "train.py").write_text(
+        "import sys, pathlib\npathlib.Path('ran').write_text(sys.executable)\nimport bot\n"
+    )
+    proc = subprocess.run(
+        [*MEASURE, "--", "python", "train.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert (tmp_path / "ran").read_text() == str(env_python)
+    out = proc.stdout + proc.stderr
+    assert f"{env_python} cannot import 'bot'; {PYTHON} can: choose it with --python PATH" in out

@@ -4,7 +4,9 @@ every arm's checkout (``cd examples/x && ttfb compare -- python main.py`` just w
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -281,7 +283,7 @@ def test_a_shallow_clone_without_the_merge_base_asks_for_a_base(repo, tmp_path):
 def test_a_revision_that_cannot_be_checked_out_is_named(repo, tmp_path):
     """A base whose files git cannot check out (here a blob is gone, as in a partial mirror):
     one line that names the revision, and no worktree left behind."""
-    root, (first, second) = repo
+    root, _ = repo
     (root / "data.bin").write_text("only in this commit\n")
     lost = commit(root, "data")
     blob = git(root, "rev-parse", f"{lost}:data.bin").strip()
@@ -294,3 +296,23 @@ def test_a_revision_that_cannot_be_checked_out_is_named(repo, tmp_path):
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(f"error: checking out {lost[:12]}: git worktree add"), line
     assert len(git(root, "worktree", "list").splitlines()) == 1  # only the checkout itself
+
+
+def test_a_bare_python_in_a_compared_command_is_the_one_path_finds(repo, tmp_path):
+    """As in ``measure``: each arm of ``compare -- python train.py`` runs the ``python`` the
+    user's shell would (an activated environment), not the interpreter running ttfb."""
+    root, _ = repo
+    bindir = tmp_path / "env" / "bin"
+    bindir.mkdir(parents=True)
+    (bindir / "python").symlink_to(getattr(sys, "_base_executable", sys.executable))
+    log = tmp_path / "where.jsonl"
+    env = {"WHERE_LOG": str(log), "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+    sub = root / "examples" / "lm"
+    script = "import sys; sys.argv.append(sys.executable)\n" + SCRIPT
+    (sub / "train.py").write_text(script)
+    commit(root, "log the interpreter")
+    third = git(root, "rev-parse", "HEAD").strip()
+    argv = ["compare", "--base", third, "--head", third, "--no-history", *SMALL]
+    proc = ttfb_process(sub, *argv, "--", "python", "train.py", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert {tuple(a) for _, a in seen(log)} == {(str(bindir / "python"),)}
