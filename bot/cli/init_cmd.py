@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,9 +60,13 @@ def run(o: Options) -> int:
         print(f"  {note}", file=sys.stderr)
     shown = made.path.relative_to(Path.cwd()) if made.path.is_relative_to(Path.cwd()) else made.path
     name = made.path.stem
+    # a scenario's `python` is the interpreter running ttfb: name the one this run used
+    used = shlex.quote(made.python) if made.python else ""
+    pick = f" --python {used}" if used else ""
+    both = f" --base-python {used} --head-python {used}" if used else ""
     print(
-        f"wrote {shown}; next: ttfb measure --scenario {name}, then "
-        f"ttfb compare --scenario {name} (base: the merge-base with your default branch)",
+        f"wrote {shown}; next: ttfb measure --scenario {name}{pick}, then "
+        f"ttfb compare --scenario {name}{both} (base: the merge-base with your default branch)",
         file=sys.stderr,
     )
     return 0

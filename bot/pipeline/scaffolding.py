@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -71,6 +72,9 @@ class Scaffold:
     text: str
     sample: Sample
     notes: tuple[str, ...]
+    # The interpreter the run used when it is not the one running ttfb (which a scenario's
+    # ``python`` means): the next commands need ``--python`` to run the same one.
+    python: str | None = None
 
 
 def scenario_name(command: Sequence[str], where: str, top: str = "") -> str:
@@ -109,6 +113,7 @@ def init(opts: InitOptions, *, progress: Progress | None = None) -> Scaffold:
             f"(at most {opts.timeout_s:g} s)"
         )
     started = time.time()
+    python = opts.python or host.typed_python(opts.command[0])
     measured = measure(
         MeasureOptions(
             root=opts.root,
@@ -116,7 +121,7 @@ def init(opts: InitOptions, *, progress: Progress | None = None) -> Scaffold:
             scenarios=(scenario,),
             runs=1,
             warmup=0,
-            python=opts.python or host.typed_python(opts.command[0]),
+            python=python,
         )
     )
     got = next(iter(measured.samples.values()), ())
@@ -128,7 +133,8 @@ def init(opts: InitOptions, *, progress: Progress | None = None) -> Scaffold:
     parse_scenario(yaml.safe_load(text), source=path)  # what is written must load
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, text)
-    return Scaffold(path, text, sample, tuple(notes))
+    apart = python and os.path.abspath(python) != os.path.abspath(sys.executable)
+    return Scaffold(path, text, sample, tuple(notes), python if apart else None)
 
 
 def _draft(opts: InitOptions, name: str, where: str) -> tuple[dict[str, Any], list[str]]:

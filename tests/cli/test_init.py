@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,27 @@ def test_the_run_teaches_selection_what_the_scenario_imports(repo):
     assert [(p["scenario"], p["reason"]) for p in plan["selected"]] == [
         ("lm-train", "pkg/__init__.py (import)")
     ]
+
+
+def test_the_next_commands_name_the_interpreter_the_run_used_when_it_is_not_ttfbs(repo, tmp_path):
+    """The run used the ``python`` on ``PATH`` (an activated environment); a scenario's
+    ``python`` is the interpreter running ttfb. When the two differ, the commands init
+    suggests next pass ``--python`` so that they run what the one run ran."""
+    bindir = tmp_path / "env" / "bin"
+    bindir.mkdir(parents=True)
+    (bindir / "python").symlink_to(sys.executable)  # a path of its own: not ttfb's
+    bot = str(Path(__file__).parents[2])
+    where = repo / "examples" / "lm"
+    for path_first, name in ((bindir, "apart"), (Path(sys.executable).parent, "same")):
+        env = {
+            "PYTHONPATH": os.pathsep.join([str(repo), bot]),
+            "PATH": f"{path_first}{os.pathsep}{os.environ['PATH']}",
+        }
+        made = ttfb_process(where, "init", "--name", name, "--", "python", "train.py", env=env)
+        assert made.returncode == 0, made.stderr
+        (last,) = [line for line in made.stderr.splitlines() if line.startswith("wrote ")]
+        if name == "apart":
+            assert f"next: ttfb measure --scenario apart --python {bindir / 'python'}, then" in last
+            assert f"--base-python {bindir / 'python'} --head-python {bindir / 'python'}" in last
+        else:
+            assert "--python" not in last, last
