@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -227,6 +228,19 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     if _interrupted:
         item.session.shouldstop = "interrupted (SIGINT)"
+
+
+# --- the suite's own garbage collection ---------------------------------------------------
+# Collecting the suite (importing scipy, PyGithub, hypothesis and 84 test modules) ran ~1,500
+# cyclic collections, 0.85 s of its 4.4 CPU-s, in each of the five pytest processes of ``make
+# unit``. None runs while the suite collects; then gc.freeze() leaves everything imported so
+# far out of every later collection. The measured processes are not touched.
+gc.disable()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.freeze()
+    gc.enable()
 
 
 # --- scheduling: longest module first -----------------------------------------------------
