@@ -32,7 +32,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -98,6 +98,9 @@ def init(opts: InitOptions, *, progress: Progress | None = None) -> Scaffold:
     """Run the command once and write its scenario (module docstring)."""
     if git.toplevel(opts.root) is None:
         raise UsageError(f"init: {opts.root} is not in a git repository (scenarios live in one)")
+    # the interpreter `python` means in the typed command, decided once for the shrink check,
+    # the run and the next commands: the one PATH finds unless --python says otherwise
+    opts = replace(opts, python=opts.python or host.typed_python(opts.command[0]))
     where = where_in(opts.root, opts.cwd)
     name = opts.name or scenario_name(opts.command, where, opts.root.name)
     folder = opts.root / opts.scenarios_dir  # an absolute one stays as it is
@@ -113,7 +116,6 @@ def init(opts: InitOptions, *, progress: Progress | None = None) -> Scaffold:
             f"(at most {opts.timeout_s:g} s)"
         )
     started = time.time()
-    python = opts.python or host.typed_python(opts.command[0])
     measured = measure(
         MeasureOptions(
             root=opts.root,
@@ -121,7 +123,7 @@ def init(opts: InitOptions, *, progress: Progress | None = None) -> Scaffold:
             scenarios=(scenario,),
             runs=1,
             warmup=0,
-            python=python,
+            python=opts.python,
         )
     )
     got = next(iter(measured.samples.values()), ())
@@ -133,6 +135,7 @@ def init(opts: InitOptions, *, progress: Progress | None = None) -> Scaffold:
     parse_scenario(yaml.safe_load(text), source=path)  # what is written must load
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, text)
+    python = opts.python
     apart = python and os.path.abspath(python) != os.path.abspath(sys.executable)
     return Scaffold(path, text, sample, tuple(notes), python if apart else None)
 
@@ -229,7 +232,7 @@ def _shrinks(opts: InitOptions, where: str) -> bool:
                 spec,
                 root=opts.root,
                 workdir=Path(tmp),
-                python=opts.python or host.typed_python(opts.command[0]) or "python",
+                python=opts.python or "python",
                 name="init",
                 cwd=opts.root / where,
             )
