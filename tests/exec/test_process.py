@@ -265,7 +265,10 @@ def test_an_interrupted_ttfb_leaves_no_sample_running(write_script, tmp_path, si
         "sleepy.py",
         """
         import os, time
-        open("pid", "w").write(str(os.getpid()))
+        # written whole, then renamed: the test must never read a half-written pid
+        with open("pid.tmp", "w") as f:
+            f.write(str(os.getpid()))
+        os.replace("pid.tmp", "pid")
         time.sleep(120)
         """,
     )
@@ -280,12 +283,18 @@ def test_an_interrupted_ttfb_leaves_no_sample_running(write_script, tmp_path, si
         # ignored, and Python keeps it ignored (no KeyboardInterrupt)
         preexec_fn=_default_sigint,
     )
-    deadline = time.monotonic() + 60
-    while not (tmp_path / "pid").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    pid = int((tmp_path / "pid").read_text())
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=30)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (tmp_path / "pid").exists(), "the sample never started"
+        pid = int((tmp_path / "pid").read_text())
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:  # a failed step above: leave nothing running for later tests
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == (143 if sig == signal.SIGTERM else 130), err
     assert err.strip().splitlines()[-1] in ("terminated", "interrupted")
     deadline = time.monotonic() + 5
