@@ -222,6 +222,8 @@ class Profile:
     sample: Sample
     stacks: Mapping[str, float] = field(default_factory=dict)
     error: str | None = None
+    # the sample's garbage collections: collapsed stacks they interrupted -> microseconds
+    gc: Mapping[str, float] = field(default_factory=dict)
 
 
 class Profiler(Protocol):

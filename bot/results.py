@@ -215,6 +215,21 @@ class ProfileRow(Json):
 
 
 @dataclass(frozen=True, kw_only=True)
+class GcChange(Json):
+    """The garbage collections of the profiling samples, taken out of the functions they
+    interrupted: milliseconds per sample in each arm, the change with its 95% CI, and the share
+    of their time found on the sampled stacks."""
+
+    base_ms: float
+    head_ms: float
+    delta_ms: float
+    ci_low_ms: float
+    ci_high_ms: float
+    significant: bool = False
+    placed_pct: Omittable[float] = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ProfileResult(Json):
     """Which functions the time went to: the differential profile of dedicated profiling
     samples (``bot.stats.profile``), or why there is none (``error``, ``skipped``)."""
@@ -230,6 +245,7 @@ class ProfileResult(Json):
     # the merged call tree: [parent index (-1: a root), function, file, line, repo, base ms,
     # head ms], parents first
     flame: tuple[tuple[Any, ...], ...] = ()
+    gc: Omittable[GcChange] = None
     error: Omittable[str] = None
     skipped: Omittable[str] = None
 

@@ -114,7 +114,7 @@ def _why(p: Profile) -> str:
 def sampled_arm(profiles: Sequence[Profile], job: Job) -> list[stacks.Sampled]:
     """Each profiling sample's stacks, frames named from the arm's own checkout."""
     root = str(job.root or job.cwd)
-    return [stacks.sampled(p.sample.ttfb_s or 0.0, p.stacks, root) for p in profiles]
+    return [stacks.sampled(p.sample.ttfb_s or 0.0, p.stacks, root, p.gc) for p in profiles]
 
 
 def profile_target(
@@ -183,7 +183,23 @@ def profile_json(d: Differential, *, profiler: str, runs: int, elapsed_s: float)
         "tested": d.tested,
         "rows": [row_json(c) for c in d.rows[:MAX_ROWS]],
         "flame": [_node(n) for n in d.flame],
+        **({"gc": gc_json(d.gc, d.gc_placed_pct)} if d.gc is not None else {}),
     }
+
+
+def gc_json(c: FrameChange, placed_pct: float | None) -> dict[str, Any]:
+    """The garbage collections' change (``bot.results.GcChange``)."""
+    doc: dict[str, Any] = {
+        "base_ms": round(c.base_ms, 3),
+        "head_ms": round(c.head_ms, 3),
+        "delta_ms": round(c.delta_ms, 3),
+        "ci_low_ms": round(c.ci_low_ms, 3),
+        "ci_high_ms": round(c.ci_high_ms, 3),
+        "significant": c.significant,
+    }
+    if placed_pct is not None:
+        doc["placed_pct"] = round(placed_pct, 1)
+    return doc
 
 
 def _node(n: stacks.FlameNode) -> list[Any]:

@@ -155,6 +155,14 @@ def collapsed(text: str) -> dict[str, float]:
     return {stack: float(count) for stack, count in records(text)}
 
 
+def gc_pauses(folder: Path) -> dict[str, float]:
+    """The garbage collections the probe timed in the reporting process (``gc.txt``: the
+    stacks they interrupted, microseconds); empty where it wrote none (an older probe, a job
+    that reported from elsewhere)."""
+    path = folder / "gc.txt"
+    return collapsed(path.read_text(errors="replace")) if path.exists() else {}
+
+
 def _pid(folder: Path) -> int | None:
     try:
         return int((folder / "pid").read_text().strip())
@@ -275,9 +283,10 @@ class PySpy:
             text = raw.read_text(errors="replace") if raw.exists() else ""
             pid = _pid(folder)
             stacks = main_thread_stacks(text, pid, every_process=self.settings.subprocesses)
+            pauses = gc_pauses(folder)
         if not stacks:
             return Profile(sample, error=f"py-spy recorded no stacks of process {pid}")
-        return Profile(sample, stacks)
+        return Profile(sample, stacks, gc=pauses)
 
 
 class InProcess:
@@ -304,8 +313,9 @@ class InProcess:
                     return Profile(sample, error=sample.error or sample.status)
                 path = Path(tmp) / "stacks.txt"
                 stacks = collapsed(path.read_text(errors="replace")) if path.exists() else {}
+                pauses = gc_pauses(Path(tmp))
             if stacks:
-                return Profile(sample, stacks)
+                return Profile(sample, stacks, gc=pauses)
         why = f"the in-process sampler wrote no stacks in {SAMPLER_TRIES} runs of the job"
         return Profile(sample, error=why)
 

@@ -85,6 +85,22 @@ def note(p: ProfileResult) -> str:
         f"differential profile: {p.runs}+{p.runs} profiling samples under {p.profiler}; {what}"
         f" (the 95% bootstrap CI of its median change beyond ±{fmt_ms(p.floor_ms)} and ±½ of "
         f"its base time; {p.tested} moved by ≥{fmt_ms(p.floor_ms)}); ms per sample, inclusive"
+        f"{_gc(p)}"
+    )
+
+
+def _gc(p: ProfileResult) -> str:
+    """The garbage collections' line: counted apart, since a collection lands on whichever
+    function allocates when it runs, and its share found on the sampled stacks when low."""
+    g = p.gc
+    if g is None:
+        return ""
+    placed = g.placed_pct
+    found = f", {placed:.0f}% of it found on the sampled stacks" if placed is not None else ""
+    return (
+        f"; garbage collection {fmt_ms(g.base_ms)} → {fmt_ms(g.head_ms)} "
+        f"({fmt_ms(g.delta_ms, sign=True)}), counted apart from the functions it "
+        f"interrupted{found}"
     )
 
 

@@ -25,6 +25,10 @@ frame's time is spent under it), unless the deeper one is a library frame and th
 repository's own: so the row names *your* function, and beside it the library frame its change
 is spent in (its child outside the repository that carries the most of the change). Rows are
 ranked by the size of the change.
+
+Garbage collections are not charged to the function each one interrupted (see
+``bot.stats.stacks``): they are the ``GC`` frame, a row like any other when its time changed
+significantly, and reported beside the rows (``Differential.gc``) whatever its change.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .stacks import FlameNode, Frame, Sampled, flame_tree
+from .stacks import GC, FlameNode, Frame, Sampled, flame_tree
 
 FLOOR_PCT = 1.0
 FLOOR_MS = 20.0  # 5 samples at 250 Hz
@@ -74,6 +78,8 @@ class Differential:
     tested: int  # frames whose change reached the floor
     rows: tuple[FrameChange, ...]
     flame: tuple[FlameNode, ...]
+    gc: FrameChange | None = None  # the garbage collections' change, significant or not
+    gc_placed_pct: float | None = None  # of their time, the share found on sampled stacks
 
 
 def _bootstrap_medians(d: np.ndarray, seed: int, resamples: int) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +123,7 @@ def changes(
                 ci_low_ms=float(low[i]),
                 ci_high_ms=float(high[i]),
                 threshold_ms=threshold,
-                significant=n >= MIN_PAIRS and (low[i] > threshold or high[i] < -threshold),
+                significant=bool(n >= MIN_PAIRS and (low[i] > threshold or high[i] < -threshold)),
             )
         )
     return out
@@ -236,6 +242,8 @@ def differential(
     found = changes(base, head, floor_ms=floor, relative=relative, seed=seed)
     pairs = [h.ttfb_ms - b.ttfb_ms for b, h in zip(base, head, strict=True)]
     delta = float(np.median(pairs)) if pairs else 0.0
+    paused = sum(sum(s.gc.values()) for s in (*base, *head))
+    unplaced = sum(s.gc_unplaced_ms for s in (*base, *head))
     return Differential(
         pairs=n,
         base_ttfb_ms=base_ttfb,
@@ -245,6 +253,8 @@ def differential(
         tested=sum(1 for c in found if abs(c.delta_ms) >= floor),
         rows=rows_of(found, base, head, total_delta_ms=delta, floor_ms=floor),
         flame=flame_tree(base, head, min_ms=0.0025 * max(base_ttfb, head_ttfb)) if flame else (),
+        gc=next((c for c in found if c.frame == GC), None),
+        gc_placed_pct=(paused - unplaced) / paused * 100 if paused > 0 else None,
     )
 
 

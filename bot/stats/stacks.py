@@ -8,6 +8,14 @@ by its path relative to the root, a package or standard-library file by its modu
 else by its base name. ``Sampled`` turns a sample's weights into milliseconds: each stack's
 share of the sample's weight times the sample's TTFB, so the rate a profiler really achieved
 (and any pause it caused) does not matter.
+
+Garbage collections are then taken out of the functions they interrupted. A collection runs
+when allocations cross a threshold, so a full one (100 ms and more with torch imported) lands
+on whichever function allocates then, and a change anywhere before it moves it to another
+function: profiled as it is, one function loses 100 ms and another gains it, in every sample
+alike, and both look significant. The probe times each collection with the stack it stopped
+(``gc.txt``); its time is taken from the sampled stacks at or above that stack and given to
+the ``GC`` frame, a root of its own, where a change in how much is collected shows as one row.
 """
 
 from __future__ import annotations
@@ -77,6 +85,9 @@ def parse_frame(text: str, root: str) -> Frame:
     return Frame(m["function"], file, int(m["line"] or 0), repo)
 
 
+GC = Frame("garbage collection", "gc")  # the pauses of the cyclic garbage collector
+
+
 def after_first_batch(frame: Frame) -> bool:
     """A frame of the probe's own work once the first batch is seen (its report, the exit)."""
     return frame.file == PROBE and frame.function in AFTER_FIRST_BATCH
@@ -104,16 +115,23 @@ def fold(stacks: Mapping[str, float], root: str) -> dict[tuple[Frame, ...], floa
 
 @dataclass(frozen=True)
 class Sampled:
-    """One profiling sample: its TTFB and its folded stacks, in milliseconds of that TTFB."""
+    """One profiling sample: its TTFB and its folded stacks, in milliseconds of that TTFB,
+    with its garbage collections (``gc``: milliseconds by the stack they stopped) moved to the
+    ``GC`` frame; ``gc_unplaced_ms`` of them matched no sampled stack and stayed where the
+    profiler put them."""
 
     ttfb_ms: float
     stacks: Mapping[tuple[Frame, ...], float]  # weights as the profiler gave them
+    gc: Mapping[tuple[Frame, ...], float] = field(default_factory=dict)
     ms: Mapping[tuple[Frame, ...], float] = field(init=False)
+    gc_unplaced_ms: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
         total = sum(self.stacks.values())
         unit = self.ttfb_ms / total if total > 0 else 0.0
-        object.__setattr__(self, "ms", {k: w * unit for k, w in self.stacks.items()})
+        ms, unplaced = take_gc({k: w * unit for k, w in self.stacks.items()}, self.gc)
+        object.__setattr__(self, "ms", ms)
+        object.__setattr__(self, "gc_unplaced_ms", unplaced)
 
     def inclusive(self) -> dict[Frame, float]:
         """Per frame, the milliseconds of the stacks it is on (a recursive frame once)."""
@@ -131,8 +149,63 @@ class Sampled:
         return out
 
 
-def sampled(ttfb_s: float, stacks: Mapping[str, float], root: str) -> Sampled:
-    return Sampled(ttfb_s * 1000.0, fold(stacks, root))
+def sampled(
+    ttfb_s: float, stacks: Mapping[str, float], root: str, gc: Mapping[str, float] | None = None
+) -> Sampled:
+    """A profiling sample from its collapsed stacks and its garbage collections (collapsed
+    too, in microseconds)."""
+    pauses = {k: us / 1000.0 for k, us in fold(gc or {}, root).items()}
+    return Sampled(ttfb_s * 1000.0, fold(stacks, root), pauses)
+
+
+def _where(stack: tuple[Frame, ...]) -> tuple[tuple[str, int], ...]:
+    """A stack by its frames' files and first lines: how two profilers' names of one frame
+    agree (py-spy may name a method ``Class.method`` or ``method``, a nested function without
+    its ``<locals>``)."""
+    return tuple((f.file, f.line) for f in stack)
+
+
+def take_gc(
+    ms: dict[tuple[Frame, ...], float], pauses: Mapping[tuple[Frame, ...], float]
+) -> tuple[dict[tuple[Frame, ...], float], float]:
+    """``ms`` with each pause taken from the stacks it was sampled on and given to ``GC``, and
+    the milliseconds of pauses that found no such stack. A pause was sampled on the stack it
+    stopped, or above it where the collection ran finalizers: that stack's own time goes first,
+    then the stacks above it in proportion, never below zero."""
+    if not pauses:
+        return ms, 0.0
+    wanted = {_where(stack) for stack in pauses}
+    depths = sorted({len(w) for w in wanted})
+    exact: dict[tuple[tuple[str, int], ...], list[tuple[Frame, ...]]] = {}
+    above: dict[tuple[tuple[str, int], ...], list[tuple[Frame, ...]]] = {}
+    for stack in ms:
+        where = _where(stack)
+        for depth in depths:
+            if depth > len(where):
+                break
+            if where[:depth] in wanted:
+                (exact if depth == len(where) else above).setdefault(where[:depth], []).append(
+                    stack
+                )
+    out = dict(ms)
+    moved = unplaced = 0.0
+    for stack, pause in pauses.items():
+        left = pause
+        where = _where(stack)
+        for group in (exact.get(where, []), above.get(where, [])):
+            have = sum(out[s] for s in group)
+            if left <= 0 or have <= 0:
+                continue
+            take = min(left, have)
+            for s in group:
+                out[s] -= take * out[s] / have
+            left -= take
+        moved += pause - left
+        unplaced += left
+    out = {k: v for k, v in out.items() if v > 1e-9}
+    if moved > 0:
+        out[(GC,)] = out.get((GC,), 0.0) + moved
+    return out, unplaced
 
 
 @dataclass(frozen=True)

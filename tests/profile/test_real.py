@@ -43,10 +43,24 @@ def build_index(rows):
     return total
 {planted}
 
+def warm_cache():
+    {warm}
+    return [0] * 16
+
+
+def pick_device():
+    {pick}
+    return "cpu"
+
+
 def main():
     cfg = load_config()
+    heap = [[i] for i in range(200_000)]  # live objects: a full collection has work to do
     build_index(cfg["rows"])
+    warm_cache()
+    pick_device()
 {calls}    ttfb_lab.first_batch()
+    return heap
 
 
 if __name__ == "__main__":
@@ -67,6 +81,11 @@ def wait_for_collector():
     time.sleep(0.1)
 '''
 CALLS = "    tokenize_vocab(cfg['rows'])\n    wait_for_collector()\n"
+# Four full collections (~60 ms), in warm_cache at the base and in pick_device at the head: a
+# change elsewhere moves where the collector runs; neither function's own work changed
+COLLECT = "for _ in range(4): __import__('gc').collect()"
+BASE = {"planted": "", "calls": "", "warm": COLLECT, "pick": "pass"}
+HEAD = {"planted": PLANTED, "calls": CALLS, "warm": "pass", "pick": COLLECT}
 SCENARIO = "name: toy\ncommand: [python, train.py]\nfirst_batch: mark\ntimeout_s: 60\n"
 FAST = ["--pairs", "4", "--max-pairs", "4", "--no-attribute", "--no-history", "--profile"]
 
@@ -76,10 +95,10 @@ def repo(tmp_path_factory) -> tuple[Path, str, str]:
     root = tmp_path_factory.mktemp("profile-real") / "repo"
     (root / "scenarios").mkdir(parents=True)
     (root / "scenarios" / "toy.yaml").write_text(SCENARIO)
-    (root / "train.py").write_text(TRAIN.format(planted="", calls=""))
+    (root / "train.py").write_text(TRAIN.format(**BASE))
     gitlib.init_repo(root)
     base = gitlib.commit_all(root, "Toy trainer")
-    (root / "train.py").write_text(TRAIN.format(planted=PLANTED, calls=CALLS))
+    (root / "train.py").write_text(TRAIN.format(**HEAD))
     head = gitlib.commit_all(root, "Tokenize the vocabulary, report to the collector")
     return root, base, head
 
@@ -111,6 +130,20 @@ def test_a_planted_busy_function_is_the_top_row_and_a_planted_sleep_is_found(pla
     assert "`tokenize_vocab`" in (out / "comment.md").read_text()
 
 
+def test_a_collection_the_change_moved_to_another_function_is_not_a_row(planted):
+    """The head's change moves four full collections from warm_cache to pick_device. A
+    profiler charges them to those functions in every sample alike; the profile counts them
+    apart, so neither is a row, and the collections' own time is reported unchanged."""
+    s, out = planted
+    p = s["profile"]
+    names = {r["function"] for r in p["rows"]}
+    assert not names & {"warm_cache", "pick_device"}, p["rows"]
+    gc = p["gc"]
+    assert gc["base_ms"] > 20 and not gc["significant"], gc
+    assert gc["placed_pct"] > 80, gc
+    assert "garbage collection" in (out / "comment.md").read_text()
+
+
 def test_an_aa_has_no_significant_row(repo, tmp_path):
     root, _, head = repo
     s = compare(root, head, head, tmp_path / "out")
@@ -125,6 +158,8 @@ def test_without_py_spy_the_in_process_sampler_is_used_and_named(repo, tmp_path,
     p = s["profile"]
     assert p["profiler"].startswith("in-process sampler") and "py-spy not found" in p["profiler"]
     assert [r["function"] for r in p["rows"]][:1] == ["tokenize_vocab"], p["rows"]
+    assert not {r["function"] for r in p["rows"]} & {"warm_cache", "pick_device"}, p["rows"]
+    assert p["gc"]["placed_pct"] > 80, p["gc"]
     assert "in-process sampler" in (tmp_path / "out" / "comment.md").read_text()
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from bot.exec.profiler import collapsed, main_thread_stacks, records
 from bot.report.flame import layout
 from bot.stats import profile
-from bot.stats.stacks import Frame, flame_tree, fold, name_file, sampled, top_frames
+from bot.stats.stacks import GC, Frame, flame_tree, fold, name_file, sampled, take_gc, top_frames
 
 ROOT = "/work/repo"
 SITE = "/venv/lib/python3.11/site-packages"
@@ -104,6 +104,71 @@ def test_a_function_that_got_faster_is_a_row_with_a_negative_change():
     head = arm([{LOAD: 100} for _ in range(5)], ttfb_ms=700)
     (row,) = profile.differential(base, head).rows
     assert row.frame.function == "load" and row.delta_ms < -250 and row.ci_high_ms < 0
+
+
+WARM = f"{MAIN};warm_cache ({ROOT}/t.py:20)"
+PICK = f"{MAIN};pick_device ({ROOT}/t.py:30)"
+
+
+def gc_arm(where: str, *, gc: bool, seed: int) -> list:
+    """Five samples of one TTFB in which a full collection (~90 ms) interrupts ``where``: both
+    functions do 10 ms of their own work; ``gc`` gives the probe's record of the pauses."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(5):
+        pause = 90 * rng.uniform(0.95, 1.05)
+        raw = {MAIN: 800.0, WARM: 10.0, PICK: 10.0}
+        raw[where] += pause
+        pauses = {where: pause * 1000} if gc else {}  # microseconds, as gc.txt has them
+        out.append(sampled(sum(raw.values()) / 1000, raw, ROOT, pauses))
+    return out
+
+
+def test_a_collection_that_lands_on_another_function_is_not_a_change_of_either():
+    """An unrelated change moves a full collection from one allocating function to another.
+    Charged to the functions, both look significant; taken out, neither is, and the
+    collections' own change is reported beside the rows."""
+    charged = profile.differential(gc_arm(WARM, gc=False, seed=1), gc_arm(PICK, gc=False, seed=2))
+    assert {r.frame.function for r in charged.rows} == {"warm_cache", "pick_device"}
+    assert charged.gc is None
+    d = profile.differential(gc_arm(WARM, gc=True, seed=1), gc_arm(PICK, gc=True, seed=2))
+    assert d.rows == ()
+    assert d.gc is not None and not d.gc.significant
+    assert 85 < d.gc.base_ms < 95 and abs(d.gc.delta_ms) < 10
+    assert d.gc_placed_pct == 100.0
+
+
+def test_a_collection_is_taken_from_its_own_stack_first_then_from_those_above_it():
+    main = (Frame("main", "t.py", 1, True),)
+    warm = (*main, Frame("warm_cache", "t.py", 20, True))
+    # a finalizer the collection ran, on top of the stack it stopped
+    final = (*warm, Frame("__del__", "t.py", 40, True))
+    ms = {main: 500.0, warm: 30.0, final: 60.0}
+    out, unplaced = take_gc(ms, {warm: 50.0})
+    assert warm not in out  # its own 30 ms went first
+    assert out[final] == 40.0 and out[main] == 500.0 and out[(GC,)] == 50.0
+    assert unplaced == 0.0
+    # more than the stacks hold: they go to zero, never below, and the rest is unplaced
+    out, unplaced = take_gc(ms, {warm: 100.0})
+    assert final not in out and out[(GC,)] == 90.0 and unplaced == 10.0
+    # a stack no sample saw is left where it is
+    elsewhere = (*main, Frame("other", "t.py", 50, True))
+    out, unplaced = take_gc(ms, {elsewhere: 20.0})
+    assert out == ms and unplaced == 20.0
+
+
+def test_a_collection_matches_a_frame_another_profiler_names_differently():
+    """py-spy may name a method without its class, or a nested function without
+    ``<locals>``; the probe names them by ``co_qualname``. File and first line agree."""
+    s = sampled(
+        1.0,
+        {MAIN: 900, f"{MAIN};visit ({ROOT}/t.py:60)": 100},
+        ROOT,
+        {f"{MAIN};install.<locals>.visit ({ROOT}/t.py:60)": 80_000},
+    )
+    by = {stack[-1].function: ms for stack, ms in s.ms.items()}
+    assert round(by["visit"]) == 20 and round(by["garbage collection"]) == 80
+    assert s.gc_unplaced_ms == 0.0
 
 
 def test_the_top_functions_of_one_arm_by_self_and_inclusive_time():

@@ -637,31 +637,39 @@ def _self_time_fields(st: _State) -> dict[str, object]:
 # --- profiling samples -----------------------------------------------------------------------
 
 _sampler = None  # the in-process sampler of a profiling sample (``_ttfb_sampler``), if asked
+_gc_pauses = None  # the garbage collections of a profiling sample, by the stack they stopped
 
 
 def _start_sampler(st: _State) -> None:
-    """Start the in-process sampler when the runner asked for it, in the job's own process."""
-    global _sampler
-    interval = os.environ.get(ENV_PROFILE_SAMPLER)
-    if not interval or not os.environ.get(ENV_PROFILE) or st.mp_child or st.other_rank:
+    """In a profiling sample, in the job's own process: time the garbage collections, and
+    start the in-process sampler when the runner asked for it."""
+    global _sampler, _gc_pauses
+    if not os.environ.get(ENV_PROFILE) or st.mp_child or st.other_rank:
         return
+    interval = os.environ.get(ENV_PROFILE_SAMPLER)
     try:
         import _ttfb_sampler
 
-        _sampler = _ttfb_sampler.Sampler(float(interval) / 1000.0)
+        _gc_pauses = _ttfb_sampler.GcPauses()
+        if interval:
+            _sampler = _ttfb_sampler.Sampler(float(interval) / 1000.0)
     except Exception as exc:  # the probe must never break the job
         st.notes.append(f"in-process sampler not started: {exc!r}")
 
 
 def _profile_done() -> None:
     """In the process that reports the first batch: write its pid (which process and thread
-    an outside sampler's stacks are kept from) and the in-process sampler's stacks."""
+    an outside sampler's stacks are kept from), its garbage collections and the in-process
+    sampler's stacks."""
     folder = os.environ.get(ENV_PROFILE)
     if not folder:
         return
     try:
-        if _sampler is not None and os.getpid() == _state.pid:  # type: ignore[union-attr]
-            _sampler.write(os.path.join(folder, "stacks.txt"))
+        if os.getpid() == _state.pid:  # type: ignore[union-attr]
+            if _gc_pauses is not None:
+                _gc_pauses.write(os.path.join(folder, "gc.txt"))
+            if _sampler is not None:
+                _sampler.write(os.path.join(folder, "stacks.txt"))
         with open(os.path.join(folder, "pid"), "w") as f:
             f.write(str(os.getpid()))
     except Exception as exc:

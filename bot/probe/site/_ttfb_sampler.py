@@ -8,12 +8,46 @@ a call that holds the GIL for 100 ms (a ``repr()`` of a large structure, say) ke
 sampler waiting, and the whole wait is charged to the stack seen when it ends, the caller
 still on it. ``write`` stops it and writes the stacks in the collapsed format py-spy writes
 (``fn (path:firstline);… weight``, root to leaf, weights in microseconds).
+
+``GcPauses`` records, in every profiling sample (py-spy's or this sampler's), each cyclic
+garbage collection of the main thread's stack: how long it took and the stack it interrupted.
+A collection runs when allocations cross a threshold, so a full one (100 ms and more once torch
+is imported) lands on whichever function allocates at that moment; an unrelated change moves
+it to another function, and a profiler charges the pause to that function. The runner moves
+these pauses out of the functions into a frame of their own (``bot.stats.stacks``).
 """
 
+from __future__ import annotations
+
 import _thread
+import gc
 import os
 import sys
 import time
+import types
+
+
+def _stack(frame: types.FrameType | None) -> tuple:
+    """``frame`` and its callers, leaf first, as (function, file, first line)."""
+    key = []
+    while frame is not None:
+        code = frame.f_code
+        name = getattr(code, "co_qualname", code.co_name)
+        key.append((name, code.co_filename, code.co_firstlineno))
+        frame = frame.f_back
+    return tuple(key)
+
+
+def _write_collapsed(stacks: dict, path: str) -> None:
+    """``stacks`` (leaf-first stack -> seconds) in the collapsed format, atomically."""
+    lines = []
+    for stack, seconds in stacks.items():
+        frames = ";".join(f"{name} ({file}:{line})" for name, file, line in reversed(stack))
+        lines.append(f"{frames} {max(1, int(seconds * 1e6))}\n")
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        f.writelines(lines)
+    os.replace(tmp, path)
 
 
 class Sampler:
@@ -40,24 +74,45 @@ class Sampler:
             self.last = now
             if frame is None or not self.running:
                 continue
-            key = []
-            while frame is not None:
-                code = frame.f_code
-                name = getattr(code, "co_qualname", code.co_name)
-                key.append((name, code.co_filename, code.co_firstlineno))
-                frame = frame.f_back
-            stack = tuple(key)
+            stack = _stack(frame)
             stacks[stack] = stacks.get(stack, 0.0) + weight
 
     def write(self, path: str) -> None:
         """Stop sampling and write the collapsed stacks to ``path`` (atomically)."""
         self.running = False
-        taken = dict(self.stacks)
-        lines = []
-        for stack, weight in taken.items():
-            frames = ";".join(f"{name} ({file}:{line})" for name, file, line in reversed(stack))
-            lines.append(f"{frames} {max(1, int(weight * 1e6))}\n")
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            f.writelines(lines)
-        os.replace(tmp, path)
+        _write_collapsed(dict(self.stacks), path)
+
+
+class GcPauses:
+    """Times each garbage collection from the moment this is made until ``write``, charged to
+    the main thread's stack where it stood (a collection that another thread triggers, this
+    sampler's included, holds the main thread where it was)."""
+
+    def __init__(self) -> None:
+        self.main = _thread.get_ident()
+        self.pauses: dict = {}
+        self.started = 0.0
+        gc.callbacks.append(self)
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        if not self.started:
+            return
+        took = time.perf_counter() - self.started
+        self.started = 0.0
+        # sys._getframe(1): the frame that allocated (the collection itself has no frame)
+        frame: types.FrameType | None = None
+        if _thread.get_ident() == self.main:
+            frame = sys._getframe(1)
+        else:
+            frame = sys._current_frames().get(self.main)
+        stack = _stack(frame)
+        self.pauses[stack] = self.pauses.get(stack, 0.0) + took
+
+    def write(self, path: str) -> None:
+        """Stop timing and write the pauses by stack (collapsed, microseconds) to ``path``."""
+        if self in gc.callbacks:
+            gc.callbacks.remove(self)
+        _write_collapsed(dict(self.pauses), path)
