@@ -119,6 +119,8 @@ class Sample:
     torch: str | None = None  # torch version the measured process imported
     eval_forwards: int = 0  # eval / no-grad forwards before the first training forward
     importtime: str | None = None  # the `import time:` lines, for an importtime job
+    # for an importtime job, the seconds of garbage collection inside each module's import
+    importtime_gc: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -127,6 +129,7 @@ class Sample:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["phases"] = dict(self.phases)
+        data["importtime_gc"] = dict(self.importtime_gc)
         for key in ("imported_files", "opened_files", "notes"):
             data[key] = list(data[key])
         return data
@@ -138,6 +141,7 @@ class Sample:
         for key in ("imported_files", "opened_files", "notes"):
             kwargs[key] = tuple(kwargs.get(key, ()))
         kwargs["phases"] = dict(kwargs.get("phases", {}))
+        kwargs["importtime_gc"] = dict(kwargs.get("importtime_gc", {}))
         return cls(**kwargs)
 
 

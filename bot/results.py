@@ -190,6 +190,9 @@ class AttributionResult(Json):
     packages: Omittable[tuple[ImportDelta, ...]] = None
     sentences: Omittable[tuple[str, ...]] = None
     runs: Omittable[int] = None
+    # median garbage collection inside imports per sample, taken out of the modules' times
+    gc_base_ms: Omittable[float] = None
+    gc_head_ms: Omittable[float] = None
     error: Omittable[str] = None
     skipped: Omittable[str] = None  # why no samples ran (the time budget)
     extra: Rest = field(default_factory=dict)

@@ -1,7 +1,9 @@
 """Which import it was: dedicated attribution samples of both arms, under ``-X importtime``.
 
 They are never the timed samples: ``PYTHONPROFILEIMPORTTIME`` adds its own cost. ``runs``
-samples per arm, alternating, each keeping its ``import time:`` lines; then
+samples per arm, alternating, each keeping its ``import time:`` lines and the garbage
+collections the probe timed inside each import, which are taken out of the modules' times (a
+collection lands on whichever import allocates when it runs: ``importtime.without_gc``); then
 ``bot.stats.importtime`` finds what head newly imports (and no longer imports), with the first
 repository file on the import chain (from the files the probe saw imported), and the paired
 change of cumulative import time per top-level package. Runs by default for a scenario with a
@@ -10,6 +12,7 @@ finding, and for every scenario on request (``--attribute``).
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import replace
 from typing import Any
 
@@ -64,12 +67,20 @@ def attribute(
     if script and script.endswith(".py") and not (head.root or head.cwd).joinpath(script).exists():
         script = module_files.get(script[:-3].replace("/", "."), script)
     result = importtime.attribute(
-        [importtime.parse(s.importtime or "") for s in got["base"]],
-        [importtime.parse(s.importtime or "") for s in got["head"]],
+        [importtime.own_times(s.importtime or "", s.importtime_gc) for s in got["base"]],
+        [importtime.own_times(s.importtime or "", s.importtime_gc) for s in got["head"]],
         module_files=module_files,
         script=script,
     )
     doc = result.to_json()
     doc["sentences"] = result.sentences()
     doc["runs"] = runs
+    if any(s.importtime_gc for s in got["base"] + got["head"]):
+        for arm in ("base", "head"):
+            doc[f"gc_{arm}_ms"] = round(gc_ms(got[arm]), 3)
     return doc
+
+
+def gc_ms(samples: list[Sample]) -> float:
+    """The median milliseconds of garbage collection inside imports, over ``samples``."""
+    return statistics.median(sum(s.importtime_gc.values()) for s in samples) * 1000

@@ -97,13 +97,18 @@ def count_instructions(counter: Counter, job: Job, *, runs: int = 2) -> str:
 
 def import_profile(executor: Executor, job: Job, *, runs: int = 1, top: int = 15) -> str:
     """``measure --importtime``: the slowest imports, from samples under ``-X importtime``."""
-    trees = []
+    trees, paused = [], []
     for _ in range(runs):
         sample = executor.run(replace(job, importtime=True))
         if not sample.ok or not sample.importtime:
             return f"import profile: sample {sample.status}: {sample.error or 'no output'}"
-        trees.append(importtime.parse(sample.importtime))
-    lines = [f"slowest imports (cumulative, -X importtime, {runs} sample(s)):"]
+        trees.append(importtime.own_times(sample.importtime, sample.importtime_gc))
+        paused.append(sum(sample.importtime_gc.values()))
+    gc = ""
+    if any(paused):
+        median_ms = sorted(paused)[len(paused) // 2] * 1000
+        gc = f"; garbage collection inside them, {median_ms:.0f} ms, not included"
+    lines = [f"slowest imports (cumulative, -X importtime, {runs} sample(s){gc}):"]
     for imp in importtime.top_imports(trees, n=top):
         indent = "  " if imp.within else ""
         lines.append(f"  {imp.cumulative_s * 1000:8.0f} ms  {indent}{imp.name}")

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,29 @@ def read_report(path: Path, notes: list[str]) -> dict[str, Any] | None:
         notes.append(f"probe report of unknown version {data.get('version')!r}")
         return None
     return data
+
+
+MAX_IMPORT_PAUSES = 20_000  # modules; a report is the measured code's, and may lie
+
+
+def import_pauses(report: Mapping[str, Any]) -> dict[str, float]:
+    """The probe's garbage collections by the module being imported (seconds), of an
+    ``-X importtime`` sample; entries that are not a module name and a non-negative number
+    are dropped."""
+    raw = report.get("gc_imports_s")
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, float] = {}
+    for name, seconds in list(raw.items())[:MAX_IMPORT_PAUSES]:
+        if (
+            isinstance(name, str)
+            and len(name) <= 500
+            and isinstance(seconds, int | float)
+            and not isinstance(seconds, bool)
+            and 0 <= seconds < 1e6
+        ):
+            out[name] = float(seconds)
+    return out
 
 
 class FirstBatchWatch:

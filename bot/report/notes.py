@@ -60,9 +60,15 @@ def attribution_notes(s: ScenarioResult) -> list[str]:
         for p in a.packages or ()
         if abs(p.delta_s or 0) >= ATTRIBUTION_MIN_S and p.consistent is not False
     ][:3]
+    gc = ""
+    if a.gc_base_ms is not None and a.gc_head_ms is not None:
+        gc = (
+            f"; garbage collection inside imports counted apart, {a.gc_base_ms:.0f} ms → "
+            f"{a.gc_head_ms:.0f} ms"
+        )
     if moved:
         parts = ", ".join(f"{p.package} {fmt_ds(p.delta_s)}" for p in moved)
-        notes.append(f"import time by package (paired, -X importtime): {parts}")
+        notes.append(f"import time by package (paired, -X importtime{gc}): {parts}")
     if not notes:
         notes.append("no module is imported by one arm and not the other")
     return notes

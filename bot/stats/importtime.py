@@ -128,6 +128,39 @@ def parse(text: str) -> ImportTree:
     return ImportTree(tuple(nodes), tuple(roots), index)
 
 
+def without_gc(tree: ImportTree, pauses: Mapping[str, float]) -> ImportTree:
+    """``tree`` with each module's garbage collections (seconds, from the probe: the
+    collections that ran while that module was being imported) taken out of its self time and
+    out of its importers' cumulative times. A collection lands on whichever import allocates
+    when it runs, so an unrelated change moves 100 ms from one module to another; the times
+    left are the modules' own. A pause is never taken below zero, and one of a module this
+    trace does not list is ignored."""
+    if not pauses:
+        return tree
+    self_us = [n.self_us for n in tree.nodes]
+    cumulative_us = [n.cumulative_us for n in tree.nodes]
+    for name, seconds in pauses.items():
+        i = tree.index.get(name)
+        if i is None:
+            continue
+        take = min(round(seconds * 1e6), self_us[i])
+        self_us[i] -= take
+        at: int | None = i
+        while at is not None:
+            cumulative_us[at] = max(self_us[at], cumulative_us[at] - take)
+            at = tree.nodes[at].parent
+    nodes = tuple(
+        replace(n, self_us=self_us[i], cumulative_us=cumulative_us[i])
+        for i, n in enumerate(tree.nodes)
+    )
+    return replace(tree, nodes=nodes)
+
+
+def own_times(text: str, pauses: Mapping[str, float]) -> ImportTree:
+    """The import forest of an importtime trace, its garbage collections taken out."""
+    return without_gc(parse(text), pauses)
+
+
 @dataclass(frozen=True)
 class NewModule:
     """A module one arm loads and the other never does, at the root of such a subtree."""

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.ab.attribution import script_of
+from bot.exec.process import ProcessExecutor
 from bot.model import Job
+from bot.stats import importtime
 
 from ..conftest import PYTHON
 
@@ -90,3 +92,22 @@ def test_attribution_that_would_pass_the_budget_is_skipped_and_says_so(tmp_path)
     assert any("imports not attributed: 3+3 samples" in line for line in said), said
     comment = render_comment(json.loads((out / "results.json").read_text()))
     assert "imports not attributed: 3+3 samples would take" in comment
+
+
+def test_an_import_samples_garbage_collections_are_timed_by_the_module_being_imported(tmp_path):
+    """The probe times each collection of an ``-X importtime`` sample against the module whose
+    import it interrupted; the import tree then leaves it out of that module's own time."""
+    (tmp_path / "train.py").write_text("import warmup, ttfb_lab\nttfb_lab.first_batch()\n")
+    (tmp_path / "warmup.py").write_text(
+        "import gc\nHEAP = [[i] for i in range(200_000)]\nfor _ in range(4):\n    gc.collect()\n"
+    )
+    job = Job(argv=(PYTHON, "train.py"), cwd=tmp_path, root=tmp_path, importtime=True)
+    sample = ProcessExecutor().run(job)
+    assert sample.ok, sample.error
+    assert sample.importtime_gc["warmup"] > 0.02, sample.importtime_gc
+    assert "ttfb_lab" not in sample.importtime_gc  # a module that did not collect
+    traced = importtime.parse(sample.importtime or "").get("warmup")
+    own = importtime.own_times(sample.importtime or "", sample.importtime_gc).get("warmup")
+    assert traced is not None and own is not None
+    taken = traced.self_us - own.self_us
+    assert abs(taken - sample.importtime_gc["warmup"] * 1e6) <= 1, (traced, own)

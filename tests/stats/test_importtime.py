@@ -402,3 +402,37 @@ def test_a_module_docstring_sample_parses_as_documented():
     tree = it.parse(text)
     assert tree.chain("torch._utils") == ("torch", "torch._utils")
     assert not tree.top_level("torch")  # depth 1 with no importer line: an orphan
+
+
+TRACE_GC = """\
+import time: self [us] | cumulative | imported package
+import time:       100 |        100 |     pkg.small
+import time:     90000 |      90100 |   pkg.heavy
+import time:      1000 |      91100 | pkg
+import time:       500 |        500 | other
+"""
+
+
+def test_a_modules_garbage_collection_leaves_its_self_time_and_its_importers_cumulative():
+    tree = it.own_times(TRACE_GC, {"pkg.heavy": 0.080, "not.listed": 1.0})
+    heavy, pkg, other = tree.get("pkg.heavy"), tree.get("pkg"), tree.get("other")
+    assert heavy is not None and pkg is not None and other is not None
+    assert (heavy.self_us, heavy.cumulative_us) == (10_000, 10_100)
+    assert (pkg.self_us, pkg.cumulative_us) == (1000, 11_100)
+    assert (other.self_us, other.cumulative_us) == (500, 500)  # a pause elsewhere: untouched
+    # a pause larger than the module's own time takes it to zero, never below
+    small = it.own_times(TRACE_GC, {"pkg.small": 5.0}).get("pkg.small")
+    assert small is not None and (small.self_us, small.cumulative_us) == (0, 0)
+    assert it.own_times(TRACE_GC, {}) == it.parse(TRACE_GC)
+
+
+def test_a_collection_the_change_moved_between_two_imports_is_no_package_delta():
+    """Base collects in ``telemetry``'s import, head in ``config``'s: as traced, one package
+    loses the pause and the other gains it; counted apart, neither moves."""
+    base_trace = "import time:  90000 |  90000 | telemetry\nimport time:  1000 |  1000 | config\n"
+    head_trace = "import time:  1000 |  1000 | telemetry\nimport time:  90000 |  90000 | config\n"
+    traced = it.package_deltas([it.parse(base_trace)], [it.parse(head_trace)])
+    assert {d.package for d in traced if abs(d.delta_s) > 0.05} == {"telemetry", "config"}
+    base = [it.own_times(base_trace, {"telemetry": 0.089})]
+    head = [it.own_times(head_trace, {"config": 0.089})]
+    assert all(abs(d.delta_s) < 0.001 for d in it.package_deltas(base, head))

@@ -385,6 +385,7 @@ def _write_report(trigger: str | None, *, at_exit: bool) -> None:
         "python": sys.version.split()[0],
         "torch": getattr(torch, "__version__", None) if torch else None,
         "notes": st.notes,
+        **({"gc_imports_s": _gc_imports.stop()} if _gc_imports is not None else {}),
         **_self_time_fields(st),
     }
     import json
@@ -638,13 +639,25 @@ def _self_time_fields(st: _State) -> dict[str, object]:
 
 _sampler = None  # the in-process sampler of a profiling sample (``_ttfb_sampler``), if asked
 _gc_pauses = None  # the garbage collections of a profiling sample, by the stack they stopped
+_gc_imports = None  # those of an -X importtime sample, by the module being imported
 
 
 def _start_sampler(st: _State) -> None:
     """In a profiling sample, in the job's own process: time the garbage collections, and
-    start the in-process sampler when the runner asked for it."""
-    global _sampler, _gc_pauses
-    if not os.environ.get(ENV_PROFILE) or st.mp_child or st.other_rank:
+    start the in-process sampler when the runner asked for it. In an ``-X importtime``
+    sample: time the collections by the module being imported."""
+    global _sampler, _gc_pauses, _gc_imports
+    if st.mp_child or st.other_rank:
+        return
+    importtime = os.environ.get("PYTHONPROFILEIMPORTTIME") or "importtime" in sys._xoptions
+    if importtime and not os.environ.get(ENV_PROFILE):
+        try:
+            import _ttfb_sampler
+
+            _gc_imports = _ttfb_sampler.GcPauses(by_import=True)
+        except Exception as exc:  # the probe must never break the job
+            st.notes.append(f"garbage collections not timed: {exc!r}")
+    if not os.environ.get(ENV_PROFILE):
         return
     interval = os.environ.get(ENV_PROFILE_SAMPLER)
     try:

@@ -83,13 +83,29 @@ class Sampler:
         _write_collapsed(dict(self.stacks), path)
 
 
+def _importing(frame: types.FrameType | None) -> str | None:
+    """The module whose import ``frame`` is part of: the innermost ``_find_and_load`` on the
+    stack, which is what ``-X importtime`` times (a module's body, and the search for and
+    loading of its imports until each of them has its own line)."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "_find_and_load" and code.co_filename.startswith("<frozen importlib"):
+            name = frame.f_locals.get("name")
+            return name if isinstance(name, str) else None
+        frame = frame.f_back
+    return None
+
+
 class GcPauses:
     """Times each garbage collection from the moment this is made until ``write``, charged to
     the main thread's stack where it stood (a collection that another thread triggers, this
-    sampler's included, holds the main thread where it was)."""
+    sampler's included, holds the main thread where it was). ``by_import``: charged instead to
+    the module being imported then (``-X importtime`` samples), collections outside any
+    import left out."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, by_import: bool = False) -> None:
         self.main = _thread.get_ident()
+        self.by_import = by_import
         self.pauses: dict = {}
         self.started = 0.0
         gc.callbacks.append(self)
@@ -108,11 +124,16 @@ class GcPauses:
             frame = sys._getframe(1)
         else:
             frame = sys._current_frames().get(self.main)
-        stack = _stack(frame)
-        self.pauses[stack] = self.pauses.get(stack, 0.0) + took
+        key = _importing(frame) if self.by_import else _stack(frame)
+        if key is not None:
+            self.pauses[key] = self.pauses.get(key, 0.0) + took
+
+    def stop(self) -> dict:
+        """Stop timing; the pauses so far."""
+        if self in gc.callbacks:
+            gc.callbacks.remove(self)
+        return dict(self.pauses)
 
     def write(self, path: str) -> None:
         """Stop timing and write the pauses by stack (collapsed, microseconds) to ``path``."""
-        if self in gc.callbacks:
-            gc.callbacks.remove(self)
-        _write_collapsed(dict(self.pauses), path)
+        _write_collapsed(self.stop(), path)
