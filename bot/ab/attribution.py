@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..model import Executor, Job, Progress, Sample
-from ..stats import importtime
+from ..stats import importtime, importtrace
 
 DEFAULT_RUNS = 3
 SLOWDOWN = 1.2  # an attribution sample's wall time, relative to a timed one (planning only)
@@ -67,8 +67,8 @@ def attribute(
     if script and script.endswith(".py") and not (head.root or head.cwd).joinpath(script).exists():
         script = module_files.get(script[:-3].replace("/", "."), script)
     result = importtime.attribute(
-        [importtime.own_times(s.importtime or "", s.importtime_gc) for s in got["base"]],
-        [importtime.own_times(s.importtime or "", s.importtime_gc) for s in got["head"]],
+        [importtrace.own_times(s.importtime or "", s.importtime_gc) for s in got["base"]],
+        [importtrace.own_times(s.importtime or "", s.importtime_gc) for s in got["head"]],
         module_files=module_files,
         script=script,
     )

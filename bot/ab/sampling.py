@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..model import Counter, Executor, Job, Sample
-from ..stats import importtime
+from ..stats import importtime, importtrace
 from ..stats.instructions import spread_pct
 from ..stats.summary import Summary
 from ..store.versioned import SampleLog
@@ -102,7 +102,7 @@ def import_profile(executor: Executor, job: Job, *, runs: int = 1, top: int = 15
         sample = executor.run(replace(job, importtime=True))
         if not sample.ok or not sample.importtime:
             return f"import profile: sample {sample.status}: {sample.error or 'no output'}"
-        trees.append(importtime.own_times(sample.importtime, sample.importtime_gc))
+        trees.append(importtrace.own_times(sample.importtime, sample.importtime_gc))
         paused.append(sum(sample.importtime_gc.values()))
     gc = ""
     if any(paused):

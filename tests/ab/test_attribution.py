@@ -13,7 +13,7 @@ import pytest
 from bot.ab.attribution import script_of
 from bot.exec.process import ProcessExecutor
 from bot.model import Job
-from bot.stats import importtime
+from bot.stats import importtrace
 
 from ..conftest import PYTHON
 
@@ -106,8 +106,8 @@ def test_an_import_samples_garbage_collections_are_timed_by_the_module_being_imp
     assert sample.ok, sample.error
     assert sample.importtime_gc["warmup"] > 0.02, sample.importtime_gc
     assert "ttfb_lab" not in sample.importtime_gc  # a module that did not collect
-    traced = importtime.parse(sample.importtime or "").get("warmup")
-    own = importtime.own_times(sample.importtime or "", sample.importtime_gc).get("warmup")
+    traced = importtrace.parse(sample.importtime or "").get("warmup")
+    own = importtrace.own_times(sample.importtime or "", sample.importtime_gc).get("warmup")
     assert traced is not None and own is not None
     taken = traced.self_us - own.self_us
     assert abs(taken - sample.importtime_gc["warmup"] * 1e6) <= 1, (traced, own)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.stats import importtime as it
+from bot.stats import importtrace as tr
 
 Spec = tuple[str, int, list["Spec"]]  # (module, self µs, children)
 
@@ -32,13 +33,13 @@ def render(spec: Spec, depth: int = 0) -> tuple[list[str], int]:
 
 
 def trace(*roots: Spec) -> str:
-    lines = [it.HEADER]
+    lines = [tr.HEADER]
     for root in roots:
         lines += render(root)[0]
     return "\n".join(lines) + "\n"
 
 
-def real_trace(code: str, cwd: Path, env: dict[str, str] | None = None) -> it.ImportTree:
+def real_trace(code: str, cwd: Path, env: dict[str, str] | None = None) -> tr.ImportTree:
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code],
         cwd=cwd,
@@ -48,7 +49,7 @@ def real_trace(code: str, cwd: Path, env: dict[str, str] | None = None) -> it.Im
         timeout=60,
         check=True,
     )
-    return it.parse(done.stderr)
+    return tr.parse(done.stderr)
 
 
 HAND_WRITTEN = """\
@@ -74,7 +75,7 @@ import time:       12
 
 
 def test_parse_builds_the_tree_and_ignores_noise_and_garbled_lines():
-    tree = it.parse(HAND_WRITTEN)
+    tree = tr.parse(HAND_WRITTEN)
     names = [n.name for n in tree.nodes]
     assert names == [
         "_io",
@@ -121,8 +122,8 @@ def test_parse_keeps_first_occurrences_across_interpreters_and_roots_orphans():
         # a cut trace: the importer of these never finished
         + "import time:        20 |         20 |     leaf\nimport time:  30 |  50 |   mid\n"
     )
-    tree = it.parse(text)
-    assert tree.get("torch") == it.ImportNode("torch", 900, 1200, 0, None, (0,))
+    tree = tr.parse(text)
+    assert tree.get("torch") == tr.ImportNode("torch", 900, 1200, 0, None, (0,))
     assert [n.name for n in tree.nodes].count("numpy") == 1
     worker_only = tree.get("torch.worker_only")
     # its importer (the repeat of torch) is dropped: it becomes a root of its own
@@ -135,12 +136,12 @@ def test_parse_keeps_first_occurrences_across_interpreters_and_roots_orphans():
 def test_a_repeat_hands_its_children_to_its_importer_not_to_its_sibling():
     text = trace(("json", 10, []), ("app", 5, [("helper", 3, [("new", 7, [])]), ("sib", 2, [])]))
     text = text.replace(" helper\n", " json\n")  # the second "json" is a repeat
-    tree = it.parse(text)
+    tree = tr.parse(text)
     assert tree.parent_name("new") == "app" and tree.parent_name("sib") == "app"
 
 
 def test_parse_of_nothing_is_an_empty_forest():
-    tree = it.parse("no trace here\n")
+    tree = tr.parse("no trace here\n")
     assert tree.nodes == () and tree.roots == ()
 
 
@@ -177,7 +178,7 @@ def write_package(root: Path, telemetry_imports: str, script_imports: str) -> No
     (root / "train.py").write_text(f"import pkg\n{script_imports}\n")
 
 
-def run_script(root: Path) -> it.ImportTree:
+def run_script(root: Path) -> tr.ImportTree:
     env = {**os.environ, "PYTHONPATH": str(root), "PYTHONPROFILEIMPORTTIME": "1"}
     done = subprocess.run(
         [sys.executable, "train.py"],
@@ -188,7 +189,7 @@ def run_script(root: Path) -> it.ImportTree:
         timeout=60,
         check=True,
     )
-    return it.parse(done.stderr)
+    return tr.parse(done.stderr)
 
 
 def test_real_package_names_the_repository_file_that_imports_the_new_module(tmp_path):
@@ -221,9 +222,9 @@ SCIPY = ("scipy.stats", 5000, [("scipy", 2000, [("numpy", 900, [])]), ("scipy.sp
 
 
 def test_only_roots_of_new_subtrees_are_reported_with_their_module_count():
-    base = [it.parse(trace(("numpy", 1000, []), ("pkg", 10, [("pkg.telemetry", 5, [])])))]
+    base = [tr.parse(trace(("numpy", 1000, []), ("pkg", 10, [("pkg.telemetry", 5, [])])))]
     head_text = trace(("numpy", 1000, []), ("pkg", 10, [("pkg.telemetry", 5, [SCIPY])]))
-    (added,), removed = it.new_modules(base, [it.parse(head_text)])
+    (added,), removed = it.new_modules(base, [tr.parse(head_text)])
     assert removed == ()
     assert added.name == "scipy.stats"
     assert added.modules == 3  # scipy.stats, scipy, scipy.special; numpy was loaded in base too
@@ -237,20 +238,20 @@ def test_a_new_module_needs_a_majority_of_one_arm_and_none_of_the_other():
     plain = trace(("a", 10, []))
     with_b = trace(("a", 10, []), ("b", 300_000, []))
     with_c = trace(("a", 10, []), ("c", 100, []))
-    base = [it.parse(plain)] * 3
-    assert it.new_modules(base, [it.parse(with_b), it.parse(plain), it.parse(plain)]) == ((), ())
-    (b,), _ = it.new_modules(base, [it.parse(with_b), it.parse(with_b), it.parse(plain)])
+    base = [tr.parse(plain)] * 3
+    assert it.new_modules(base, [tr.parse(with_b), tr.parse(plain), tr.parse(plain)]) == ((), ())
+    (b,), _ = it.new_modules(base, [tr.parse(with_b), tr.parse(with_b), tr.parse(plain)])
     assert (b.samples, b.out_of) == (2, 3)
     assert it.describe(b) == "head newly imports b (≈300 ms cumulative, 1 module, in 2/3)"
     # c is in one base sample: never new, however often head loads it
-    base_c = [it.parse(with_c), it.parse(plain), it.parse(plain)]
-    assert it.new_modules(base_c, [it.parse(with_c)] * 3) == ((), ())
-    assert it.new_modules([], [it.parse(with_b)]) == ((), ())
+    base_c = [tr.parse(with_c), tr.parse(plain), tr.parse(plain)]
+    assert it.new_modules(base_c, [tr.parse(with_c)] * 3) == ((), ())
+    assert it.new_modules([], [tr.parse(with_b)]) == ((), ())
 
 
 def test_sentences_for_added_and_removed_modules():
-    base = [it.parse(trace(("app", 1, [("old_dep", 1_500_000, [("old_dep.x", 10, [])])])))]
-    head = [it.parse(trace(("app", 1, [SCIPY])))]
+    base = [tr.parse(trace(("app", 1, [("old_dep", 1_500_000, [("old_dep.x", 10, [])])])))]
+    head = [tr.parse(trace(("app", 1, [SCIPY])))]
     files = {"app": "app.py"}
     result = it.attribute(base, head, module_files=files, script="main.py")
     assert result.sentences() == [
@@ -320,11 +321,11 @@ def test_first_repo_file_walks_up_from_the_importer():
 # --- package_deltas and top_imports --------------------------------------------------------
 
 
-def sample(rng: random.Random, slow: int = 0) -> it.ImportTree:
+def sample(rng: random.Random, slow: int = 0) -> tr.ImportTree:
     def j(us: int) -> int:
         return max(1, int(us * rng.uniform(0.9, 1.1)))
 
-    return it.parse(
+    return tr.parse(
         trace(
             ("torch", j(900_000), [("numpy", j(150_000), []), ("torch._C", j(400_000), [])]),
             ("transformers", j(600_000), [("tokenizers", j(80_000), [])]),
@@ -350,8 +351,8 @@ def test_package_deltas_find_a_planted_300ms_package_first():
 
 
 def test_package_deltas_pair_samples_and_count_absent_packages_as_zero():
-    base = [it.parse(trace(("a", 100, []))), it.parse(trace(("a", 300, [])))]
-    head = [it.parse(trace(("a", 150, []), ("b", 50, []))), it.parse(trace(("a", 340, [])))]
+    base = [tr.parse(trace(("a", 100, []))), tr.parse(trace(("a", 300, [])))]
+    head = [tr.parse(trace(("a", 150, []), ("b", 50, []))), tr.parse(trace(("a", 340, [])))]
     deltas = {d.package: d for d in it.package_deltas(base, head + head)}
     a, b = deltas["a"], deltas["b"]
     assert (a.base_s, a.head_s, a.delta_s, a.pairs) == pytest.approx((200e-6, 245e-6, 45e-6, 2))
@@ -362,9 +363,9 @@ def test_package_deltas_pair_samples_and_count_absent_packages_as_zero():
 def test_a_package_moved_by_noise_in_one_pair_is_not_consistent():
     """Three pairs: ``slow`` is slower in every one, ``noisy`` gains 40 ms in two pairs and
     loses 30 ms in the third (its median still says +40 ms): only ``slow`` is consistent."""
-    base = [it.parse(trace(("slow", 10_000, []), ("noisy", 100_000, []))) for _ in range(3)]
+    base = [tr.parse(trace(("slow", 10_000, []), ("noisy", 100_000, []))) for _ in range(3)]
     head = [
-        it.parse(trace(("slow", 60_000, []), ("noisy", n, []))) for n in (140_000, 140_000, 70_000)
+        tr.parse(trace(("slow", 60_000, []), ("noisy", n, []))) for n in (140_000, 140_000, 70_000)
     ]
     deltas = {d.package: d for d in it.package_deltas(base, head)}
     assert deltas["slow"].consistent and deltas["slow"].delta_s == pytest.approx(0.05)
@@ -373,8 +374,8 @@ def test_a_package_moved_by_noise_in_one_pair_is_not_consistent():
 
 
 def test_package_deltas_put_the_package_that_got_slower_before_its_importer():
-    base = [it.parse(trace(("app", 100, [("dep", 1000, [])])))]
-    head = [it.parse(trace(("app", 100, [("dep", 301_000, [])])))]
+    base = [tr.parse(trace(("app", 100, [("dep", 1000, [])])))]
+    head = [tr.parse(trace(("app", 100, [("dep", 301_000, [])])))]
     deltas = it.package_deltas(base, head)
     assert [d.package for d in deltas] == ["dep", "app"]
     assert deltas[0].delta_s == deltas[1].delta_s == pytest.approx(0.3)
@@ -399,7 +400,7 @@ def test_a_module_docstring_sample_parses_as_documented():
         import time:      1206 |      21034 |   torch
         """
     )
-    tree = it.parse(text)
+    tree = tr.parse(text)
     assert tree.chain("torch._utils") == ("torch", "torch._utils")
     assert not tree.top_level("torch")  # depth 1 with no importer line: an orphan
 
@@ -414,16 +415,16 @@ import time:       500 |        500 | other
 
 
 def test_a_modules_garbage_collection_leaves_its_self_time_and_its_importers_cumulative():
-    tree = it.own_times(TRACE_GC, {"pkg.heavy": 0.080, "not.listed": 1.0})
+    tree = tr.own_times(TRACE_GC, {"pkg.heavy": 0.080, "not.listed": 1.0})
     heavy, pkg, other = tree.get("pkg.heavy"), tree.get("pkg"), tree.get("other")
     assert heavy is not None and pkg is not None and other is not None
     assert (heavy.self_us, heavy.cumulative_us) == (10_000, 10_100)
     assert (pkg.self_us, pkg.cumulative_us) == (1000, 11_100)
     assert (other.self_us, other.cumulative_us) == (500, 500)  # a pause elsewhere: untouched
     # a pause larger than the module's own time takes it to zero, never below
-    small = it.own_times(TRACE_GC, {"pkg.small": 5.0}).get("pkg.small")
+    small = tr.own_times(TRACE_GC, {"pkg.small": 5.0}).get("pkg.small")
     assert small is not None and (small.self_us, small.cumulative_us) == (0, 0)
-    assert it.own_times(TRACE_GC, {}) == it.parse(TRACE_GC)
+    assert tr.own_times(TRACE_GC, {}) == tr.parse(TRACE_GC)
 
 
 def test_a_collection_the_change_moved_between_two_imports_is_no_package_delta():
@@ -431,8 +432,8 @@ def test_a_collection_the_change_moved_between_two_imports_is_no_package_delta()
     loses the pause and the other gains it; counted apart, neither moves."""
     base_trace = "import time:  90000 |  90000 | telemetry\nimport time:  1000 |  1000 | config\n"
     head_trace = "import time:  1000 |  1000 | telemetry\nimport time:  90000 |  90000 | config\n"
-    traced = it.package_deltas([it.parse(base_trace)], [it.parse(head_trace)])
+    traced = it.package_deltas([tr.parse(base_trace)], [tr.parse(head_trace)])
     assert {d.package for d in traced if abs(d.delta_s) > 0.05} == {"telemetry", "config"}
-    base = [it.own_times(base_trace, {"telemetry": 0.089})]
-    head = [it.own_times(head_trace, {"config": 0.089})]
+    base = [tr.own_times(base_trace, {"telemetry": 0.089})]
+    head = [tr.own_times(head_trace, {"config": 0.089})]
     assert all(abs(d.delta_s) < 0.001 for d in it.package_deltas(base, head))
