@@ -118,6 +118,11 @@ class Sample:
     probe_self_s: float | None = None  # time in probe code before the first batch, if asked
     torch: str | None = None  # torch version the measured process imported
     eval_forwards: int = 0  # eval / no-grad forwards before the first training forward
+    # the cyclic garbage collector in the reporting process up to the first batch: seconds,
+    # collections, and how many of those were full (oldest generation)
+    gc_s: float | None = None
+    gc_collections: int | None = None
+    gc_full: int | None = None
     importtime: str | None = None  # the `import time:` lines, for an importtime job
     # for an importtime job, the seconds of garbage collection inside each module's import
     importtime_gc: Mapping[str, float] = field(default_factory=dict)

@@ -52,11 +52,12 @@ class PolicyResult(Json):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ArmMedians(Json):  # wall and CPU TTFB, and an evaluation before training, if any
+class ArmMedians(Json):  # wall and CPU TTFB, an evaluation before training, if any, and GC
     median_s: float | None
     cpu_median_s: Omittable[float] = None
     eval_median_s: Omittable[float] = None
     eval_forwards: Omittable[int] = None
+    gc_median_s: Omittable[float] = None  # garbage collection before the first batch
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -282,7 +282,8 @@ def instructions_result(w: Work) -> InstructionsResult:
 
 
 def _evaluation(s: ScenarioResult, o: ScenarioOutcome) -> ScenarioResult:
-    """Per arm, what an evaluation before the first training batch took, if there was one."""
+    """Per arm, what an evaluation before the first training batch took, if there was one,
+    and what the garbage collector took before it."""
     if o.primary is None:
         return s
     arms = {"base": s.base, "head": s.head}
@@ -295,6 +296,9 @@ def _evaluation(s: ScenarioResult, o: ScenarioOutcome) -> ScenarioResult:
                 eval_median_s=statistics.median(values),
                 eval_forwards=int(statistics.median(x.eval_forwards for x in ok)),
             )
+        gc = [x.gc_s for x in ok if x.gc_s is not None]
+        if gc:
+            arms[arm] = replace(arms[arm], gc_median_s=statistics.median(gc))
     return replace(s, base=arms["base"], head=arms["head"])
 
 

@@ -28,6 +28,7 @@ from .spawn import (
     FirstBatchWatch,
     clock_ns,
     end_group,
+    gc_fields,
     import_pauses,
     importtime_lines,
     input_hint,
@@ -175,6 +176,7 @@ def _sample(
         probe_self_s=report.get("probe_self_s"),
         torch=report.get("torch"),
         eval_forwards=int(report.get("eval_forwards") or 0),
+        **gc_fields(report),
         importtime=importtime_lines(stderr_path) if job.importtime else None,
         importtime_gc=import_pauses(report) if job.importtime else {},
     )

@@ -20,6 +20,7 @@ arms of a pair (which is what pairing cancels on real shared runners)::
         fail_error: "ValueError: boom"
         eval_forwards: 40       # optional: eval forwards before the training one (with a
                                 # first_eval_forward segment)
+        gc_fraction: 0.2        # optional: gc_s = fraction * ttfb (garbage collection)
         profile:                # optional: stacks for profiling samples, as shares of the
           sd_pct: 5             # sample's TTFB (lognormal noise per stack); {root} is the
           stacks:               # job's checkout
@@ -158,6 +159,7 @@ class ScriptedExecutor:
             exit_code=0,
             detected_by="forward",
             eval_forwards=int(arm.get("eval_forwards", 0)),
+            gc_s=round(t * float(arm["gc_fraction"]), 6) if "gc_fraction" in arm else None,
             importtime=str(arm.get("importtime", "")) if job.importtime else None,
         )
 

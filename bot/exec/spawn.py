@@ -98,6 +98,27 @@ def read_report(path: Path, notes: list[str]) -> dict[str, Any] | None:
     return data
 
 
+def gc_fields(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The probe's garbage-collection figures (``Sample.gc_s``, ``gc_collections``,
+    ``gc_full``), each dropped where it is not a plausible number (the report is the measured
+    code's)."""
+    out: dict[str, Any] = {}
+    seconds, count, full = (report.get(k) for k in ("gc_s", "gc_collections", "gc_full"))
+    if (gc_s := _seconds(seconds)) is not None:
+        out["gc_s"] = gc_s
+    for key, value in (("gc_collections", count), ("gc_full", full)):
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**9:
+            out[key] = value
+    return out
+
+
+def _seconds(value: Any) -> float | None:
+    """``value`` as a plausible duration in seconds, else None."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e6:
+        return float(value)
+    return None
+
+
 MAX_IMPORT_PAUSES = 20_000  # modules; a report is the measured code's, and may lie
 
 
@@ -110,14 +131,9 @@ def import_pauses(report: Mapping[str, Any]) -> dict[str, float]:
         return {}
     out: dict[str, float] = {}
     for name, seconds in list(raw.items())[:MAX_IMPORT_PAUSES]:
-        if (
-            isinstance(name, str)
-            and len(name) <= 500
-            and isinstance(seconds, int | float)
-            and not isinstance(seconds, bool)
-            and 0 <= seconds < 1e6
-        ):
-            out[name] = float(seconds)
+        value = _seconds(seconds)
+        if isinstance(name, str) and len(name) <= 500 and value is not None:
+            out[name] = value
     return out
 
 

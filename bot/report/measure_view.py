@@ -35,6 +35,7 @@ def measure_view(summary: Summary) -> dict[str, Any]:
         "phase_rows": rows if len(rows) > 1 else [],
         "detected": detected,
         "evaluation": evaluation_line(summary),
+        "gc": gc_line(summary),
         "errors": list(summary.errors),
     }
 
@@ -51,4 +52,19 @@ def evaluation_line(summary: Summary) -> str:
     return (
         f"evaluation before training: {fmt_s(summary.evaluation.median)} "
         f"({n} {'forward' if n == 1 else 'forwards'}, median), included in TTFB"
+    )
+
+
+def gc_line(summary: Summary) -> str:
+    """ "garbage collection before the first batch: 421 ms, 21% of TTFB (790 collections, 7
+    full), median", or "" where the probe did not time it."""
+    if summary.gc is None:
+        return ""
+    share = ""
+    if summary.ttfb is not None and summary.ttfb.median > 0:
+        share = f", {summary.gc.median / summary.ttfb.median:.0%} of TTFB"
+    n, full = summary.gc_collections, summary.gc_full
+    return (
+        f"garbage collection before the first batch: {fmt_s(summary.gc.median)}{share} "
+        f"({n} collection{'' if n == 1 else 's'}, {full} full), median"
     )

@@ -26,6 +26,26 @@ def evaluation_note(s: ScenarioResult) -> str:
     )
 
 
+GC_NOTE_SHARE = 0.05  # garbage collection is noted where it is this share of an arm's TTFB
+
+
+def gc_note(s: ScenarioResult) -> str:
+    """What the garbage collector took before the first batch in each arm, where it was a
+    noticeable share of the TTFB (a torch job: a fifth of it, seen here)."""
+    base, head = s.base, s.head
+    shares = [
+        arm.gc_median_s / arm.median_s
+        for arm in (base, head)
+        if arm.gc_median_s is not None and arm.median_s
+    ]
+    if not shares or max(shares) < GC_NOTE_SHARE:
+        return ""
+    return (
+        f"garbage collection before the first batch: base {fmt_s(base.gc_median_s)}, head "
+        f"{fmt_s(head.gc_median_s)} (median, {max(shares):.0%} of TTFB at most), included in TTFB"
+    )
+
+
 def setup_note(s: ScenarioResult) -> str:
     """How long each arm's setup command took (never part of TTFB)."""
     base, head = (s.prepare.base, s.prepare.head) if s.prepare else (None, None)
@@ -41,7 +61,7 @@ def scenario_notes(s: ScenarioResult) -> list[str]:
     work = s.instructions.summary if s.instructions else ""
     if work and work in s.reason:
         work = ""  # the verdict's reason already says it
-    extra = (work, s.instructions_note or "", evaluation_note(s), setup_note(s))
+    extra = (work, s.instructions_note or "", evaluation_note(s), gc_note(s), setup_note(s))
     return [n for n in (*s.notes, *extra, *attribution_notes(s)) if n]
 
 

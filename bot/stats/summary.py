@@ -53,6 +53,9 @@ class Summary:
     skipped: str | None = None
     evaluation: Spread | None = None  # eval forwards before the first training batch
     eval_forwards: int = 0  # their median count
+    gc: Spread | None = None  # garbage collection before the first batch, seconds
+    gc_collections: int = 0  # median collections, and of them full ones
+    gc_full: int = 0
 
     def to_json(self) -> dict[str, Any]:
         def spread(s: Spread | None) -> dict[str, float] | None:
@@ -72,6 +75,9 @@ class Summary:
             "skipped": self.skipped,
             "evaluation_s": spread(self.evaluation),
             "eval_forwards": self.eval_forwards,
+            "gc_s": spread(self.gc),
+            "gc_collections": self.gc_collections,
+            "gc_full": self.gc_full,
         }
 
 
@@ -99,7 +105,15 @@ def summarize(name: str, samples: Sequence[Sample], skipped: str | None = None) 
         skipped=skipped,
         evaluation=Spread.of(evaluation_values(ok)),
         eval_forwards=int(statistics.median([s.eval_forwards for s in ok])) if ok else 0,
+        gc=Spread.of([s.gc_s for s in ok if s.gc_s is not None]),
+        gc_collections=_median_int([s.gc_collections for s in ok]),
+        gc_full=_median_int([s.gc_full for s in ok]),
     )
+
+
+def _median_int(values: Sequence[int | None]) -> int:
+    known = [v for v in values if v is not None]
+    return int(statistics.median(known)) if known else 0
 
 
 def evaluation_values(samples: Sequence[Sample]) -> list[float]:

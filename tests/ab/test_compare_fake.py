@@ -125,13 +125,13 @@ def test_crashing_head_is_broken_with_the_error(tmp_path):
 def test_evaluation_before_training_is_reported_per_arm(tmp_path):
     """An evaluation at step 0 (eval forwards before the training one) is named in every
     report with what it cost each arm; a longer evaluation in head is a regression in its
-    segment, the training forward."""
+    segment, the training forward. The garbage collector's share is named too."""
     base = {k: v for k, v in SEGMENTS.items() if k != "first_forward"}
     base.update(first_eval_forward=0.01, first_forward=1.5)
     head = {**base, "first_forward": 2.5}
     arms = {
-        "base": {"segments": base, "sd_pct": 3, "eval_forwards": 20},
-        "head": {"segments": head, "sd_pct": 3, "eval_forwards": 20},
+        "base": {"segments": base, "sd_pct": 3, "eval_forwards": 20, "gc_fraction": 0.2},
+        "head": {"segments": head, "sd_pct": 3, "eval_forwards": 20, "gc_fraction": 0.2},
     }
     fake = tmp_path / "fake.yaml"
     fake.write_text(yaml.safe_dump({"version": 1, "seed": 3, "arms": arms}, sort_keys=False))
@@ -143,6 +143,11 @@ def test_evaluation_before_training_is_reported_per_arm(tmp_path):
     note = f"evaluation before training: base {report.fmt_s(s['base']['eval_median_s'])}"
     for text in (report.render_comment(doc), report.render_compare_text(doc)):
         assert note in text and "(20 forwards), included in TTFB" in text
+    # and what the garbage collector took of each arm's TTFB (a fifth, as planted)
+    for arm in ("base", "head"):
+        assert s[arm]["gc_median_s"] == pytest.approx(0.2 * s[arm]["median_s"], rel=0.05)
+    gc = f"garbage collection before the first batch: base {report.fmt_s(s['base']['gc_median_s'])}"
+    assert gc in report.render_comment(doc) and gc in report.render_compare_text(doc)
 
 
 def test_several_scenarios_holm_and_worst_first(tmp_path):

@@ -301,3 +301,30 @@ def test_an_interrupted_ttfb_leaves_no_sample_running(write_script, tmp_path, si
     while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not pid_alive(pid), err
+
+
+def test_the_garbage_collectors_time_before_the_first_batch_is_in_the_sample(
+    write_script, tmp_path
+):
+    """The probe times the cyclic collector up to the first batch: here four full collections
+    of a heap of 200,000 lists before it, and one more after it that does not count."""
+    script = write_script(
+        "collects.py",
+        """
+        import gc, time, ttfb_lab
+        heap = [[i] for i in range(200_000)]
+        started = time.perf_counter()
+        for _ in range(4):
+            gc.collect()
+        open("took", "w").write(str(time.perf_counter() - started))
+        ttfb_lab.first_batch()
+        gc.collect()
+        """,
+    )
+    sample = run(script, tmp_path)
+    assert sample.ok, sample.error
+    took = float((tmp_path / "took").read_text())
+    assert sample.gc_s is not None and took * 0.9 <= sample.gc_s <= took + 0.2, (took, sample)
+    # the four, and any the heap's growth set off
+    assert sample.gc_full is not None and sample.gc_full >= 4
+    assert sample.gc_collections is not None and sample.gc_collections >= sample.gc_full

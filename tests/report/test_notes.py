@@ -3,8 +3,8 @@ the attribution samples showed."""
 
 from __future__ import annotations
 
-from bot.report.notes import attribution_notes
-from bot.results import AttributionResult, ImportDelta
+from bot.report.notes import attribution_notes, gc_note
+from bot.results import ArmMedians, AttributionResult, ImportDelta
 
 
 class Scenario:  # what attribution_notes reads of a ScenarioResult
@@ -30,3 +30,23 @@ def test_the_package_line_says_garbage_collection_was_counted_apart():
         "import time by package (paired, -X importtime; garbage collection inside imports "
         "counted apart, 410 ms → 402 ms): matplotlib -317 ms"
     ]
+
+
+class Arms:  # what gc_note reads of a ScenarioResult
+    def __init__(self, base: ArmMedians, head: ArmMedians) -> None:
+        self.base, self.head = base, head
+
+
+def test_garbage_collection_is_noted_where_it_is_a_noticeable_share_of_ttfb():
+    torch_job = Arms(
+        ArmMedians(median_s=2.08, gc_median_s=0.475), ArmMedians(median_s=1.88, gc_median_s=0.43)
+    )
+    assert gc_note(torch_job) == (  # type: ignore[arg-type]
+        "garbage collection before the first batch: base 475 ms, head 430 ms "
+        "(median, 23% of TTFB at most), included in TTFB"
+    )
+    small = Arms(
+        ArmMedians(median_s=2.0, gc_median_s=0.05), ArmMedians(median_s=2.0, gc_median_s=0.06)
+    )
+    assert gc_note(small) == ""  # type: ignore[arg-type]
+    assert gc_note(Arms(ArmMedians(median_s=2.0), ArmMedians(median_s=2.0))) == ""  # type: ignore[arg-type]

@@ -64,7 +64,15 @@ def sample(i: int, *, status: str = "ok") -> Sample:
         "first_batch": t,
     }
     return Sample(
-        "ok", ttfb_s=t, cpu_s=0.9 * t, peak_rss_mb=310.0, phases=phases, detected_by="forward"
+        "ok",
+        ttfb_s=t,
+        cpu_s=0.9 * t,
+        peak_rss_mb=310.0,
+        phases=phases,
+        detected_by="forward",
+        gc_s=0.40 + 0.01 * i,
+        gc_collections=780 + i,
+        gc_full=6,
     )
 
 

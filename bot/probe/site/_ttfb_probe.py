@@ -117,7 +117,8 @@ class _State:
         self.root = os.path.join(os.path.realpath(root), "") if root else ""
         self.pid = os.getpid()
         self.phases: dict[str, float] = {}
-        self.snapshots: dict[str, tuple[float | None, float | None]] = {}
+        # at each candidate first batch: CPU seconds, peak RSS, garbage collection so far
+        self.snapshots: dict[str, tuple[float | None, float | None, tuple[float, int, int]]] = {}
         self.opened: set[str] = set()
         self.reported = False  # this process wrote the report
         self.finished = False  # first batch handled; stop recording opened files
@@ -196,6 +197,35 @@ def _claim(out: str) -> bool:
 
 # --- resource snapshots --------------------------------------------------------------------
 
+_NO_SNAPSHOT = (None, None, (None, None, None))
+
+
+class _GcTime:
+    """The time the cyclic garbage collector took in this process (``gc.callbacks``): a few
+    hundred collections before a torch job's first batch, about a microsecond of this each."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.count = 0
+        self.full = 0  # collections of the oldest generation: the long ones
+        self.started = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        elif self.started:
+            self.total += time.perf_counter() - self.started
+            self.count += 1
+            self.full += info.get("generation") == 2
+            self.started = 0.0
+
+    def taken(self) -> tuple[float, int, int]:
+        """(seconds, collections, full collections) so far."""
+        return self.total, self.count, self.full
+
+
+_gc_time = _GcTime()
+
 
 def _proc_children(pid: int) -> list[int]:
     kids: list[int] = []
@@ -266,7 +296,7 @@ def record(name: str) -> None:
     st.phases[name] = st.now()
     if name in _FALLBACK_ORDER:
         started = time.perf_counter_ns()
-        st.snapshots[name] = (cpu_seconds(), peak_rss_mb())
+        st.snapshots[name] = (cpu_seconds(), peak_rss_mb(), _gc_time.taken())
         if st.self_time:
             _add(st, "snapshots", time.perf_counter_ns() - started)
     if name in st.triggers:
@@ -279,7 +309,7 @@ def _first_batch(trigger: str) -> None:
     st.finished = True
     st.phases.setdefault("first_batch", st.phases[trigger])
     if trigger not in _FALLBACK_ORDER:
-        st.snapshots[trigger] = (cpu_seconds(), peak_rss_mb())
+        st.snapshots[trigger] = (cpu_seconds(), peak_rss_mb(), _gc_time.taken())
     if not _claim(st.out):
         return
     st.reported = True
@@ -367,7 +397,9 @@ def _loaded_module_files() -> list[str]:
 def _write_report(trigger: str | None, *, at_exit: bool) -> None:
     st = _state
     assert st is not None
-    cpu, rss = st.snapshots.get(trigger, (None, None)) if trigger else (None, None)
+    cpu, rss, (gc_s, gc_count, gc_full) = (
+        st.snapshots.get(trigger, _NO_SNAPSHOT) if trigger else _NO_SNAPSHOT
+    )
     torch = sys.modules.get("torch")
     report = {
         "version": VERSION,
@@ -377,6 +409,9 @@ def _write_report(trigger: str | None, *, at_exit: bool) -> None:
         "first_batch_s": st.phases.get("first_batch"),
         "cpu_s": cpu,
         "peak_rss_mb": rss,
+        "gc_s": gc_s,
+        "gc_collections": gc_count,
+        "gc_full": gc_full,
         "phases": dict(sorted(st.phases.items(), key=lambda kv: kv[1])),
         "steps": st.steps_done,
         "eval_forwards": st.eval_forwards,
@@ -585,6 +620,9 @@ def install() -> None:
         root=os.environ.get(ENV_ROOT, ""),
     )
     _state.phases["interpreter_ready"] = _state.now()
+    import gc
+
+    gc.callbacks.append(_gc_time)
     _start_sampler(_state)
     if "torch" in sys.modules:  # pragma: no cover - cannot happen from sitecustomize
         _torch_ready(sys.modules["torch"])
