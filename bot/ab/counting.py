@@ -293,9 +293,11 @@ class TargetCounts:
     def after_decision(
         self, t: Target, primary: ABRun, confirmed: bool, deadline: float | None
     ) -> WorkRun | None:
-        """``t``'s counts: made between its looks, or now, or None when not wanted; a
-        confirmed wall-time finding is not counted (unless ``on``), and says so."""
-        if not self.wanted(t):
+        """``t``'s counts: made between its looks, or now, or None when not wanted or when
+        an arm is broken (a count of a command that crashes says nothing the verdict does not,
+        and its failure would read as the count's); a confirmed wall-time finding is not
+        counted (unless ``on``), and says so."""
+        if not self.wanted(t) or (primary.broken and t.name not in self.works):
             return None
         if t.name not in self.works:
             if confirmed and not (self.counting.always or t.instructions == "on"):

@@ -190,6 +190,21 @@ def test_a_confirmed_wall_time_finding_is_not_counted(tmp_path):
     assert forced["verdict"] == "regression" and forced["instructions"]["unchanged"]
 
 
+def test_a_broken_arm_is_not_counted(tmp_path):
+    """A command that crashes is broken, and its count would only fail the same way: none is
+    made, so no note about counting stands beside the crash (it read "ran past the cap")."""
+    arms = {
+        "base": {"segments": SEGMENTS, "instructions": 2e9},
+        "head": {"segments": SEGMENTS, "instructions": 2e9, "fail_at": 1},
+    }
+    fake = tmp_path / "broken.yaml"
+    fake.write_text(yaml.safe_dump({"version": 1, "seed": 4, "arms": arms}))
+    entry = compare(tmp_path, fake, "--instructions", "on")
+    assert entry["verdict"] == "broken"
+    assert entry["instructions"] is None
+    assert "CPU work" not in json.dumps(entry), entry
+
+
 def test_an_undecided_wall_time_is_counted_and_the_counts_decide(tmp_path):
     fake = spec(tmp_path, head_delay=0.0, head_pct=3.0)
     entry = compare(tmp_path, fake, "--instructions", "auto")
