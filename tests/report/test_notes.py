@@ -50,3 +50,20 @@ def test_garbage_collection_is_noted_where_it_is_a_noticeable_share_of_ttfb():
     )
     assert gc_note(small) == ""  # type: ignore[arg-type]
     assert gc_note(Arms(ArmMedians(median_s=2.0), ArmMedians(median_s=2.0))) == ""  # type: ignore[arg-type]
+
+
+def test_a_large_package_that_moved_by_a_few_percent_is_not_named():
+    """torch's 1.43 s import moved by 55 ms in all three pairs of a compare whose change
+    never touched it; a package is named only when it moved by a tenth of its own import time
+    as well (a package one arm does not import moves by all of it)."""
+    packages = (
+        ImportDelta(package="torch", base_s=1.43, head_s=1.484, delta_s=0.055, consistent=True),
+        ImportDelta(
+            package="matplotlib", base_s=0.213, head_s=0.0, delta_s=-0.213, consistent=True
+        ),
+        ImportDelta(package="yaml", base_s=0.02, head_s=0.032, delta_s=0.012, consistent=True),
+    )
+    notes = attribution_notes(Scenario(AttributionResult(packages=packages)))  # type: ignore[arg-type]
+    assert notes == [
+        "import time by package (paired, -X importtime): matplotlib -213 ms, yaml +12 ms"
+    ]
