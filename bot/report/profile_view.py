@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..results import ProfileResult, ProfileRow, ScenarioResult
+from ..results import GcChange, ProfileResult, ProfileRow, ScenarioResult
 from .flame import Flame, flame
 from .fmt import md_code, md_text
 
@@ -35,7 +35,8 @@ def fmt_ms(ms: float | None, *, sign: bool = False) -> str:
     return f"{value} ms"
 
 
-def _change(r: ProfileRow) -> str:
+def _change(r: ProfileRow | GcChange) -> str:
+    """The median paired change with its 95% CI: "+248 ms (+246 ms … +268 ms)"."""
     return (
         f"{fmt_ms(r.delta_ms, sign=True)} ({fmt_ms(r.ci_low_ms, sign=True)} … "
         f"{fmt_ms(r.ci_high_ms, sign=True)})"
@@ -98,9 +99,8 @@ def _gc(p: ProfileResult) -> str:
     placed = g.placed_pct
     found = f", {placed:.0f}% of it found on the sampled stacks" if placed is not None else ""
     return (
-        f"; garbage collection {fmt_ms(g.base_ms)} → {fmt_ms(g.head_ms)} "
-        f"({fmt_ms(g.delta_ms, sign=True)}), counted apart from the functions it "
-        f"interrupted{found}"
+        f"; garbage collection {fmt_ms(g.base_ms)} → {fmt_ms(g.head_ms)}, {_change(g)}, "
+        f"counted apart from the functions it interrupted{found}"
     )
 
 

@@ -39,6 +39,25 @@ def test_the_terminal_names_the_function_and_its_change():
     assert "report_click_stats (telemetry.py:40) → SocketIO.readinto (socket): 0.0 ms →" in text
 
 
+def test_the_garbage_collectors_change_is_given_beside_the_rows():
+    doc = stored()
+    doc["scenarios"][0]["profile"]["gc"] = {
+        "base_ms": 435.98,
+        "head_ms": 449.041,
+        "delta_ms": -21.622,
+        "ci_low_ms": -90.79,
+        "ci_high_ms": 69.307,
+        "significant": False,
+        "placed_pct": 83.5,
+    }
+    said = (
+        "garbage collection 436 ms → 449 ms, -22 ms (-91 ms … +69 ms), counted apart from the "
+        "functions it interrupted, 84% of it found on the sampled stacks"
+    )
+    assert said in render_compare_text(doc)
+    assert said in render_comment(doc)
+
+
 def test_at_most_five_rows_and_only_significant_ones():
     doc = stored()
     row = doc["scenarios"][0]["profile"]["rows"][0]
