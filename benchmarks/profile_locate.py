@@ -17,9 +17,11 @@ in ABBA order with the real profiler (``ProcessExecutor.profiler``: py-spy here,
 profiles are drawn from each pool: 5 of its recorded pairs (an ABBA position's base and head
 sample stay together), analysed by the real ``bot.stats.profile.differential``. It prints how
 often the top row names the planted function and how often any row is significant (for the
-A/A: how often an A/A shows a row). With ``--compares N`` it also runs N real
-``ttfb compare --profile`` per plant (``--pairs 10 --max-pairs 20 --instructions off``) and
-prints the profiling samples' share of each compare's wall time.
+A/A: how often an A/A shows a row), with the samples' garbage collections counted apart (as
+compares do) and, for comparison, left on the functions they interrupted ("GC charged").
+With ``--compares N`` it also runs N real ``ttfb compare --profile`` per plant (``--pairs 10
+--max-pairs 20 --instructions off``) and prints the profiling samples' share of each compare's
+wall time.
 
     .venv/bin/python benchmarks/profile_locate.py [--pool 12] [--draws 25] [--compares 1]
         [--plants memo,metrics,config,aa] [--out out/bench/profile_locate] [--analyze-only]
@@ -173,8 +175,12 @@ def record_pool(repo: Path, base: str, head: str, n: int, tool: str) -> dict:
         return {
             "profiler": line,
             "seconds": time.monotonic() - started,
-            "base": [(p.sample.ttfb_s, dict(p.stacks), str(target.base.root)) for p in got_b],
-            "head": [(p.sample.ttfb_s, dict(p.stacks), str(target.head.root)) for p in got_h],
+            "base": [
+                (p.sample.ttfb_s, dict(p.stacks), str(target.base.root), dict(p.gc)) for p in got_b
+            ],
+            "head": [
+                (p.sample.ttfb_s, dict(p.stacks), str(target.head.root), dict(p.gc)) for p in got_h
+            ],
         }
 
 
@@ -202,10 +208,12 @@ def run_compare(repo: Path, base: str, head: str, out: Path, tool: str) -> dict:
     }
 
 
-def analyze(pool: dict, planted: str | None, draws: int, seed: int) -> dict:
-    """Top-row hits and rows over ``draws`` 5+5 draws from the pool."""
-    base = _sampled(pool["base"])
-    head = _sampled(pool["head"])
+def analyze(pool: dict, planted: str | None, draws: int, seed: int, *, gc: bool = True) -> dict:
+    """Top-row hits and rows over ``draws`` 5+5 draws from the pool; ``gc=False``: the
+    garbage collections left on the functions they interrupted, as before they were counted
+    apart."""
+    base = _sampled(pool["base"], gc)
+    head = _sampled(pool["head"], gc)
     rng = np.random.default_rng(seed)
     hits = any_row = 0
     tops: dict[str, int] = {}
@@ -223,8 +231,9 @@ def analyze(pool: dict, planted: str | None, draws: int, seed: int) -> dict:
     return {"hits": hits, "rows": any_row, "draws": draws, "tops": tops, "delta_ms": deltas}
 
 
-def _sampled(items: list) -> list:
-    return [sampled(t, st, root) for t, st, root in items]
+def _sampled(items: list, gc: bool) -> list:
+    """The recorded samples; a pool recorded before the probe timed collections has none."""
+    return [sampled(t, st, root, item[0] if gc and item else None) for t, st, root, *item in items]
 
 
 def main() -> None:
@@ -275,6 +284,7 @@ def report(pools: dict, compares: dict, plants: list[str], args, minutes: float)
         pool = pools[name]
         planted = PLANTED[name][0]
         a = analyze(pool, planted, args.draws, seed=7)
+        charged = analyze(pool, planted, args.draws, seed=7, gc=False)
         ttfb = {arm: statistics_ms(pool[arm]) for arm in ("base", "head")}
         real = compares.get(name, [])
         share = [c["profile_s"] / c["wall_s"] for c in real if c.get("profile_s")]
@@ -286,6 +296,8 @@ def report(pools: dict, compares: dict, plants: list[str], args, minutes: float)
                 f"{(ttfb['head'] / ttfb['base'] - 1) * 100:+.1f}%",
                 f"{a['hits']}/{a['draws']}" if planted else "–",
                 f"{a['rows']}/{a['draws']}",
+                f"{charged['hits']}/{charged['draws']}" if planted else "–",
+                f"{charged['rows']}/{charged['draws']}",
                 ", ".join(
                     f"{k}×{v}" for k, v in sorted(a["tops"].items(), key=lambda kv: -kv[1])[:3]
                 ),
@@ -294,7 +306,13 @@ def report(pools: dict, compares: dict, plants: list[str], args, minutes: float)
                 f"{100 * sum(share) / len(share):.0f}%" if share else "–",
             ]
         )
-        out[name] = {**a, "ttfb_ms": ttfb, "compares": real, "profiler": pool["profiler"]}
+        out[name] = {
+            **a,
+            "gc_charged": charged,
+            "ttfb_ms": ttfb,
+            "compares": real,
+            "profiler": pool["profiler"],
+        }
     header = [
         "plant",
         "planted function",
@@ -302,6 +320,8 @@ def report(pools: dict, compares: dict, plants: list[str], args, minutes: float)
         "Δ TTFB",
         "top row is it",
         "any significant row",
+        "GC charged: top row",
+        "GC charged: any row",
         "top rows",
         "real compares",
         "profiling share",
@@ -316,7 +336,7 @@ def report(pools: dict, compares: dict, plants: list[str], args, minutes: float)
 
 
 def statistics_ms(items: list) -> float:
-    return float(np.mean([t for t, _, _ in items])) * 1000
+    return float(np.mean([item[0] for item in items])) * 1000
 
 
 if __name__ == "__main__":

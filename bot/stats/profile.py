@@ -27,8 +27,9 @@ is spent in (its child outside the repository that carries the most of the chang
 ranked by the size of the change.
 
 Garbage collections are not charged to the function each one interrupted (see
-``bot.stats.stacks``): they are the ``GC`` frame, a row like any other when its time changed
-significantly, and reported beside the rows (``Differential.gc``) whatever its change.
+``bot.stats.stacks``): they are the ``GC`` frame, a row when its time changed significantly
+(after the functions' rows, whatever its size: it says how much, not where), and reported
+beside the rows (``Differential.gc``) whatever its change.
 """
 
 from __future__ import annotations
@@ -220,7 +221,9 @@ def rows_of(
         )
         for c in kept
     ]
-    return tuple(sorted(rows, key=lambda c: (-abs(c.delta_ms), c.frame)))
+    # functions first: a row names where the change lives, and the collector is not a place
+    # (a change that allocates much moves both its function and the collections it causes)
+    return tuple(sorted(rows, key=lambda c: (c.frame == GC, -abs(c.delta_ms), c.frame)))
 
 
 def differential(

@@ -138,6 +138,32 @@ def test_a_collection_that_lands_on_another_function_is_not_a_change_of_either()
     assert d.gc_placed_pct == 100.0
 
 
+def test_a_function_that_allocates_much_is_the_top_row_above_the_collections_it_causes():
+    """A memo built per feature (the memo plant of ``benchmarks/profile_locate.py``) costs
+    350 ms itself and makes the collector run 420 ms more. Both are rows; the function comes
+    first, since a row names where the change lives and the collector is not a place."""
+    rng = np.random.default_rng(3)
+    memo = f"{MAIN};memo_key ({ROOT}/t.py:70)"
+
+    def arm_of(extra: bool, gc_ms: float) -> list:
+        out = []
+        for _ in range(5):
+            raw = {MAIN: 800.0 * rng.uniform(0.98, 1.02), WARM: 10.0}
+            pause = gc_ms * rng.uniform(0.97, 1.03)
+            if extra:
+                raw[memo] = (350 + pause) * rng.uniform(0.97, 1.03)
+                pauses = {memo: pause * 1000}
+            else:
+                raw[WARM] += pause
+                pauses = {WARM: pause * 1000}
+            out.append(sampled(sum(raw.values()) / 1000, raw, ROOT, pauses))
+        return out
+
+    d = profile.differential(arm_of(False, 100.0), arm_of(True, 520.0))
+    assert [r.frame.function for r in d.rows] == ["memo_key", "garbage collection"], d.rows
+    assert d.rows[1].delta_ms > d.rows[0].delta_ms  # the larger change, listed second
+
+
 def test_a_collection_is_taken_from_its_own_stack_first_then_from_those_above_it():
     main = (Frame("main", "t.py", 1, True),)
     warm = (*main, Frame("warm_cache", "t.py", 20, True))
