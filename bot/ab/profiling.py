@@ -150,6 +150,12 @@ def profile_target(
     return doc
 
 
+def _change_json(c: FrameChange) -> dict[str, Any]:
+    """A frame's times per sample in each arm and its change with the CI, rounded to µs."""
+    fields = ("base_ms", "head_ms", "delta_ms", "ci_low_ms", "ci_high_ms")
+    return {k: round(getattr(c, k), 3) for k in fields}
+
+
 def row_json(c: FrameChange) -> dict[str, Any]:
     f = c.frame
     row: dict[str, Any] = {
@@ -157,11 +163,7 @@ def row_json(c: FrameChange) -> dict[str, Any]:
         "file": f.file,
         "line": f.line,
         "repo": f.repo,
-        "base_ms": round(c.base_ms, 3),
-        "head_ms": round(c.head_ms, 3),
-        "delta_ms": round(c.delta_ms, 3),
-        "ci_low_ms": round(c.ci_low_ms, 3),
-        "ci_high_ms": round(c.ci_high_ms, 3),
+        **_change_json(c),
         "threshold_ms": round(c.threshold_ms, 3),
     }
     if c.share_pct is not None:
@@ -189,14 +191,7 @@ def profile_json(d: Differential, *, profiler: str, runs: int, elapsed_s: float)
 
 def gc_json(c: FrameChange, placed_pct: float | None) -> dict[str, Any]:
     """The garbage collections' change (``bot.results.GcChange``)."""
-    doc: dict[str, Any] = {
-        "base_ms": round(c.base_ms, 3),
-        "head_ms": round(c.head_ms, 3),
-        "delta_ms": round(c.delta_ms, 3),
-        "ci_low_ms": round(c.ci_low_ms, 3),
-        "ci_high_ms": round(c.ci_high_ms, 3),
-        "significant": c.significant,
-    }
+    doc: dict[str, Any] = {**_change_json(c), "significant": c.significant}
     if placed_pct is not None:
         doc["placed_pct"] = round(placed_pct, 1)
     return doc

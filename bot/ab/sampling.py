@@ -11,6 +11,7 @@ from ..stats import importtime, importtrace
 from ..stats.instructions import spread_pct
 from ..stats.summary import Summary
 from ..store.versioned import SampleLog
+from .attribution import gc_ms
 
 MEASURE_VERSION = 1
 
@@ -97,17 +98,16 @@ def count_instructions(counter: Counter, job: Job, *, runs: int = 2) -> str:
 
 def import_profile(executor: Executor, job: Job, *, runs: int = 1, top: int = 15) -> str:
     """``measure --importtime``: the slowest imports, from samples under ``-X importtime``."""
-    trees, paused = [], []
+    trees, samples = [], []
     for _ in range(runs):
         sample = executor.run(replace(job, importtime=True))
         if not sample.ok or not sample.importtime:
             return f"import profile: sample {sample.status}: {sample.error or 'no output'}"
         trees.append(importtrace.own_times(sample.importtime, sample.importtime_gc))
-        paused.append(sum(sample.importtime_gc.values()))
+        samples.append(sample)
     gc = ""
-    if any(paused):
-        median_ms = sorted(paused)[len(paused) // 2] * 1000
-        gc = f"; garbage collection inside them, {median_ms:.0f} ms, not included"
+    if any(s.importtime_gc for s in samples):
+        gc = f"; garbage collection inside them, {gc_ms(samples):.0f} ms, not included"
     lines = [f"slowest imports (cumulative, -X importtime, {runs} sample(s){gc}):"]
     for imp in importtime.top_imports(trees, n=top):
         indent = "  " if imp.within else ""

@@ -104,7 +104,7 @@ def summarize(name: str, samples: Sequence[Sample], skipped: str | None = None) 
         errors=errors,
         skipped=skipped,
         evaluation=Spread.of(evaluation_values(ok)),
-        eval_forwards=int(statistics.median([s.eval_forwards for s in ok])) if ok else 0,
+        eval_forwards=_median_int([s.eval_forwards for s in ok]),
         gc=Spread.of([s.gc_s for s in ok if s.gc_s is not None]),
         gc_collections=_median_int([s.gc_collections for s in ok]),
         gc_full=_median_int([s.gc_full for s in ok]),
@@ -112,6 +112,7 @@ def summarize(name: str, samples: Sequence[Sample], skipped: str | None = None) 
 
 
 def _median_int(values: Sequence[int | None]) -> int:
+    """The median of the known ``values`` as a whole number; 0 where none is known."""
     known = [v for v in values if v is not None]
     return int(statistics.median(known)) if known else 0
 

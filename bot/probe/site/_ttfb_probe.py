@@ -685,27 +685,23 @@ def _start_sampler(st: _State) -> None:
     start the in-process sampler when the runner asked for it. In an ``-X importtime``
     sample: time the collections by the module being imported."""
     global _sampler, _gc_pauses, _gc_imports
-    if st.mp_child or st.other_rank:
-        return
+    profiling = bool(os.environ.get(ENV_PROFILE))
     importtime = os.environ.get("PYTHONPROFILEIMPORTTIME") or "importtime" in sys._xoptions
-    if importtime and not os.environ.get(ENV_PROFILE):
-        try:
-            import _ttfb_sampler
-
-            _gc_imports = _ttfb_sampler.GcPauses(by_import=True)
-        except Exception as exc:  # the probe must never break the job
-            st.notes.append(f"garbage collections not timed: {exc!r}")
-    if not os.environ.get(ENV_PROFILE):
+    if st.mp_child or st.other_rank or not (profiling or importtime):
         return
     interval = os.environ.get(ENV_PROFILE_SAMPLER)
     try:
         import _ttfb_sampler
 
+        if not profiling:
+            _gc_imports = _ttfb_sampler.GcPauses(by_import=True)
+            return
         _gc_pauses = _ttfb_sampler.GcPauses()
         if interval:
             _sampler = _ttfb_sampler.Sampler(float(interval) / 1000.0)
     except Exception as exc:  # the probe must never break the job
-        st.notes.append(f"in-process sampler not started: {exc!r}")
+        what = "in-process sampler not started" if profiling else "garbage collections not timed"
+        st.notes.append(f"{what}: {exc!r}")
 
 
 def _profile_done() -> None:
